@@ -1,0 +1,86 @@
+// One lint configuration for the whole repo. Layering is enforced by nx's module-boundary rule:
+// each package may import only the packages DESIGN.md allows, apps import packages only, nothing
+// imports an app, and no dependency cycle can form.
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+/** Which packages each layer may import (tags are set in each package.json "nx" block). */
+const depConstraints = [
+  { sourceTag: 'pkg:spiffe', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:telemetry', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:netns', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
+  { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
+  { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
+  { sourceTag: 'pkg:discovery', onlyDependOnLibsWithTags: ['pkg:policy', 'pkg:spiffe'] },
+  { sourceTag: 'type:package', onlyDependOnLibsWithTags: ['type:package'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:package'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:package', 'type:testing'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:package', 'type:testing', 'type:tool'] },
+];
+
+/** Tests may also use the fixture tools (tagged type:testing). */
+const testConstraints = depConstraints.map((constraint) => ({
+  ...constraint,
+  onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:testing', 'type:tool'],
+}));
+
+const testFiles = ['**/*.test.ts', '**/test/**/*.ts', '**/vitest.config.ts', '**/tsup.config.ts'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', '.reports/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  { plugins: { '@nx': nx } },
+  {
+    files: ['**/*.ts', '**/*.js'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: false },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ImportDeclaration[source.value=/^(fs|net|tls|http|http2|crypto|os|path|url|util|events|stream|child_process|dgram|dns|zlib|assert|buffer|timers|worker_threads|readline)(\\/.*)?$/]',
+          message: 'Use the node: prefix for Node built-ins.',
+        },
+      ],
+    },
+  },
+  {
+    files: testFiles,
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: testConstraints,
+          banTransitiveDependencies: false,
+        },
+      ],
+    },
+  },
+  {
+    // Configuration is data: only apps/*/src/config.ts reads the environment.
+    files: ['packages/**/*.ts'],
+    ignores: testFiles,
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Packages take options objects; only apps/*/src/config.ts reads process.env.',
+        },
+      ],
+    },
+  },
+  prettier,
+);

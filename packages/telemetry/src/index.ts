@@ -1,2 +1,18 @@
-// @ambient-ts/telemetry — Istio standard metrics, access-log records and admin endpoint helpers for ambient proxies.
-export {};
+// @ambient-ts/telemetry — Istio's standard metrics and labels, ztunnel-shaped access logs, and the
+// admin / metrics / readiness HTTP servers of an ambient proxy.
+export {
+  trafficLabels,
+  trafficLabelNames,
+  type TrafficLabels,
+  type TrafficLabelName,
+  type TrafficLabelInput,
+  type LabelWorkload,
+  type LabelService,
+  type ResponseFlags,
+} from './traffic-labels.ts';
+export { ProxyMetrics, type ProxyMetricsOptions } from './proxy-metrics.ts';
+export { encodeBody, chooseEncoding, type EncodedBody } from './exposition.ts';
+export { Logging, parseLevelSpec, logLevels, type LogLevel, type LoggingOptions } from './logging.ts';
+export { AccessLog, formatDuration, type AccessLogFields } from './access-log.ts';
+export { Readiness } from './readiness.ts';
+export { createAdminServer, createMetricsServer, createReadinessServer, type AdminHandlers } from './http-servers.ts';

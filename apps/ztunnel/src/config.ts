@@ -1,0 +1,313 @@
+// ztunnel's configuration, read from the environment exactly as Istio's ztunnel reads it (ztunnel-facts
+// §8.2), plus documented additions so several ztunnels can share one host. This is the only file of the
+// app that touches process.env; everything downstream takes the typed Config.
+import {
+  ConfigError,
+  parseBool,
+  parseDuration,
+  parseHostPort,
+  parseInteger,
+  read,
+  withPrefix,
+  type Env,
+  type HostPort,
+} from './config-parse.ts';
+
+export { ConfigError } from './config-parse.ts';
+
+/** `shared` (in-pod capture), `dedicated` (one workload), `node` (ours: all of a node's workloads, by IP). */
+export type ProxyMode = 'shared' | 'dedicated' | 'node';
+
+export interface Config {
+  proxyMode: ProxyMode;
+  /** Dedicated mode: the one workload served. */
+  proxyWorkloadInfo?: { namespace: string; name: string; serviceAccount: string };
+  /** undefined disables xDS (XDS_ADDRESS=""). */
+  xdsAddress?: string;
+  caAddress?: string;
+  xdsRootCa: string;
+  caRootCa: string;
+  altXdsHostname?: string;
+  altCaHostname?: string;
+  /** A file path (re-read per request) or a literal token. */
+  authToken: string;
+  fakeCa: boolean;
+  clusterId: string;
+  clusterDomain: string;
+  network: string;
+  nodeName?: string;
+  localXdsPath?: string;
+  localXds?: string;
+  xdsOnDemand: boolean;
+  secretTtlMs: number;
+  enableSocks5: boolean;
+  http2: { streamWindowSize: number; connectionWindowSize: number; frameSize: number };
+  pool: { maxStreamsPerConnection: number; unusedReleaseTimeoutMs: number };
+  keepalive: { enabled: boolean; timeMs: number; intervalMs: number; retries: number; userTimeoutEnabled: boolean };
+  terminationDeadlineMs: number;
+  enableResponseBaggage: boolean;
+  ipv6Enabled: boolean;
+  tls12Enabled: boolean;
+  localhostAppTunnel: boolean;
+  xdsHeaders: Record<string, string>;
+  caHeaders: Record<string, string>;
+  /** ISTIO_META_* (prefix stripped) and ISTIO_METAJSON_* (parsed) for the xDS node metadata. */
+  proxyMetadata: Record<string, unknown>;
+  self: { podName?: string; podNamespace?: string; serviceAccount?: string; trustDomain: string; instanceIp?: string };
+  logging: { level: string; format: 'json' | 'plain'; authzPolicyInfo: boolean };
+  /** Additions (not in Istio's ztunnel) so several ztunnels can run on one host. */
+  adminAddress: HostPort;
+  statsAddress: HostPort;
+  readinessAddress: HostPort;
+  socks5Address: HostPort;
+}
+
+/** The table behind `ztunnel --help`: every variable, its default and meaning. */
+export const variables: [name: string, fallback: string, meaning: string][] = [
+  [
+    'PROXY_MODE',
+    'shared',
+    'shared (in-pod capture, not yet supported), dedicated (one workload), node (every workload on NODE_NAME, by IP)',
+  ],
+  ['PROXY_WORKLOAD_INFO', '', 'dedicated mode: <namespace>/<name>/<serviceAccount> of the workload served'],
+  ['XDS_ADDRESS', 'https://localhost:15012', 'xDS server (istiod); "" disables xDS; a missing scheme means https://'],
+  ['CA_ADDRESS', 'same as XDS_ADDRESS', 'Istio CA address; ignored with FAKE_CA'],
+  [
+    'XDS_ROOT_CA',
+    './var/run/secrets/istio/root-cert.pem',
+    'root for the xDS TLS channel: file path, SYSTEM, or inline PEM',
+  ],
+  [
+    'CA_ROOT_CA',
+    './var/run/secrets/istio/root-cert.pem',
+    'root for the CA TLS channel: file path, SYSTEM, or inline PEM',
+  ],
+  ['ALT_XDS_HOSTNAME / ALT_CA_HOSTNAME', '', 'name to verify the control-plane certificate against'],
+  [
+    'AUTH_TOKEN',
+    './var/run/secrets/tokens/istio-token',
+    'bearer token: a file path (re-read per request) or the literal token',
+  ],
+  ['FAKE_CA', 'false', 'use an in-process self-signed CA instead of CA_ADDRESS'],
+  ['CLUSTER_ID (ISTIO_META_CLUSTER_ID wins)', 'Kubernetes', 'sent as the clusterid header to xDS and the CA'],
+  ['CLUSTER_DOMAIN', 'cluster.local', 'DNS suffix of services'],
+  ['NETWORK', '', "this node's network"],
+  ['NODE_NAME', '', 'node name: workloads whose node equals it are local'],
+  [
+    'LOCAL_XDS_PATH / LOCAL_XDS',
+    '',
+    'static workloads/services/policies (file path / inline YAML); mutually exclusive',
+  ],
+  ['XDS_ON_DEMAND', 'false', 'fetch unknown addresses on demand'],
+  ['SECRET_TTL', '24h', 'requested certificate lifetime'],
+  ['UNSTABLE_ENABLE_SOCKS5', 'false', 'SOCKS5 outbound listener (SOCKS5_ADDR)'],
+  ['HTTP2_STREAM_WINDOW_SIZE', '4194304', 'HBONE HTTP/2 stream window (bytes)'],
+  ['HTTP2_CONNECTION_WINDOW_SIZE', '16777216', 'HBONE HTTP/2 connection window (bytes)'],
+  ['HTTP2_FRAME_SIZE', '1048576', 'HBONE HTTP/2 max frame size (bytes, 16384..16777215)'],
+  ['POOL_MAX_STREAMS_PER_CONNECTION', '100', 'streams per pooled HBONE connection'],
+  ['POOL_UNUSED_RELEASE_TIMEOUT', '5m', 'idle pooled connections are released after this'],
+  [
+    'KEEPALIVE_ENABLED / KEEPALIVE_TIME / KEEPALIVE_INTERVAL / KEEPALIVE_RETRIES',
+    'true / 180s / 180s / 9',
+    'TCP keepalive',
+  ],
+  ['USER_TIMEOUT_ENABLED', 'false', 'TCP_USER_TIMEOUT (accepted; Node cannot set it)'],
+  ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
+  ['ENABLE_RESPONSE_BAGGAGE', 'true', 'baggage header on HBONE 200 responses'],
+  ['IPV6_ENABLED', 'true', 'dual-stack listeners'],
+  ['TLS12_ENABLED', 'false', 'also accept TLS 1.2 on HBONE'],
+  ['LOCALHOST_APP_TUNNEL', 'true', 'PROXY-protocol app tunnels connect to localhost'],
+  ['XDS_HEADER_<name> / CA_HEADER_<name>', '', 'extra gRPC metadata'],
+  ['ISTIO_META_<K> / ISTIO_METAJSON_<K>', '', 'xDS node metadata (string / JSON)'],
+  ['POD_NAME, POD_NAMESPACE, SERVICE_ACCOUNT, TRUST_DOMAIN, INSTANCE_IP', '', "ztunnel's own identity and node id"],
+  ['RUST_LOG', 'info', 'log levels, e.g. info,access=debug'],
+  ['LOG_FORMAT', 'plain', 'json or plain'],
+  ['AUTHZ_POLICY_INFO_LOGGING', 'false', 'log policy decisions at info'],
+  ['ADMIN_ADDR (addition)', '127.0.0.1:15000', 'admin server address'],
+  ['STATS_ADDR (addition)', '[::]:15020 (0.0.0.0 without IPv6)', 'metrics server address'],
+  ['READINESS_ADDR (addition)', '[::]:15021 (0.0.0.0 without IPv6)', 'readiness server address'],
+  ['SOCKS5_ADDR (addition)', '127.0.0.1:15080', 'SOCKS5 listener address'],
+];
+
+export function helpText(): string {
+  const width = Math.max(...variables.map(([name]) => name.length));
+  const rows = variables.map(
+    ([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${meaning}${fallback ? ` [default: ${fallback}]` : ''}`,
+  );
+  return [
+    "ztunnel — the ambient-mesh node proxy (ambient-ts), configured like Istio's ztunnel.",
+    '',
+    'usage: ztunnel [--help] [--version] [--print-config]',
+    '',
+    'environment:',
+    ...rows,
+  ].join('\n');
+}
+
+function address(env: Env, variable: string): string | undefined {
+  const value = env[variable];
+  if (value === undefined) return undefined;
+  if (value === '') return '';
+  return /^[a-z]+:\/\//.test(value) ? value : `https://${value}`;
+}
+
+function parseWorkloadInfo(text: string): Config['proxyWorkloadInfo'] {
+  const parts = text.split('/');
+  if (parts.length !== 3 || parts.some((part) => part === '')) {
+    throw new ConfigError('PROXY_WORKLOAD_INFO', `"${text}" must be <namespace>/<name>/<serviceAccount>`);
+  }
+  return { namespace: parts[0]!, name: parts[1]!, serviceAccount: parts[2]! };
+}
+
+function terminationDeadline(env: Env): number {
+  if (env['CONNECTION_TERMINATION_DEADLINE'])
+    return parseDuration('CONNECTION_TERMINATION_DEADLINE', env['CONNECTION_TERMINATION_DEADLINE']);
+  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
+  if (!grace) return 5000;
+  const seconds = parseInteger('TERMINATION_GRACE_PERIOD_SECONDS', grace, 0);
+  return Math.max(1, seconds > 10 ? seconds - 5 : seconds - 1) * 1000;
+}
+
+function proxyMetadata(env: Env): Record<string, unknown> {
+  const metadata: Record<string, unknown> = withPrefix(env, 'ISTIO_META_');
+  for (const [key, text] of Object.entries(withPrefix(env, 'ISTIO_METAJSON_'))) {
+    try {
+      metadata[key] = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`ISTIO_METAJSON_${key}`, 'is not valid JSON');
+    }
+  }
+  return metadata;
+}
+
+/** Build the Config from an environment; throws ConfigError naming the first bad variable. */
+export function parseConfig(env: Env): Config {
+  const proxyMode = read(env, 'PROXY_MODE', 'shared' as ProxyMode, (variable, text) => {
+    if (text === 'shared' || text === 'dedicated' || text === 'node') return text;
+    throw new ConfigError(variable, `"${text}" is not one of shared, dedicated, node`);
+  });
+  const workloadInfo = env['PROXY_WORKLOAD_INFO'] ? parseWorkloadInfo(env['PROXY_WORKLOAD_INFO']) : undefined;
+  if (proxyMode === 'dedicated' && !workloadInfo) {
+    throw new ConfigError(
+      'PROXY_WORKLOAD_INFO',
+      'is required with PROXY_MODE=dedicated (<namespace>/<name>/<serviceAccount>)',
+    );
+  }
+  if (env['LOCAL_XDS_PATH'] && env['LOCAL_XDS']) {
+    throw new ConfigError('LOCAL_XDS', 'LOCAL_XDS_PATH and LOCAL_XDS are mutually exclusive; set one');
+  }
+  const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
+  const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
+  const defaultXds = env['KUBERNETES_SERVICE_HOST']
+    ? 'https://istiod.istio-system.svc:15012'
+    : 'https://localhost:15012';
+  const xdsAddress = address(env, 'XDS_ADDRESS') ?? defaultXds;
+  const caAddress = address(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
+  const defaultRoot = './var/run/secrets/istio/root-cert.pem';
+  const format = read(env, 'LOG_FORMAT', 'plain' as 'json' | 'plain', (variable, text) => {
+    if (text === 'json' || text === 'plain') return text;
+    throw new ConfigError(variable, `"${text}" is not one of json, plain`);
+  });
+  const frameSize = read(env, 'HTTP2_FRAME_SIZE', 1 << 20, (v, t) => parseInteger(v, t, 16_384, 16_777_215));
+  const config: Config = {
+    proxyMode,
+    ...(workloadInfo ? { proxyWorkloadInfo: workloadInfo } : {}),
+    ...(xdsAddress ? { xdsAddress } : {}),
+    ...(caAddress ? { caAddress } : {}),
+    xdsRootCa: env['XDS_ROOT_CA'] || defaultRoot,
+    caRootCa: env['CA_ROOT_CA'] || defaultRoot,
+    ...(env['ALT_XDS_HOSTNAME'] ? { altXdsHostname: env['ALT_XDS_HOSTNAME'] } : {}),
+    ...(env['ALT_CA_HOSTNAME'] ? { altCaHostname: env['ALT_CA_HOSTNAME'] } : {}),
+    authToken: env['AUTH_TOKEN'] || './var/run/secrets/tokens/istio-token',
+    fakeCa: read(env, 'FAKE_CA', false, parseBool),
+    clusterId: env['ISTIO_META_CLUSTER_ID'] || env['CLUSTER_ID'] || 'Kubernetes',
+    clusterDomain: env['CLUSTER_DOMAIN'] || 'cluster.local',
+    network: env['NETWORK'] ?? '',
+    ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
+    ...(env['LOCAL_XDS_PATH'] ? { localXdsPath: env['LOCAL_XDS_PATH'] } : {}),
+    ...(env['LOCAL_XDS'] ? { localXds: env['LOCAL_XDS'] } : {}),
+    xdsOnDemand: read(env, 'XDS_ON_DEMAND', false, parseBool),
+    secretTtlMs: read(env, 'SECRET_TTL', 24 * 3_600_000, parseDuration),
+    enableSocks5: read(env, 'UNSTABLE_ENABLE_SOCKS5', false, parseBool),
+    http2: {
+      streamWindowSize: read(env, 'HTTP2_STREAM_WINDOW_SIZE', 4 << 20, (v, t) =>
+        parseInteger(v, t, 65_535, 2 ** 31 - 1),
+      ),
+      connectionWindowSize: read(env, 'HTTP2_CONNECTION_WINDOW_SIZE', 16 << 20, (v, t) =>
+        parseInteger(v, t, 65_535, 2 ** 31 - 1),
+      ),
+      frameSize,
+    },
+    pool: {
+      maxStreamsPerConnection: read(env, 'POOL_MAX_STREAMS_PER_CONNECTION', 100, (v, t) => parseInteger(v, t, 1)),
+      unusedReleaseTimeoutMs: read(env, 'POOL_UNUSED_RELEASE_TIMEOUT', 300_000, parseDuration),
+    },
+    keepalive: {
+      enabled: read(env, 'KEEPALIVE_ENABLED', true, parseBool),
+      timeMs: read(env, 'KEEPALIVE_TIME', 180_000, parseDuration),
+      intervalMs: read(env, 'KEEPALIVE_INTERVAL', 180_000, parseDuration),
+      retries: read(env, 'KEEPALIVE_RETRIES', 9, (v, t) => parseInteger(v, t, 1, 127)),
+      userTimeoutEnabled: read(env, 'USER_TIMEOUT_ENABLED', false, parseBool),
+    },
+    terminationDeadlineMs: terminationDeadline(env),
+    enableResponseBaggage: read(env, 'ENABLE_RESPONSE_BAGGAGE', true, parseBool),
+    ipv6Enabled,
+    tls12Enabled: read(env, 'TLS12_ENABLED', false, parseBool),
+    localhostAppTunnel: read(env, 'LOCALHOST_APP_TUNNEL', true, parseBool),
+    xdsHeaders: withPrefix(env, 'XDS_HEADER_'),
+    caHeaders: withPrefix(env, 'CA_HEADER_'),
+    proxyMetadata: proxyMetadata(env),
+    self: {
+      ...(env['POD_NAME'] ? { podName: env['POD_NAME'] } : {}),
+      ...(env['POD_NAMESPACE'] ? { podNamespace: env['POD_NAMESPACE'] } : {}),
+      ...(env['SERVICE_ACCOUNT'] ? { serviceAccount: env['SERVICE_ACCOUNT'] } : {}),
+      trustDomain: env['TRUST_DOMAIN'] || 'cluster.local',
+      ...(env['INSTANCE_IP'] ? { instanceIp: env['INSTANCE_IP'] } : {}),
+    },
+    logging: {
+      level: env['RUST_LOG'] || 'info',
+      format,
+      authzPolicyInfo: read(env, 'AUTHZ_POLICY_INFO_LOGGING', false, parseBool),
+    },
+    adminAddress: read(env, 'ADMIN_ADDR', { host: '127.0.0.1', port: 15000 }, (v, t) =>
+      parseHostPort(v, t, '127.0.0.1'),
+    ),
+    statsAddress: read(env, 'STATS_ADDR', { host: wildcard, port: 15020 }, (v, t) => parseHostPort(v, t, wildcard)),
+    readinessAddress: read(env, 'READINESS_ADDR', { host: wildcard, port: 15021 }, (v, t) =>
+      parseHostPort(v, t, wildcard),
+    ),
+    socks5Address: read(env, 'SOCKS5_ADDR', { host: '127.0.0.1', port: 15080 }, (v, t) =>
+      parseHostPort(v, t, '127.0.0.1'),
+    ),
+  };
+  if (!config.xdsAddress && !config.localXdsPath && !config.localXds) {
+    throw new ConfigError(
+      'XDS_ADDRESS',
+      'xDS is disabled and no LOCAL_XDS_PATH or LOCAL_XDS is set: there would be no workloads to serve',
+    );
+  }
+  if (!config.fakeCa && !config.caAddress) {
+    throw new ConfigError(
+      'CA_ADDRESS',
+      'no CA address and FAKE_CA is not set: workload certificates could not be obtained',
+    );
+  }
+  return config;
+}
+
+/** The one place the process environment is read. */
+export function loadConfig(): Config {
+  return parseConfig(process.env);
+}
+
+/** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const looksLikeFile = (value: string): boolean => value.startsWith('/') || value.startsWith('./');
+  return {
+    ...config,
+    authToken: looksLikeFile(config.authToken) ? config.authToken : '<redacted>',
+    xdsHeaders: Object.fromEntries(Object.keys(config.xdsHeaders).map((key) => [key, '<redacted>'])),
+    caHeaders: Object.fromEntries(Object.keys(config.caHeaders).map((key) => [key, '<redacted>'])),
+    ...(config.localXds ? { localXds: `<${config.localXds.length} bytes of inline YAML>` } : {}),
+  };
+}

@@ -2,115 +2,122 @@
 // Do not edit; run `npm run codegen` after changing a .proto file.
 /* eslint-disable */
 export const descriptor = {
-  nested: {
-    istio: {
-      nested: {
-        v1: {
-          nested: {
-            auth: {
-              nested: {
-                IstioCertificateRequest: {
-                  fields: {
-                    csr: {
-                      type: 'string',
-                      id: 1,
+  "nested": {
+    "istio": {
+      "nested": {
+        "v1": {
+          "nested": {
+            "auth": {
+              "nested": {
+                "IstioCertificateRequest": {
+                  "fields": {
+                    "csr": {
+                      "type": "string",
+                      "id": 1
                     },
-                    validityDuration: {
-                      type: 'int64',
-                      id: 3,
+                    "validityDuration": {
+                      "type": "int64",
+                      "id": 3
                     },
-                    metadata: {
-                      type: 'google.protobuf.Struct',
-                      id: 4,
-                    },
-                  },
+                    "metadata": {
+                      "type": "google.protobuf.Struct",
+                      "id": 4
+                    }
+                  }
                 },
-                IstioCertificateResponse: {
-                  fields: {
-                    certChain: {
-                      rule: 'repeated',
-                      type: 'string',
-                      id: 1,
-                    },
-                  },
+                "IstioCertificateResponse": {
+                  "fields": {
+                    "certChain": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 1
+                    }
+                  }
                 },
-                IstioCertificateService: {
-                  methods: {
-                    CreateCertificate: {
-                      requestType: 'IstioCertificateRequest',
-                      responseType: 'IstioCertificateResponse',
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
+                "IstioCertificateService": {
+                  "methods": {
+                    "CreateCertificate": {
+                      "requestType": "IstioCertificateRequest",
+                      "responseType": "IstioCertificateResponse"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     },
-    google: {
-      nested: {
-        protobuf: {
-          nested: {
-            Struct: {
-              fields: {
-                fields: {
-                  keyType: 'string',
-                  type: 'Value',
-                  id: 1,
-                },
-              },
+    "google": {
+      "nested": {
+        "protobuf": {
+          "nested": {
+            "Struct": {
+              "fields": {
+                "fields": {
+                  "keyType": "string",
+                  "type": "Value",
+                  "id": 1
+                }
+              }
             },
-            Value: {
-              oneofs: {
-                kind: {
-                  oneof: ['nullValue', 'numberValue', 'stringValue', 'boolValue', 'structValue', 'listValue'],
-                },
+            "Value": {
+              "oneofs": {
+                "kind": {
+                  "oneof": [
+                    "nullValue",
+                    "numberValue",
+                    "stringValue",
+                    "boolValue",
+                    "structValue",
+                    "listValue"
+                  ]
+                }
               },
-              fields: {
-                nullValue: {
-                  type: 'NullValue',
-                  id: 1,
+              "fields": {
+                "nullValue": {
+                  "type": "NullValue",
+                  "id": 1
                 },
-                numberValue: {
-                  type: 'double',
-                  id: 2,
+                "numberValue": {
+                  "type": "double",
+                  "id": 2
                 },
-                stringValue: {
-                  type: 'string',
-                  id: 3,
+                "stringValue": {
+                  "type": "string",
+                  "id": 3
                 },
-                boolValue: {
-                  type: 'bool',
-                  id: 4,
+                "boolValue": {
+                  "type": "bool",
+                  "id": 4
                 },
-                structValue: {
-                  type: 'Struct',
-                  id: 5,
+                "structValue": {
+                  "type": "Struct",
+                  "id": 5
                 },
-                listValue: {
-                  type: 'ListValue',
-                  id: 6,
-                },
-              },
+                "listValue": {
+                  "type": "ListValue",
+                  "id": 6
+                }
+              }
             },
-            NullValue: {
-              values: {
-                NULL_VALUE: 0,
-              },
+            "NullValue": {
+              "values": {
+                "NULL_VALUE": 0
+              }
             },
-            ListValue: {
-              fields: {
-                values: {
-                  rule: 'repeated',
-                  type: 'Value',
-                  id: 1,
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
+            "ListValue": {
+              "fields": {
+                "values": {
+                  "rule": "repeated",
+                  "type": "Value",
+                  "id": 1
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
 } as const;

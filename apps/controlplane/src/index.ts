@@ -1,0 +1,18 @@
+// apps/controlplane — Kubernetes-style YAML translated into the xDS resources istiod serves to ztunnels
+// (Address, Authorization) and the objects waypoints need, plus the CA's node placement.
+export { ControlPlaneError, type ControlPlaneErrorCode } from './errors.ts';
+export { parseYaml, mergeLoads, type SourcedObject, type LoadResult } from './load/yaml-source.ts';
+export { loadYamlFiles } from './load/files.ts';
+export { translate, type Translation, type Resource, type AddressJson } from './translate/translate.ts';
+export { resolveOptions, type TranslateOptions, type ResolvedOptions } from './translate/model.ts';
+export { formatProblem, sortProblems, type Problem, type Severity, type SourceLocation } from './translate/problems.ts';
+export { mayIssue, identityOf, type Placement } from './translate/placement.ts';
+export { L7_TYPE_URL } from './translate/l7.ts';
+export type { SkippedObject } from './translate/collect.ts';
+export { parseTranslateArgs, TRANSLATE_FLAGS_HELP, type TranslateArgs } from './cli-options.ts';
+export { commands, main, usage, type Command } from './cli.ts';
+export { runValidate, summarize, type Output } from './validate.ts';
+
+/** Type URLs of what the translation produces, as ztunnel and waypoints subscribe to them. */
+export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
+export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';

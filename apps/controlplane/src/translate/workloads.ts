@@ -1,0 +1,163 @@
+// Pod → the proto3 JSON of istio.workload.Workload, as istiod builds it (ztunnel-facts §3.1; istiod
+// ambient/workloads.go): HBONE for ambient pods, per-service port maps with named ports resolved through
+// the pod's container ports, the workload waypoint, selector policies, telemetry names.
+import { toBase64 } from './ip.ts';
+import {
+  ANNOTATION,
+  LABEL,
+  type NamespaceRec,
+  type NodeRec,
+  type PodRec,
+  type ResolvedOptions,
+  type SelectorPolicyRec,
+  type ServiceRec,
+  type WaypointRec,
+} from './model.ts';
+import { portJson, serviceResourceName } from './services.ts';
+import { gatewayAddressJson, resolveWaypoint, type WaypointContext } from './waypoints.ts';
+
+export type WorkloadJson = Record<string, unknown>;
+
+export interface WorkloadContext extends WaypointContext {
+  readonly options: ResolvedOptions;
+  readonly nodes: ReadonlyMap<string, NodeRec>;
+  readonly servicesByNamespace: ReadonlyMap<string, readonly ServiceRec[]>;
+  readonly selectorPolicies: readonly SelectorPolicyRec[];
+  /** Called when a Service's named targetPort is not a container port name of a selected pod. */
+  readonly onNamedPortMissing: (service: ServiceRec, portIndex: number, pod: PodRec) => void;
+}
+
+export function labelsMatch(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** `<cluster>//Pod/<namespace>/<name>`, the Workload's xDS name. */
+export function podUid(clusterId: string, pod: PodRec): string {
+  return `${clusterId}//Pod/${pod.meta.namespace}/${pod.meta.name}`;
+}
+
+/** Captured by ztunnel: the CNI's redirection annotation, else pod label, else namespace label. */
+export function isAmbient(pod: PodRec, namespace: NamespaceRec | undefined): boolean {
+  if (pod.meta.annotations[ANNOTATION.redirection] === 'enabled') return true;
+  if (pod.meta.annotations[ANNOTATION.sidecarStatus] !== undefined || pod.hostNetwork) return false;
+  const own = pod.meta.labels[LABEL.dataplaneMode];
+  if (own === 'none') return false;
+  if (own === 'ambient') return true;
+  return namespace?.labels[LABEL.dataplaneMode] === 'ambient';
+}
+
+/** istiod's canonical service: explicit labels, then the app labels, then the workload name / `latest`. */
+export function canonicalService(labels: Readonly<Record<string, string>>, workloadName: string): [string, string] {
+  const name = labels[LABEL.canonicalName] ?? labels['app.kubernetes.io/name'] ?? labels['app'] ?? workloadName;
+  const revision =
+    labels[LABEL.canonicalRevision] ?? labels['app.kubernetes.io/version'] ?? labels['version'] ?? 'latest';
+  return [name, revision];
+}
+
+/** Services of the pod's namespace whose non-empty selector matches, with this pod's port map. */
+function servicesOf(pod: PodRec, ctx: WorkloadContext): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const service of ctx.servicesByNamespace.get(pod.meta.namespace) ?? []) {
+    const selector = service.selector;
+    if (selector === undefined || Object.keys(selector).length === 0 || !labelsMatch(selector, pod.meta.labels))
+      continue;
+    const ports: Record<string, number>[] = [];
+    for (const port of service.ports) {
+      if (port.targetPortName === undefined) {
+        ports.push(portJson(port.port, port.targetPort));
+        continue;
+      }
+      const resolved = pod.portNames.get(port.targetPortName);
+      // istiod leaves the port out for this endpoint when the pod has no such named port
+      if (resolved === undefined) ctx.onNamedPortMissing(service, port.index, pod);
+      else ports.push(portJson(port.port, resolved));
+    }
+    out[serviceResourceName(service)] = ports.length === 0 ? {} : { ports };
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** Keys of selector policies (in the pod's namespace or the root namespace) selecting the pod, sorted. */
+export function selectorPolicyKeys(pod: PodRec, ctx: WorkloadContext): string[] {
+  return ctx.selectorPolicies
+    .filter((p) => p.namespace === pod.meta.namespace || p.namespace === ctx.options.rootNamespace)
+    .filter((p) => labelsMatch(p.matchLabels, pod.meta.labels))
+    .map((p) => p.key)
+    .sort();
+}
+
+function waypointInstanceOf(pod: PodRec, ctx: WorkloadContext): WaypointRec | undefined {
+  const name = pod.meta.labels[LABEL.gatewayName];
+  return name === undefined ? undefined : ctx.waypoints.get(`${pod.meta.namespace}/${name}`);
+}
+
+function localityOf(pod: PodRec, ctx: WorkloadContext): Record<string, string> | undefined {
+  const labels = pod.node === undefined ? undefined : ctx.nodes.get(pod.node)?.labels;
+  if (labels === undefined) return undefined;
+  const locality: Record<string, string> = {};
+  const region = labels['topology.kubernetes.io/region'];
+  const zone = labels['topology.kubernetes.io/zone'];
+  const subzone = labels['topology.istio.io/subzone'];
+  if (region !== undefined) locality['region'] = region;
+  if (zone !== undefined) locality['zone'] = zone;
+  if (subzone !== undefined) locality['subzone'] = subzone;
+  return Object.keys(locality).length === 0 ? undefined : locality;
+}
+
+export function networkOf(
+  labels: Readonly<Record<string, string>>,
+  namespace: NamespaceRec | undefined,
+  fallback: string,
+): string {
+  return labels[LABEL.network] ?? namespace?.labels[LABEL.network] ?? fallback;
+}
+
+/** The Workload of one pod, fields in proto order, defaults omitted. */
+export function buildWorkload(pod: PodRec, ctx: WorkloadContext): WorkloadJson {
+  const { options } = ctx;
+  const namespace = ctx.namespaces.get(pod.meta.namespace);
+  const network = networkOf(pod.meta.labels, namespace, options.network);
+  const instanceOf = waypointInstanceOf(pod, ctx);
+  const waypoint = instanceOf === undefined ? resolveWaypoint('workload', pod.meta, ctx) : undefined;
+  const [canonicalName, canonicalRevision] = canonicalService(pod.meta.labels, pod.workloadName);
+  const nativeTunnel = (pod.meta.labels[LABEL.tunnel] ?? '').split(',').includes('http');
+  const hbone = nativeTunnel || isAmbient(pod, namespace);
+
+  const w: WorkloadJson = {
+    uid: podUid(options.clusterId, pod),
+    name: pod.meta.name,
+    namespace: pod.meta.namespace,
+    addresses: pod.ips.map((ip) => toBase64(ip.bytes)),
+  };
+  if (network !== '') w['network'] = network;
+  if (hbone) w['tunnelProtocol'] = 'HBONE';
+  // istiod leaves the default trust domain empty; ztunnel reads empty as cluster.local
+  if (options.trustDomain !== 'cluster.local') w['trustDomain'] = options.trustDomain;
+  w['serviceAccount'] = pod.serviceAccount;
+  if (waypoint !== undefined) w['waypoint'] = gatewayAddressJson(waypoint);
+  if (pod.node !== undefined) w['node'] = pod.node;
+  w['canonicalName'] = canonicalName;
+  w['canonicalRevision'] = canonicalRevision;
+  w['workloadType'] = 'POD';
+  w['workloadName'] = pod.workloadName;
+  if (nativeTunnel) w['nativeTunnel'] = true;
+  if (instanceOf?.binding !== undefined) {
+    const tunnel: Record<string, unknown> = {};
+    if (instanceOf.binding.protocol !== 'NONE') tunnel['protocol'] = instanceOf.binding.protocol;
+    if (instanceOf.binding.port !== 0) tunnel['port'] = instanceOf.binding.port;
+    w['applicationTunnel'] = tunnel;
+  }
+  const services = servicesOf(pod, ctx);
+  if (services !== undefined) w['services'] = services;
+  const policies = selectorPolicyKeys(pod, ctx);
+  if (policies.length > 0) w['authorizationPolicies'] = policies;
+  if (!pod.ready) w['status'] = 'UNHEALTHY';
+  w['clusterId'] = options.clusterId;
+  const locality = localityOf(pod, ctx);
+  if (locality !== undefined) w['locality'] = locality;
+  if (pod.hostNetwork) w['networkMode'] = 'HOST_NETWORK';
+  return w;
+}

@@ -215,10 +215,10 @@ export function structFromJson(json: Msg): Msg {
 }
 
 function structValueFromJson(value: unknown): Msg {
-  if (value === null || value === undefined) return { null_value: 0 };
-  if (typeof value === 'number') return { number_value: value };
-  if (typeof value === 'string') return { string_value: value };
-  if (typeof value === 'boolean') return { bool_value: value };
-  if (Array.isArray(value)) return { list_value: { values: value.map(structValueFromJson) } };
-  return { struct_value: structFromJson(value as Msg) };
+  if (value === null || value === undefined) return { nullValue: 0 };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(structValueFromJson) } };
+  return { structValue: structFromJson(value as Msg) };
 }

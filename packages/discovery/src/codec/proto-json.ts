@@ -136,12 +136,12 @@ function structToJson(message: Msg): JsonObject {
 }
 
 function structValueToJson(value: Msg): JsonValue {
-  if (has(value, 'number_value')) return value['number_value'] as number;
-  if (has(value, 'string_value')) return value['string_value'] as string;
-  if (has(value, 'bool_value')) return value['bool_value'] as boolean;
-  if (has(value, 'struct_value')) return structToJson(value['struct_value'] as Msg);
-  if (has(value, 'list_value'))
-    return (((value['list_value'] as Msg)['values'] as Msg[] | undefined) ?? []).map(structValueToJson);
+  if (has(value, 'numberValue')) return value['numberValue'] as number;
+  if (has(value, 'stringValue')) return value['stringValue'] as string;
+  if (has(value, 'boolValue')) return value['boolValue'] as boolean;
+  if (has(value, 'structValue')) return structToJson(value['structValue'] as Msg);
+  if (has(value, 'listValue'))
+    return (((value['listValue'] as Msg)['values'] as Msg[] | undefined) ?? []).map(structValueToJson);
   return null;
 }
 

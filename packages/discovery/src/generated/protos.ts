@@ -2,978 +2,1009 @@
 // Do not edit; run `npm run codegen` after changing a .proto file.
 /* eslint-disable */
 export const descriptor = {
-  nested: {
-    istio: {
-      nested: {
-        workload: {
-          nested: {
-            Address: {
-              oneofs: {
-                type: {
-                  oneof: ['workload', 'service'],
-                },
+  "nested": {
+    "istio": {
+      "nested": {
+        "workload": {
+          "nested": {
+            "Address": {
+              "oneofs": {
+                "type": {
+                  "oneof": [
+                    "workload",
+                    "service"
+                  ]
+                }
               },
-              fields: {
-                workload: {
-                  type: 'Workload',
-                  id: 1,
+              "fields": {
+                "workload": {
+                  "type": "Workload",
+                  "id": 1
                 },
-                service: {
-                  type: 'Service',
-                  id: 2,
-                },
-              },
+                "service": {
+                  "type": "Service",
+                  "id": 2
+                }
+              }
             },
-            Service: {
-              fields: {
-                name: {
-                  type: 'string',
-                  id: 1,
+            "Service": {
+              "fields": {
+                "name": {
+                  "type": "string",
+                  "id": 1
                 },
-                namespace: {
-                  type: 'string',
-                  id: 2,
+                "namespace": {
+                  "type": "string",
+                  "id": 2
                 },
-                hostname: {
-                  type: 'string',
-                  id: 3,
+                "hostname": {
+                  "type": "string",
+                  "id": 3
                 },
-                addresses: {
-                  rule: 'repeated',
-                  type: 'NetworkAddress',
-                  id: 4,
+                "addresses": {
+                  "rule": "repeated",
+                  "type": "NetworkAddress",
+                  "id": 4
                 },
-                ports: {
-                  rule: 'repeated',
-                  type: 'Port',
-                  id: 5,
+                "ports": {
+                  "rule": "repeated",
+                  "type": "Port",
+                  "id": 5
                 },
-                subjectAltNames: {
-                  rule: 'repeated',
-                  type: 'string',
-                  id: 6,
+                "subjectAltNames": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 6
                 },
-                waypoint: {
-                  type: 'GatewayAddress',
-                  id: 7,
+                "waypoint": {
+                  "type": "GatewayAddress",
+                  "id": 7
                 },
-                loadBalancing: {
-                  type: 'LoadBalancing',
-                  id: 8,
+                "loadBalancing": {
+                  "type": "LoadBalancing",
+                  "id": 8
                 },
-                ipFamilies: {
-                  type: 'IPFamilies',
-                  id: 9,
+                "ipFamilies": {
+                  "type": "IPFamilies",
+                  "id": 9
                 },
-                extensions: {
-                  rule: 'repeated',
-                  type: 'Extension',
-                  id: 10,
+                "extensions": {
+                  "rule": "repeated",
+                  "type": "Extension",
+                  "id": 10
                 },
-                canonical: {
-                  type: 'bool',
-                  id: 11,
+                "canonical": {
+                  "type": "bool",
+                  "id": 11
                 },
-                ingressUseWaypoint: {
-                  type: 'bool',
-                  id: 12,
+                "ingressUseWaypoint": {
+                  "type": "bool",
+                  "id": 12
                 },
-                weightedWaypoints: {
-                  rule: 'repeated',
-                  type: 'WeightedWaypoint',
-                  id: 13,
+                "weightedWaypoints": {
+                  "rule": "repeated",
+                  "type": "WeightedWaypoint",
+                  "id": 13
                 },
-                visibility: {
-                  type: 'Visibility',
-                  id: 14,
-                },
+                "visibility": {
+                  "type": "Visibility",
+                  "id": 14
+                }
               },
-              nested: {
-                Visibility: {
-                  values: {
-                    PUBLIC: 0,
-                    NAMESPACE: 1,
-                  },
-                },
-              },
+              "nested": {
+                "Visibility": {
+                  "values": {
+                    "PUBLIC": 0,
+                    "NAMESPACE": 1
+                  }
+                }
+              }
             },
-            IPFamilies: {
-              values: {
-                AUTOMATIC: 0,
-                IPV4_ONLY: 1,
-                IPV6_ONLY: 2,
-                DUAL: 3,
-              },
+            "IPFamilies": {
+              "values": {
+                "AUTOMATIC": 0,
+                "IPV4_ONLY": 1,
+                "IPV6_ONLY": 2,
+                "DUAL": 3
+              }
             },
-            NetworkMode: {
-              values: {
-                STANDARD: 0,
-                HOST_NETWORK: 1,
-              },
+            "NetworkMode": {
+              "values": {
+                "STANDARD": 0,
+                "HOST_NETWORK": 1
+              }
             },
-            LoadBalancing: {
-              fields: {
-                routingPreference: {
-                  rule: 'repeated',
-                  type: 'Scope',
-                  id: 1,
+            "LoadBalancing": {
+              "fields": {
+                "routingPreference": {
+                  "rule": "repeated",
+                  "type": "Scope",
+                  "id": 1
                 },
-                mode: {
-                  type: 'Mode',
-                  id: 2,
+                "mode": {
+                  "type": "Mode",
+                  "id": 2
                 },
-                healthPolicy: {
-                  type: 'HealthPolicy',
-                  id: 3,
-                },
+                "healthPolicy": {
+                  "type": "HealthPolicy",
+                  "id": 3
+                }
               },
-              nested: {
-                Scope: {
-                  values: {
-                    UNSPECIFIED_SCOPE: 0,
-                    REGION: 1,
-                    ZONE: 2,
-                    SUBZONE: 3,
-                    NODE: 4,
-                    CLUSTER: 5,
-                    NETWORK: 6,
-                  },
+              "nested": {
+                "Scope": {
+                  "values": {
+                    "UNSPECIFIED_SCOPE": 0,
+                    "REGION": 1,
+                    "ZONE": 2,
+                    "SUBZONE": 3,
+                    "NODE": 4,
+                    "CLUSTER": 5,
+                    "NETWORK": 6
+                  }
                 },
-                Mode: {
-                  values: {
-                    UNSPECIFIED_MODE: 0,
-                    STRICT: 1,
-                    FAILOVER: 2,
-                    PASSTHROUGH: 3,
-                  },
+                "Mode": {
+                  "values": {
+                    "UNSPECIFIED_MODE": 0,
+                    "STRICT": 1,
+                    "FAILOVER": 2,
+                    "PASSTHROUGH": 3
+                  }
                 },
-                HealthPolicy: {
-                  values: {
-                    ONLY_HEALTHY: 0,
-                    ALLOW_ALL: 1,
-                  },
-                },
-              },
+                "HealthPolicy": {
+                  "values": {
+                    "ONLY_HEALTHY": 0,
+                    "ALLOW_ALL": 1
+                  }
+                }
+              }
             },
-            Workload: {
-              fields: {
-                uid: {
-                  type: 'string',
-                  id: 20,
+            "Workload": {
+              "fields": {
+                "uid": {
+                  "type": "string",
+                  "id": 20
                 },
-                name: {
-                  type: 'string',
-                  id: 1,
+                "name": {
+                  "type": "string",
+                  "id": 1
                 },
-                namespace: {
-                  type: 'string',
-                  id: 2,
+                "namespace": {
+                  "type": "string",
+                  "id": 2
                 },
-                addresses: {
-                  rule: 'repeated',
-                  type: 'bytes',
-                  id: 3,
+                "addresses": {
+                  "rule": "repeated",
+                  "type": "bytes",
+                  "id": 3
                 },
-                hostname: {
-                  type: 'string',
-                  id: 21,
+                "hostname": {
+                  "type": "string",
+                  "id": 21
                 },
-                network: {
-                  type: 'string',
-                  id: 4,
+                "network": {
+                  "type": "string",
+                  "id": 4
                 },
-                tunnelProtocol: {
-                  type: 'TunnelProtocol',
-                  id: 5,
+                "tunnelProtocol": {
+                  "type": "TunnelProtocol",
+                  "id": 5
                 },
-                trustDomain: {
-                  type: 'string',
-                  id: 6,
+                "trustDomain": {
+                  "type": "string",
+                  "id": 6
                 },
-                serviceAccount: {
-                  type: 'string',
-                  id: 7,
+                "serviceAccount": {
+                  "type": "string",
+                  "id": 7
                 },
-                waypoint: {
-                  type: 'GatewayAddress',
-                  id: 8,
+                "waypoint": {
+                  "type": "GatewayAddress",
+                  "id": 8
                 },
-                networkGateway: {
-                  type: 'GatewayAddress',
-                  id: 19,
+                "networkGateway": {
+                  "type": "GatewayAddress",
+                  "id": 19
                 },
-                node: {
-                  type: 'string',
-                  id: 9,
+                "node": {
+                  "type": "string",
+                  "id": 9
                 },
-                canonicalName: {
-                  type: 'string',
-                  id: 10,
+                "canonicalName": {
+                  "type": "string",
+                  "id": 10
                 },
-                canonicalRevision: {
-                  type: 'string',
-                  id: 11,
+                "canonicalRevision": {
+                  "type": "string",
+                  "id": 11
                 },
-                workloadType: {
-                  type: 'WorkloadType',
-                  id: 12,
+                "workloadType": {
+                  "type": "WorkloadType",
+                  "id": 12
                 },
-                workloadName: {
-                  type: 'string',
-                  id: 13,
+                "workloadName": {
+                  "type": "string",
+                  "id": 13
                 },
-                nativeTunnel: {
-                  type: 'bool',
-                  id: 14,
+                "nativeTunnel": {
+                  "type": "bool",
+                  "id": 14
                 },
-                applicationTunnel: {
-                  type: 'ApplicationTunnel',
-                  id: 23,
+                "applicationTunnel": {
+                  "type": "ApplicationTunnel",
+                  "id": 23
                 },
-                services: {
-                  keyType: 'string',
-                  type: 'PortList',
-                  id: 22,
+                "services": {
+                  "keyType": "string",
+                  "type": "PortList",
+                  "id": 22
                 },
-                authorizationPolicies: {
-                  rule: 'repeated',
-                  type: 'string',
-                  id: 16,
+                "authorizationPolicies": {
+                  "rule": "repeated",
+                  "type": "string",
+                  "id": 16
                 },
-                status: {
-                  type: 'WorkloadStatus',
-                  id: 17,
+                "status": {
+                  "type": "WorkloadStatus",
+                  "id": 17
                 },
-                clusterId: {
-                  type: 'string',
-                  id: 18,
+                "clusterId": {
+                  "type": "string",
+                  "id": 18
                 },
-                locality: {
-                  type: 'Locality',
-                  id: 24,
+                "locality": {
+                  "type": "Locality",
+                  "id": 24
                 },
-                networkMode: {
-                  type: 'NetworkMode',
-                  id: 25,
+                "networkMode": {
+                  "type": "NetworkMode",
+                  "id": 25
                 },
-                extensions: {
-                  rule: 'repeated',
-                  type: 'Extension',
-                  id: 26,
+                "extensions": {
+                  "rule": "repeated",
+                  "type": "Extension",
+                  "id": 26
                 },
-                capacity: {
-                  type: 'google.protobuf.UInt32Value',
-                  id: 27,
-                },
+                "capacity": {
+                  "type": "google.protobuf.UInt32Value",
+                  "id": 27
+                }
               },
-              reserved: [[15, 15]],
+              "reserved": [
+                [
+                  15,
+                  15
+                ]
+              ]
             },
-            Locality: {
-              fields: {
-                region: {
-                  type: 'string',
-                  id: 1,
+            "Locality": {
+              "fields": {
+                "region": {
+                  "type": "string",
+                  "id": 1
                 },
-                zone: {
-                  type: 'string',
-                  id: 2,
+                "zone": {
+                  "type": "string",
+                  "id": 2
                 },
-                subzone: {
-                  type: 'string',
-                  id: 3,
-                },
-              },
+                "subzone": {
+                  "type": "string",
+                  "id": 3
+                }
+              }
             },
-            WorkloadStatus: {
-              values: {
-                HEALTHY: 0,
-                UNHEALTHY: 1,
-              },
+            "WorkloadStatus": {
+              "values": {
+                "HEALTHY": 0,
+                "UNHEALTHY": 1
+              }
             },
-            WorkloadType: {
-              values: {
-                DEPLOYMENT: 0,
-                CRONJOB: 1,
-                POD: 2,
-                JOB: 3,
-              },
+            "WorkloadType": {
+              "values": {
+                "DEPLOYMENT": 0,
+                "CRONJOB": 1,
+                "POD": 2,
+                "JOB": 3
+              }
             },
-            PortList: {
-              fields: {
-                ports: {
-                  rule: 'repeated',
-                  type: 'Port',
-                  id: 1,
-                },
-              },
+            "PortList": {
+              "fields": {
+                "ports": {
+                  "rule": "repeated",
+                  "type": "Port",
+                  "id": 1
+                }
+              }
             },
-            Port: {
-              fields: {
-                servicePort: {
-                  type: 'uint32',
-                  id: 1,
+            "Port": {
+              "fields": {
+                "servicePort": {
+                  "type": "uint32",
+                  "id": 1
                 },
-                targetPort: {
-                  type: 'uint32',
-                  id: 2,
+                "targetPort": {
+                  "type": "uint32",
+                  "id": 2
                 },
-                appProtocol: {
-                  type: 'AppProtocol',
-                  id: 3,
-                },
-              },
+                "appProtocol": {
+                  "type": "AppProtocol",
+                  "id": 3
+                }
+              }
             },
-            AppProtocol: {
-              values: {
-                UNKNOWN: 0,
-                HTTP11: 1,
-                HTTP2: 2,
-                GRPC: 3,
-                TCP: 4,
-                TLS: 5,
-              },
+            "AppProtocol": {
+              "values": {
+                "UNKNOWN": 0,
+                "HTTP11": 1,
+                "HTTP2": 2,
+                "GRPC": 3,
+                "TCP": 4,
+                "TLS": 5
+              }
             },
-            TunnelProtocol: {
-              values: {
-                NONE: 0,
-                HBONE: 1,
-                LEGACY_ISTIO_MTLS: 2,
-              },
+            "TunnelProtocol": {
+              "values": {
+                "NONE": 0,
+                "HBONE": 1,
+                "LEGACY_ISTIO_MTLS": 2
+              }
             },
-            ApplicationTunnel: {
-              fields: {
-                protocol: {
-                  type: 'Protocol',
-                  id: 1,
+            "ApplicationTunnel": {
+              "fields": {
+                "protocol": {
+                  "type": "Protocol",
+                  "id": 1
                 },
-                port: {
-                  type: 'uint32',
-                  id: 2,
-                },
+                "port": {
+                  "type": "uint32",
+                  "id": 2
+                }
               },
-              nested: {
-                Protocol: {
-                  values: {
-                    NONE: 0,
-                    PROXY: 1,
-                  },
-                },
-              },
+              "nested": {
+                "Protocol": {
+                  "values": {
+                    "NONE": 0,
+                    "PROXY": 1
+                  }
+                }
+              }
             },
-            GatewayAddress: {
-              oneofs: {
-                destination: {
-                  oneof: ['hostname', 'address'],
-                },
+            "GatewayAddress": {
+              "oneofs": {
+                "destination": {
+                  "oneof": [
+                    "hostname",
+                    "address"
+                  ]
+                }
               },
-              fields: {
-                hostname: {
-                  type: 'NamespacedHostname',
-                  id: 1,
+              "fields": {
+                "hostname": {
+                  "type": "NamespacedHostname",
+                  "id": 1
                 },
-                address: {
-                  type: 'NetworkAddress',
-                  id: 2,
+                "address": {
+                  "type": "NetworkAddress",
+                  "id": 2
                 },
-                hboneMtlsPort: {
-                  type: 'uint32',
-                  id: 3,
-                },
+                "hboneMtlsPort": {
+                  "type": "uint32",
+                  "id": 3
+                }
               },
-              reserved: [[4, 4], 'hbone_single_tls_port'],
+              "reserved": [
+                [
+                  4,
+                  4
+                ],
+                "hbone_single_tls_port"
+              ]
             },
-            WeightedWaypoint: {
-              fields: {
-                destination: {
-                  type: 'GatewayAddress',
-                  id: 1,
+            "WeightedWaypoint": {
+              "fields": {
+                "destination": {
+                  "type": "GatewayAddress",
+                  "id": 1
                 },
-                weight: {
-                  type: 'uint32',
-                  id: 2,
-                },
-              },
+                "weight": {
+                  "type": "uint32",
+                  "id": 2
+                }
+              }
             },
-            NetworkAddress: {
-              oneofs: {
-                _length: {
-                  oneof: ['length'],
-                },
+            "NetworkAddress": {
+              "oneofs": {
+                "_length": {
+                  "oneof": [
+                    "length"
+                  ]
+                }
               },
-              fields: {
-                network: {
-                  type: 'string',
-                  id: 1,
+              "fields": {
+                "network": {
+                  "type": "string",
+                  "id": 1
                 },
-                address: {
-                  type: 'bytes',
-                  id: 2,
+                "address": {
+                  "type": "bytes",
+                  "id": 2
                 },
-                length: {
-                  type: 'uint32',
-                  id: 3,
-                  options: {
-                    proto3_optional: true,
-                  },
-                },
-              },
+                "length": {
+                  "type": "uint32",
+                  "id": 3,
+                  "options": {
+                    "proto3_optional": true
+                  }
+                }
+              }
             },
-            NamespacedHostname: {
-              fields: {
-                namespace: {
-                  type: 'string',
-                  id: 1,
+            "NamespacedHostname": {
+              "fields": {
+                "namespace": {
+                  "type": "string",
+                  "id": 1
                 },
-                hostname: {
-                  type: 'string',
-                  id: 2,
-                },
-              },
+                "hostname": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
             },
-            Extension: {
-              fields: {
-                name: {
-                  type: 'string',
-                  id: 1,
+            "Extension": {
+              "fields": {
+                "name": {
+                  "type": "string",
+                  "id": 1
                 },
-                config: {
-                  type: 'google.protobuf.Any',
-                  id: 2,
-                },
-              },
-            },
-          },
+                "config": {
+                  "type": "google.protobuf.Any",
+                  "id": 2
+                }
+              }
+            }
+          }
         },
-        security: {
-          nested: {
-            Authorization: {
-              fields: {
-                name: {
-                  type: 'string',
-                  id: 1,
+        "security": {
+          "nested": {
+            "Authorization": {
+              "fields": {
+                "name": {
+                  "type": "string",
+                  "id": 1
                 },
-                namespace: {
-                  type: 'string',
-                  id: 2,
+                "namespace": {
+                  "type": "string",
+                  "id": 2
                 },
-                scope: {
-                  type: 'Scope',
-                  id: 3,
+                "scope": {
+                  "type": "Scope",
+                  "id": 3
                 },
-                action: {
-                  type: 'Action',
-                  id: 4,
+                "action": {
+                  "type": "Action",
+                  "id": 4
                 },
-                rules: {
-                  rule: 'repeated',
-                  type: 'Rule',
-                  id: 5,
+                "rules": {
+                  "rule": "repeated",
+                  "type": "Rule",
+                  "id": 5
                 },
-                dryRun: {
-                  type: 'bool',
-                  id: 6,
+                "dryRun": {
+                  "type": "bool",
+                  "id": 6
                 },
-                extensions: {
-                  rule: 'repeated',
-                  type: 'istio.workload.Extension',
-                  id: 7,
-                },
-              },
+                "extensions": {
+                  "rule": "repeated",
+                  "type": "istio.workload.Extension",
+                  "id": 7
+                }
+              }
             },
-            Rule: {
-              fields: {
-                clauses: {
-                  rule: 'repeated',
-                  type: 'Clause',
-                  id: 1,
-                },
-              },
+            "Rule": {
+              "fields": {
+                "clauses": {
+                  "rule": "repeated",
+                  "type": "Clause",
+                  "id": 1
+                }
+              }
             },
-            Clause: {
-              fields: {
-                matches: {
-                  rule: 'repeated',
-                  type: 'Match',
-                  id: 2,
-                },
-              },
+            "Clause": {
+              "fields": {
+                "matches": {
+                  "rule": "repeated",
+                  "type": "Match",
+                  "id": 2
+                }
+              }
             },
-            Match: {
-              fields: {
-                namespaces: {
-                  rule: 'repeated',
-                  type: 'StringMatch',
-                  id: 1,
+            "Match": {
+              "fields": {
+                "namespaces": {
+                  "rule": "repeated",
+                  "type": "StringMatch",
+                  "id": 1
                 },
-                notNamespaces: {
-                  rule: 'repeated',
-                  type: 'StringMatch',
-                  id: 2,
+                "notNamespaces": {
+                  "rule": "repeated",
+                  "type": "StringMatch",
+                  "id": 2
                 },
-                serviceAccounts: {
-                  rule: 'repeated',
-                  type: 'ServiceAccountMatch',
-                  id: 11,
+                "serviceAccounts": {
+                  "rule": "repeated",
+                  "type": "ServiceAccountMatch",
+                  "id": 11
                 },
-                notServiceAccounts: {
-                  rule: 'repeated',
-                  type: 'ServiceAccountMatch',
-                  id: 12,
+                "notServiceAccounts": {
+                  "rule": "repeated",
+                  "type": "ServiceAccountMatch",
+                  "id": 12
                 },
-                principals: {
-                  rule: 'repeated',
-                  type: 'StringMatch',
-                  id: 3,
+                "principals": {
+                  "rule": "repeated",
+                  "type": "StringMatch",
+                  "id": 3
                 },
-                notPrincipals: {
-                  rule: 'repeated',
-                  type: 'StringMatch',
-                  id: 4,
+                "notPrincipals": {
+                  "rule": "repeated",
+                  "type": "StringMatch",
+                  "id": 4
                 },
-                sourceIps: {
-                  rule: 'repeated',
-                  type: 'Address',
-                  id: 5,
+                "sourceIps": {
+                  "rule": "repeated",
+                  "type": "Address",
+                  "id": 5
                 },
-                notSourceIps: {
-                  rule: 'repeated',
-                  type: 'Address',
-                  id: 6,
+                "notSourceIps": {
+                  "rule": "repeated",
+                  "type": "Address",
+                  "id": 6
                 },
-                destinationIps: {
-                  rule: 'repeated',
-                  type: 'Address',
-                  id: 7,
+                "destinationIps": {
+                  "rule": "repeated",
+                  "type": "Address",
+                  "id": 7
                 },
-                notDestinationIps: {
-                  rule: 'repeated',
-                  type: 'Address',
-                  id: 8,
+                "notDestinationIps": {
+                  "rule": "repeated",
+                  "type": "Address",
+                  "id": 8
                 },
-                destinationPorts: {
-                  rule: 'repeated',
-                  type: 'uint32',
-                  id: 9,
+                "destinationPorts": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 9
                 },
-                notDestinationPorts: {
-                  rule: 'repeated',
-                  type: 'uint32',
-                  id: 10,
+                "notDestinationPorts": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 10
                 },
-                extensions: {
-                  rule: 'repeated',
-                  type: 'istio.workload.Extension',
-                  id: 13,
-                },
-              },
+                "extensions": {
+                  "rule": "repeated",
+                  "type": "istio.workload.Extension",
+                  "id": 13
+                }
+              }
             },
-            Address: {
-              fields: {
-                address: {
-                  type: 'bytes',
-                  id: 1,
+            "Address": {
+              "fields": {
+                "address": {
+                  "type": "bytes",
+                  "id": 1
                 },
-                length: {
-                  type: 'uint32',
-                  id: 2,
-                },
-              },
+                "length": {
+                  "type": "uint32",
+                  "id": 2
+                }
+              }
             },
-            ServiceAccountMatch: {
-              fields: {
-                namespace: {
-                  type: 'string',
-                  id: 1,
+            "ServiceAccountMatch": {
+              "fields": {
+                "namespace": {
+                  "type": "string",
+                  "id": 1
                 },
-                serviceAccount: {
-                  type: 'string',
-                  id: 2,
-                },
-              },
+                "serviceAccount": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
             },
-            StringMatch: {
-              oneofs: {
-                matchType: {
-                  oneof: ['exact', 'prefix', 'suffix', 'presence'],
-                },
+            "StringMatch": {
+              "oneofs": {
+                "matchType": {
+                  "oneof": [
+                    "exact",
+                    "prefix",
+                    "suffix",
+                    "presence"
+                  ]
+                }
               },
-              fields: {
-                exact: {
-                  type: 'string',
-                  id: 1,
+              "fields": {
+                "exact": {
+                  "type": "string",
+                  "id": 1
                 },
-                prefix: {
-                  type: 'string',
-                  id: 2,
+                "prefix": {
+                  "type": "string",
+                  "id": 2
                 },
-                suffix: {
-                  type: 'string',
-                  id: 3,
+                "suffix": {
+                  "type": "string",
+                  "id": 3
                 },
-                presence: {
-                  type: 'google.protobuf.Empty',
-                  id: 4,
-                },
-              },
+                "presence": {
+                  "type": "google.protobuf.Empty",
+                  "id": 4
+                }
+              }
             },
-            Scope: {
-              values: {
-                GLOBAL: 0,
-                NAMESPACE: 1,
-                WORKLOAD_SELECTOR: 2,
-              },
+            "Scope": {
+              "values": {
+                "GLOBAL": 0,
+                "NAMESPACE": 1,
+                "WORKLOAD_SELECTOR": 2
+              }
             },
-            Action: {
-              values: {
-                ALLOW: 0,
-                DENY: 1,
-              },
-            },
-          },
-        },
-      },
+            "Action": {
+              "values": {
+                "ALLOW": 0,
+                "DENY": 1
+              }
+            }
+          }
+        }
+      }
     },
-    envoy: {
-      nested: {
-        service: {
-          nested: {
-            discovery: {
-              nested: {
-                v3: {
-                  nested: {
-                    AggregatedDiscoveryService: {
-                      methods: {
-                        DeltaAggregatedResources: {
-                          requestType: 'DeltaDiscoveryRequest',
-                          requestStream: true,
-                          responseType: 'DeltaDiscoveryResponse',
-                          responseStream: true,
-                        },
-                      },
+    "envoy": {
+      "nested": {
+        "service": {
+          "nested": {
+            "discovery": {
+              "nested": {
+                "v3": {
+                  "nested": {
+                    "AggregatedDiscoveryService": {
+                      "methods": {
+                        "DeltaAggregatedResources": {
+                          "requestType": "DeltaDiscoveryRequest",
+                          "requestStream": true,
+                          "responseType": "DeltaDiscoveryResponse",
+                          "responseStream": true
+                        }
+                      }
                     },
-                    DeltaDiscoveryRequest: {
-                      fields: {
-                        node: {
-                          type: 'envoy.config.core.v3.Node',
-                          id: 1,
+                    "DeltaDiscoveryRequest": {
+                      "fields": {
+                        "node": {
+                          "type": "envoy.config.core.v3.Node",
+                          "id": 1
                         },
-                        typeUrl: {
-                          type: 'string',
-                          id: 2,
+                        "typeUrl": {
+                          "type": "string",
+                          "id": 2
                         },
-                        resourceNamesSubscribe: {
-                          rule: 'repeated',
-                          type: 'string',
-                          id: 3,
+                        "resourceNamesSubscribe": {
+                          "rule": "repeated",
+                          "type": "string",
+                          "id": 3
                         },
-                        resourceNamesUnsubscribe: {
-                          rule: 'repeated',
-                          type: 'string',
-                          id: 4,
+                        "resourceNamesUnsubscribe": {
+                          "rule": "repeated",
+                          "type": "string",
+                          "id": 4
                         },
-                        initialResourceVersions: {
-                          keyType: 'string',
-                          type: 'string',
-                          id: 5,
+                        "initialResourceVersions": {
+                          "keyType": "string",
+                          "type": "string",
+                          "id": 5
                         },
-                        responseNonce: {
-                          type: 'string',
-                          id: 6,
+                        "responseNonce": {
+                          "type": "string",
+                          "id": 6
                         },
-                        errorDetail: {
-                          type: 'google.rpc.Status',
-                          id: 7,
-                        },
-                      },
+                        "errorDetail": {
+                          "type": "google.rpc.Status",
+                          "id": 7
+                        }
+                      }
                     },
-                    DeltaDiscoveryResponse: {
-                      fields: {
-                        systemVersionInfo: {
-                          type: 'string',
-                          id: 1,
+                    "DeltaDiscoveryResponse": {
+                      "fields": {
+                        "systemVersionInfo": {
+                          "type": "string",
+                          "id": 1
                         },
-                        resources: {
-                          rule: 'repeated',
-                          type: 'Resource',
-                          id: 2,
+                        "resources": {
+                          "rule": "repeated",
+                          "type": "Resource",
+                          "id": 2
                         },
-                        typeUrl: {
-                          type: 'string',
-                          id: 4,
+                        "typeUrl": {
+                          "type": "string",
+                          "id": 4
                         },
-                        nonce: {
-                          type: 'string',
-                          id: 5,
+                        "nonce": {
+                          "type": "string",
+                          "id": 5
                         },
-                        removedResources: {
-                          rule: 'repeated',
-                          type: 'string',
-                          id: 6,
-                        },
-                      },
+                        "removedResources": {
+                          "rule": "repeated",
+                          "type": "string",
+                          "id": 6
+                        }
+                      }
                     },
-                    Resource: {
-                      fields: {
-                        name: {
-                          type: 'string',
-                          id: 3,
+                    "Resource": {
+                      "fields": {
+                        "name": {
+                          "type": "string",
+                          "id": 3
                         },
-                        aliases: {
-                          rule: 'repeated',
-                          type: 'string',
-                          id: 4,
+                        "aliases": {
+                          "rule": "repeated",
+                          "type": "string",
+                          "id": 4
                         },
-                        version: {
-                          type: 'string',
-                          id: 1,
+                        "version": {
+                          "type": "string",
+                          "id": 1
                         },
-                        resource: {
-                          type: 'google.protobuf.Any',
-                          id: 2,
+                        "resource": {
+                          "type": "google.protobuf.Any",
+                          "id": 2
                         },
-                        ttl: {
-                          type: 'google.protobuf.Duration',
-                          id: 6,
+                        "ttl": {
+                          "type": "google.protobuf.Duration",
+                          "id": 6
                         },
-                        cacheControl: {
-                          type: 'CacheControl',
-                          id: 7,
-                        },
+                        "cacheControl": {
+                          "type": "CacheControl",
+                          "id": 7
+                        }
                       },
-                      nested: {
-                        CacheControl: {
-                          fields: {
-                            doNotCache: {
-                              type: 'bool',
-                              id: 1,
-                            },
-                          },
-                        },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
+                      "nested": {
+                        "CacheControl": {
+                          "fields": {
+                            "doNotCache": {
+                              "type": "bool",
+                              "id": 1
+                            }
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
         },
-        config: {
-          nested: {
-            core: {
-              nested: {
-                v3: {
-                  nested: {
-                    Node: {
-                      fields: {
-                        id: {
-                          type: 'string',
-                          id: 1,
+        "config": {
+          "nested": {
+            "core": {
+              "nested": {
+                "v3": {
+                  "nested": {
+                    "Node": {
+                      "fields": {
+                        "id": {
+                          "type": "string",
+                          "id": 1
                         },
-                        cluster: {
-                          type: 'string',
-                          id: 2,
+                        "cluster": {
+                          "type": "string",
+                          "id": 2
                         },
-                        metadata: {
-                          type: 'google.protobuf.Struct',
-                          id: 3,
+                        "metadata": {
+                          "type": "google.protobuf.Struct",
+                          "id": 3
                         },
-                        userAgentName: {
-                          type: 'string',
-                          id: 6,
-                        },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
+                        "userAgentName": {
+                          "type": "string",
+                          "id": 6
+                        }
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
     },
-    google: {
-      nested: {
-        protobuf: {
-          nested: {
-            Any: {
-              fields: {
-                type_url: {
-                  type: 'string',
-                  id: 1,
+    "google": {
+      "nested": {
+        "protobuf": {
+          "nested": {
+            "Any": {
+              "fields": {
+                "type_url": {
+                  "type": "string",
+                  "id": 1
                 },
-                value: {
-                  type: 'bytes',
-                  id: 2,
-                },
-              },
+                "value": {
+                  "type": "bytes",
+                  "id": 2
+                }
+              }
             },
-            DoubleValue: {
-              fields: {
-                value: {
-                  type: 'double',
-                  id: 1,
-                },
-              },
+            "DoubleValue": {
+              "fields": {
+                "value": {
+                  "type": "double",
+                  "id": 1
+                }
+              }
             },
-            FloatValue: {
-              fields: {
-                value: {
-                  type: 'float',
-                  id: 1,
-                },
-              },
+            "FloatValue": {
+              "fields": {
+                "value": {
+                  "type": "float",
+                  "id": 1
+                }
+              }
             },
-            Int64Value: {
-              fields: {
-                value: {
-                  type: 'int64',
-                  id: 1,
-                },
-              },
+            "Int64Value": {
+              "fields": {
+                "value": {
+                  "type": "int64",
+                  "id": 1
+                }
+              }
             },
-            UInt64Value: {
-              fields: {
-                value: {
-                  type: 'uint64',
-                  id: 1,
-                },
-              },
+            "UInt64Value": {
+              "fields": {
+                "value": {
+                  "type": "uint64",
+                  "id": 1
+                }
+              }
             },
-            Int32Value: {
-              fields: {
-                value: {
-                  type: 'int32',
-                  id: 1,
-                },
-              },
+            "Int32Value": {
+              "fields": {
+                "value": {
+                  "type": "int32",
+                  "id": 1
+                }
+              }
             },
-            UInt32Value: {
-              fields: {
-                value: {
-                  type: 'uint32',
-                  id: 1,
-                },
-              },
+            "UInt32Value": {
+              "fields": {
+                "value": {
+                  "type": "uint32",
+                  "id": 1
+                }
+              }
             },
-            BoolValue: {
-              fields: {
-                value: {
-                  type: 'bool',
-                  id: 1,
-                },
-              },
+            "BoolValue": {
+              "fields": {
+                "value": {
+                  "type": "bool",
+                  "id": 1
+                }
+              }
             },
-            StringValue: {
-              fields: {
-                value: {
-                  type: 'string',
-                  id: 1,
-                },
-              },
+            "StringValue": {
+              "fields": {
+                "value": {
+                  "type": "string",
+                  "id": 1
+                }
+              }
             },
-            BytesValue: {
-              fields: {
-                value: {
-                  type: 'bytes',
-                  id: 1,
-                },
-              },
+            "BytesValue": {
+              "fields": {
+                "value": {
+                  "type": "bytes",
+                  "id": 1
+                }
+              }
             },
-            Empty: {
-              fields: {},
+            "Empty": {
+              "fields": {}
             },
-            Struct: {
-              fields: {
-                fields: {
-                  keyType: 'string',
-                  type: 'Value',
-                  id: 1,
-                },
-              },
+            "Struct": {
+              "fields": {
+                "fields": {
+                  "keyType": "string",
+                  "type": "Value",
+                  "id": 1
+                }
+              }
             },
-            Value: {
-              oneofs: {
-                kind: {
-                  oneof: ['nullValue', 'numberValue', 'stringValue', 'boolValue', 'structValue', 'listValue'],
-                },
+            "Value": {
+              "oneofs": {
+                "kind": {
+                  "oneof": [
+                    "nullValue",
+                    "numberValue",
+                    "stringValue",
+                    "boolValue",
+                    "structValue",
+                    "listValue"
+                  ]
+                }
               },
-              fields: {
-                nullValue: {
-                  type: 'NullValue',
-                  id: 1,
+              "fields": {
+                "nullValue": {
+                  "type": "NullValue",
+                  "id": 1
                 },
-                numberValue: {
-                  type: 'double',
-                  id: 2,
+                "numberValue": {
+                  "type": "double",
+                  "id": 2
                 },
-                stringValue: {
-                  type: 'string',
-                  id: 3,
+                "stringValue": {
+                  "type": "string",
+                  "id": 3
                 },
-                boolValue: {
-                  type: 'bool',
-                  id: 4,
+                "boolValue": {
+                  "type": "bool",
+                  "id": 4
                 },
-                structValue: {
-                  type: 'Struct',
-                  id: 5,
+                "structValue": {
+                  "type": "Struct",
+                  "id": 5
                 },
-                listValue: {
-                  type: 'ListValue',
-                  id: 6,
-                },
-              },
+                "listValue": {
+                  "type": "ListValue",
+                  "id": 6
+                }
+              }
             },
-            NullValue: {
-              values: {
-                NULL_VALUE: 0,
-              },
+            "NullValue": {
+              "values": {
+                "NULL_VALUE": 0
+              }
             },
-            ListValue: {
-              fields: {
-                values: {
-                  rule: 'repeated',
-                  type: 'Value',
-                  id: 1,
-                },
-              },
+            "ListValue": {
+              "fields": {
+                "values": {
+                  "rule": "repeated",
+                  "type": "Value",
+                  "id": 1
+                }
+              }
             },
-            Duration: {
-              fields: {
-                seconds: {
-                  type: 'int64',
-                  id: 1,
+            "Duration": {
+              "fields": {
+                "seconds": {
+                  "type": "int64",
+                  "id": 1
                 },
-                nanos: {
-                  type: 'int32',
-                  id: 2,
-                },
-              },
-            },
-          },
+                "nanos": {
+                  "type": "int32",
+                  "id": 2
+                }
+              }
+            }
+          }
         },
-        rpc: {
-          nested: {
-            Status: {
-              fields: {
-                code: {
-                  type: 'int32',
-                  id: 1,
+        "rpc": {
+          "nested": {
+            "Status": {
+              "fields": {
+                "code": {
+                  "type": "int32",
+                  "id": 1
                 },
-                message: {
-                  type: 'string',
-                  id: 2,
+                "message": {
+                  "type": "string",
+                  "id": 2
                 },
-                details: {
-                  rule: 'repeated',
-                  type: 'google.protobuf.Any',
-                  id: 3,
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
+                "details": {
+                  "rule": "repeated",
+                  "type": "google.protobuf.Any",
+                  "id": 3
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
 } as const;

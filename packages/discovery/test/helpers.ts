@@ -1,0 +1,33 @@
+// Shared builders for the integration tests.
+import { ADDRESS_TYPE_URL, addressResource, ipToBytes, type XdsAddress, type XdsWorkload } from '../src/index.ts';
+
+export function b64ip(ip: string): string {
+  return Buffer.from(ipToBytes(ip)!).toString('base64');
+}
+
+export function workloadAddress(name: string, ip: string, extra: Partial<XdsWorkload> = {}): XdsAddress {
+  return {
+    workload: {
+      uid: `Kubernetes//Pod/default/${name}`,
+      name,
+      namespace: 'default',
+      addresses: [b64ip(ip)],
+      tunnelProtocol: 'HBONE',
+      node: 'node1',
+      ...extra,
+    },
+  };
+}
+
+export function upsertWorkloads(...addresses: XdsAddress[]) {
+  return { typeUrl: ADDRESS_TYPE_URL, upsert: addresses.map((a) => addressResource(a)) };
+}
+
+/** Resolve when `check` returns true, polling; rejects after `timeoutMs`. */
+export async function eventually(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -63,6 +63,7 @@ export function ipToBytes(ip: string): Uint8Array | undefined {
 
 /** Canonical text of an IP literal (so `::ffff:0:1` and `0::ffff:0:1` index the same), or undefined. */
 export function canonicalIp(ip: string): string | undefined {
+  if (isIPv4(ip)) return ip; // dotted quads are already canonical (node rejects leading zeros)
   const bytes = ipToBytes(ip);
   return bytes === undefined ? undefined : ipFromBytes(bytes);
 }

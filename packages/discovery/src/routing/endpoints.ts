@@ -105,8 +105,7 @@ export function selectEndpoint(
     const max = Math.max(-1, ...ranked.map((r) => r.rank));
     candidates = ranked.filter((r) => r.rank === max).map((r) => r.c);
   }
-  // stable order so a seeded random gives repeatable picks
-  candidates.sort((a, b) => (a.workload.uid < b.workload.uid ? -1 : a.workload.uid > b.workload.uid ? 1 : 0));
+  // candidates keep the store's insertion order, so a seeded random gives repeatable picks
   const picked = weightedPick(candidates, (c) => c.workload.capacity, options.random);
   if (!picked) return undefined;
   const ip = chooseIp(picked.workload, options.originalIp, service.ipFamilies);

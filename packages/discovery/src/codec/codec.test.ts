@@ -172,6 +172,15 @@ describe('decodeResource / encodeResource', () => {
     );
   });
 
+  it('keeps a "__proto__" map key (no prototype pollution)', () => {
+    const json = { services: JSON.parse('{"__proto__": {"ports": [{"servicePort": 1}]}}') as Record<string, object> };
+    const back = decodeResource(WORKLOAD_TYPE_URL, encodeResource(WORKLOAD_TYPE_URL, json)) as {
+      services: Record<string, unknown>;
+    };
+    expect(Object.keys(back.services)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(back.services)).toBe(Object.prototype);
+  });
+
   it('round-trips arbitrary workloads (property)', () => {
     const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => Buffer.from(b).toString('base64'));
     const text = fc.string({ minLength: 1, maxLength: 12 });

@@ -4,6 +4,7 @@
 import protobuf from 'protobufjs';
 import { DiscoveryError } from '../errors.ts';
 import { base64ToBytes } from '../ip.ts';
+import { setKey } from './proto-json.ts';
 import { hasSpecialJson, typeForUrl } from './registry.ts';
 
 type Msg = Record<string, unknown>;
@@ -134,7 +135,7 @@ export function jsonToMessage(type: protobuf.Type, json: unknown, path: string =
     if (field.map) {
       if (!isObject(value)) fail(at, 'expected an object (map)');
       const map: Msg = {};
-      for (const [k, v] of Object.entries(value)) map[k] = parseValue(field, v, `${at}[${JSON.stringify(k)}]`);
+      for (const [k, v] of Object.entries(value)) setKey(map, k, parseValue(field, v, `${at}[${JSON.stringify(k)}]`));
       if (Object.keys(map).length > 0) out[field.name] = map;
     } else if (field.repeated) {
       if (!Array.isArray(value)) fail(at, 'expected an array');
@@ -210,7 +211,7 @@ function durationFromJson(json: unknown, path: string): Msg {
 
 export function structFromJson(json: Msg): Msg {
   const fields: Msg = {};
-  for (const [key, value] of Object.entries(json)) fields[key] = structValueFromJson(value);
+  for (const [key, value] of Object.entries(json)) setKey(fields, key, structValueFromJson(value));
   return { fields };
 }
 

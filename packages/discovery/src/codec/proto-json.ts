@@ -67,10 +67,10 @@ export function messageToJson(type: protobuf.Type, message: Msg): JsonValue {
   for (const field of type.fieldsArray) {
     const value = message[field.name];
     if (field.map) {
-      const entries = Object.entries((value ?? {}) as Record<string, unknown>);
+      const entries = mapEntries(value);
       if (entries.length === 0) continue;
       const map: JsonObject = {};
-      for (const [key, entry] of entries) map[key] = valueToJson(field, entry);
+      for (const [key, entry] of entries) setKey(map, key, valueToJson(field, entry));
       out[field.name] = map;
     } else if (field.repeated) {
       const list = (value ?? []) as unknown[];
@@ -89,6 +89,20 @@ export function messageToJson(type: protobuf.Type, message: Msg): JsonValue {
     }
   }
   return out;
+}
+
+/** Own entries, plus a `__proto__` key that protobufjs' decoder stored as the prototype. */
+function mapEntries(value: unknown): [string, unknown][] {
+  if (value == null) return [];
+  const entries = Object.entries(value as Record<string, unknown>);
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null && typeof proto === 'object') entries.push(['__proto__', proto]);
+  return entries;
+}
+
+/** Assign without triggering the `__proto__` setter. */
+export function setKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function wellKnownToJson(type: protobuf.Type, message: Msg): JsonValue | undefined {

@@ -90,11 +90,11 @@ export function parseYaml(text: string, file: string): LoadResult {
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
   for (const doc of list) {
-    if (doc.errors.length > 0) {
-      for (const error of doc.errors) {
-        const line = lines.linePos(error.pos[0]).line;
-        out.problems.push(syntaxProblem(file, line, `YAML syntax: ${error.message.split('\n')[0]}`));
-      }
+    const error = doc.errors[0];
+    if (error !== undefined) {
+      // the first error only: the ones after it are usually its echoes
+      const line = lines.linePos(error.pos[0]).line;
+      out.problems.push(syntaxProblem(file, line, `YAML syntax: ${error.message.split('\n')[0]}`));
       continue;
     }
     collect(file, doc, lines, out);

@@ -1,10 +1,11 @@
 // What only waypoints need: targetRefs AuthorizationPolicies and RequestAuthentications, HTTPRoutes and
 // the waypoint Gateways, kept as plain objects; attachment is checked the way istiod reports it
 // (l7-facts §2.1, §3.1, §4.1).
-import type { FieldReader } from './fields.ts';
-import { isRecord, type JsonRecord } from './fields.ts';
+import { FieldReader, isRecord, type JsonRecord } from './fields.ts';
 import type { Meta, ResolvedOptions, ServiceRec, WaypointRec } from './model.ts';
 import { readMeta } from './parse-core.ts';
+import { requestAuthenticationProblems } from './policy-adapter.ts';
+import { ProblemLog } from './problems.ts';
 
 export const L7_TYPE_URL = 'type.googleapis.com/google.protobuf.Struct';
 
@@ -105,33 +106,33 @@ export function checkTargetRefs(
   }
 }
 
-/** RequestAuthentication: only targetRefs ones reach waypoints; issuers must be set. */
+/**
+ * RequestAuthentication: validated by the policy package's loader (what the waypoint will run); only
+ * targetRefs ones reach waypoints.
+ */
 export function checkRequestAuthentication(
   r: FieldReader,
+  raw: JsonRecord,
   ctx: L7Context,
 ): { meta: Meta; targeted: boolean } | undefined {
-  const meta = readMeta(r, true);
-  const refs = readTargetRefs(r);
-  const selector = r.get(['spec', 'selector']);
-  if (refs !== undefined && selector !== undefined && selector !== null)
-    r.error(['spec'], 'set either selector or targetRefs, not both');
-  r.list(['spec', 'jwtRules']).forEach((rule, i) => {
-    const issuer = isRecord(rule) ? rule['issuer'] : undefined;
-    if (typeof issuer !== 'string' || issuer === '') r.error(['spec', 'jwtRules', i, 'issuer'], 'is required');
-    if (isRecord(rule) && rule['jwks'] !== undefined && rule['jwksUri'] !== undefined) {
-      r.error(['spec', 'jwtRules', i], 'set either jwks or jwksUri, not both');
-    }
-  });
+  const quiet = new FieldReader(raw, r.ref, new ProblemLog());
+  const meta = readMeta(quiet, true);
+  const refs = readTargetRefs(quiet);
+  for (const problem of requestAuthenticationProblems(raw)) {
+    if (problem.severity === 'error') r.error(problem.path, problem.message);
+    else r.warn(problem.path, problem.message);
+  }
   if (meta === undefined) return undefined;
-  if (refs !== undefined) checkTargetRefs(r, meta, refs, ctx);
-  if (r.errors > 0) return undefined;
   if (refs === undefined) {
     r.warn(
       ['spec'],
       'has no targetRefs: in ambient only waypoints enforce JWT rules, and they take only targetRefs policies; it is not applied',
     );
+    return undefined;
   }
-  return { meta, targeted: refs !== undefined };
+  checkTargetRefs(r, meta, refs, ctx, false);
+  // forwarded even with errors: the waypoint's loader applies the same fail-safe rules
+  return { meta, targeted: true };
 }
 
 /** HTTPRoute: parents must be waypoint-bound Services (GAMMA) or waypoints; backends should exist. */

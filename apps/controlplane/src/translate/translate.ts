@@ -2,7 +2,7 @@
 // waypoints (L7 objects) out, plus the CA's node placement and every problem found. Pure: same input,
 // same output; a broken object is rejected alone and the rest still translates.
 import type { SourcedObject } from '../load/yaml-source.ts';
-import { toAuthorization } from './authorizations.ts';
+import { toAuthorization } from './policy-adapter.ts';
 import { collect, type Collected, type SkippedObject } from './collect.ts';
 import type { JsonRecord } from './fields.ts';
 import { checkHttpRoute, checkRequestAuthentication, l7Name, l7Object, type L7Context } from './l7.ts';
@@ -162,7 +162,7 @@ export function translate(
       if (outcome.selector !== undefined) selectorPolicies.push(outcome.selector);
       if (outcome.l7 !== undefined) l7.push(outcome.l7);
     } else if (d.kind === 'RequestAuthentication') {
-      const checked = checkRequestAuthentication(d.reader, l7Ctx);
+      const checked = checkRequestAuthentication(d.reader, d.raw, l7Ctx);
       if (checked?.targeted === true)
         l7.push({ name: l7Name(d.kind, checked.meta), resource: l7Object(d.kind, checked.meta, d.raw) });
     } else {

@@ -108,12 +108,17 @@ describe('bad input: fail-safe decisions', () => {
     expect(evaluateL7([policy], req({ path: '/ok' })).allowed).toBe(true);
   });
 
-  it('a DENY ignores only the bad value (broader)', () => {
-    const policy = lenient({ action: 'DENY', ...from({ ipBlocks: ['bad', '192.168.0.0/16'] }) });
+  it('a DENY ignores the condition with a bad value (broader: the bad value might have widened it)', () => {
+    const policy = lenient({ action: 'DENY', ...from({ ipBlocks: ['bad', '192.168.0.0/16'], namespaces: ['default'] }) });
     expect(evaluateL7([policy], req({ sourceIp: '192.168.1.1' })).allowed).toBe(false);
-    expect(evaluateL7([policy], req({ sourceIp: '10.0.0.1' })).allowed).toBe(true);
-    const allBad = lenient({ action: 'DENY', ...from({ ipBlocks: ['bad'] }) });
-    expect(evaluateL7([allBad], req()).allowed).toBe(false);
+    expect(evaluateL7([policy], req({ sourceIp: '10.0.0.1' })).allowed).toBe(false);
+    expect(evaluateL7([policy], req({ sourceIdentity: 'spiffe://cluster.local/ns/other/sa/x' })).allowed).toBe(true);
+  });
+
+  it('a DENY ignores only the bad value of a negative list (fewer exclusions: broader)', () => {
+    const policy = lenient({ action: 'DENY', ...from({ notIpBlocks: ['bad', '192.168.0.0/16'] }) });
+    expect(evaluateL7([policy], req({ sourceIp: '192.168.1.1' })).allowed).toBe(true);
+    expect(evaluateL7([policy], req({ sourceIp: '10.0.0.1' })).allowed).toBe(false);
   });
 
   it('a DENY with an unsupported when key keeps its other conditions (Istio would skip the whole rule)', () => {

@@ -1,7 +1,9 @@
 // One `spec.rules[i]` of a Kubernetes AuthorizationPolicy → a model Rule.
 // Bad parts follow Istio's fail-safe rule (pilot/pkg/security/authz/model/model.go checkError): in an
 // ALLOW policy the whole rule is dropped (stricter); in DENY/AUDIT/CUSTOM only the bad part is ignored
-// (broader). Unlike Istio, an unknown `when` key in a DENY rule drops only that condition (fail closed).
+// (broader). Stricter than Istio where Istio would narrow a DENY: a bad value in a positive list drops the
+// whole condition (not just the value), and an unknown `when` key drops only that condition (Istio skips
+// the whole DENY rule).
 import type { Clause, Condition, ConditionAttribute, Match, PolicyAction, Rule } from './model.ts';
 import { describe, formatPath, isRecord, type Path, type Problems } from './problems.ts';
 import * as values from './kube-values.ts';
@@ -99,11 +101,13 @@ interface Ctx {
   bad?: string;
 }
 
-function report(ctx: Ctx, path: Path, message: string): void {
+function report(ctx: Ctx, path: Path, message: string, scope: 'condition' | undefined = undefined): void {
   const effect =
     ctx.action === 'ALLOW'
       ? 'rule dropped: an ALLOW rule that cannot be understood never matches (fails closed)'
-      : `ignored: the ${ctx.action} rule becomes broader (fails closed)`;
+      : scope === 'condition'
+        ? `this whole condition is ignored: the ${ctx.action} rule becomes broader (fails closed)`
+        : `ignored: the ${ctx.action} rule becomes broader (fails closed)`;
   ctx.problems.error(path, message, effect);
   ctx.bad ??= `${formatPath(path)}: ${message}`;
 }
@@ -118,17 +122,25 @@ function compileField(raw: unknown, path: Path, field: FieldSpec, negated: boole
     return undefined;
   }
   const compiled: unknown[] = [];
+  let failed = false;
   raw.forEach((value: unknown, index) => {
     const at = [...path, index];
     const usable = typeof value === 'string' || (field.numbers && typeof value === 'number');
-    if (!usable) return report(ctx, at, `expected a string, found ${describe(value)}`);
-    if (value === '') return report(ctx, at, 'empty value not allowed');
-    const result = field.compile(value as string, ctx.namespace);
-    if (!result.ok) return report(ctx, at, result.reason);
+    const result: Compiled<unknown> = !usable
+      ? { ok: false, reason: `expected a string, found ${describe(value)}` }
+      : value === ''
+        ? { ok: false, reason: 'empty value not allowed' }
+        : field.compile(value as string, ctx.namespace);
+    if (!result.ok) {
+      failed = true;
+      // A bad value in a positive list drops the whole condition (the value might have widened it);
+      // in a negative list only the value (fewer exclusions). Both make a DENY broader.
+      return report(ctx, at, result.reason, negated ? undefined : 'condition');
+    }
     if (result.warning) ctx.problems.warn(at, result.warning);
     compiled.push(result.value);
   });
-  if (compiled.length === 0) return undefined;
+  if (compiled.length === 0 || (failed && !negated)) return undefined;
   return {
     attribute: field.attribute,
     negated,

@@ -44,7 +44,8 @@ export function compilePort(value: string | number): Compiled<number> {
 }
 
 export function compilePath(value: string): Compiled<PathMatcher> {
-  if (!containsPathTemplate(value)) return ok({ kind: 'string', matcher: compileStringMatcher(value), text: value });
+  // Istio rejects "{" / "}" anywhere outside {*} / {**}, template or not.
+  if (!containsPathTemplate(value) && !/[{}]/.test(value)) return ok({ kind: 'string', matcher: compileStringMatcher(value), text: value });
   const compiled = compilePathTemplate(value);
   if (!compiled.ok) return fail(`invalid path template ${JSON.stringify(value)}: ${compiled.reason}`);
   return ok({ kind: 'template', regex: compiled.regex, text: value });

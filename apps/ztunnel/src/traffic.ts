@@ -1,0 +1,142 @@
+// One place that turns a proxied connection into Istio's TCP metrics and ztunnel's access-log lines.
+// Byte counters: metrics follow Istio's convention (received = request direction for both reporters);
+// access logs are from the reporting side's application perspective (ztunnel-facts §7).
+import type { Service, Workload } from '@ambient-ts/discovery';
+import {
+  formatDuration,
+  trafficLabels,
+  type AccessLog,
+  type AccessLogFields,
+  type LabelWorkload,
+  type ProxyMetrics,
+  type ResponseFlags,
+} from '@ambient-ts/telemetry';
+
+export interface ConnectionContext {
+  direction: 'inbound' | 'outbound';
+  /** Client address `ip:port`. */
+  sourceAddress: string;
+  source?: Workload | undefined;
+  /** The source's SPIFFE ID, only when the connection is mutual TLS. */
+  sourceIdentity?: string | undefined;
+  /** The actual L4 next hop (`podIP:15008`, waypoint, or the app for plain TCP). */
+  destinationAddress: string;
+  /** CONNECT authority, when tunneled. */
+  hboneAddress?: string | undefined;
+  destination?: Workload | undefined;
+  destinationIdentity?: string | undefined;
+  service?: Service | undefined;
+  mutualTls: boolean;
+}
+
+function labelWorkload(workload: Workload | undefined): LabelWorkload | undefined {
+  if (!workload) return undefined;
+  return {
+    workloadName: workload.workloadName || workload.name,
+    canonicalName: workload.canonicalName,
+    canonicalRevision: workload.canonicalRevision,
+    namespace: workload.namespace,
+    clusterId: workload.clusterId,
+    locality: { region: workload.locality.region, zone: workload.locality.zone },
+  };
+}
+
+export class TrafficReporter {
+  readonly #metrics: ProxyMetrics;
+  readonly #accessLog: AccessLog;
+
+  constructor(metrics: ProxyMetrics, accessLog: AccessLog) {
+    this.#metrics = metrics;
+    this.#accessLog = accessLog;
+  }
+
+  #fields(context: ConnectionContext): AccessLogFields {
+    return {
+      'src.addr': context.sourceAddress,
+      'src.workload': context.source ? context.source.name || context.source.canonicalName : undefined,
+      'src.namespace': context.source?.namespace,
+      'src.identity': context.mutualTls ? context.sourceIdentity : undefined,
+      'src.cluster': context.source?.clusterId,
+      'dst.addr': context.destinationAddress,
+      'dst.hbone_addr': context.hboneAddress,
+      'dst.service': context.service?.hostname,
+      'dst.workload': context.destination ? context.destination.name || context.destination.canonicalName : undefined,
+      'dst.namespace': context.destination?.namespace,
+      'dst.identity': context.mutualTls ? context.destinationIdentity : undefined,
+      'dst.cluster': context.destination?.clusterId,
+      direction: context.direction,
+    } as AccessLogFields;
+  }
+
+  /** Count an established connection; returns the function that records its end. */
+  opened(
+    context: ConnectionContext,
+  ): (result: { requestBytes: number; responseBytes: number; error?: string; flags?: ResponseFlags }) => void {
+    const started = performance.now();
+    const reporter = context.direction === 'outbound' ? 'source' : 'destination';
+    const labels = (flags?: ResponseFlags) =>
+      trafficLabels({
+        reporter,
+        source: labelWorkload(context.source),
+        destination: labelWorkload(context.destination),
+        ...(context.mutualTls && context.sourceIdentity ? { sourcePrincipal: context.sourceIdentity } : {}),
+        ...(context.destinationIdentity ? { destinationPrincipal: context.destinationIdentity } : {}),
+        ...(context.service
+          ? {
+              destinationService: {
+                hostname: context.service.hostname,
+                namespace: context.service.namespace,
+                name: context.service.name,
+              },
+            }
+          : {}),
+        ...(flags ? { responseFlags: flags } : {}),
+        mutualTls: context.mutualTls,
+      });
+    const base = labels();
+    this.#metrics.connectionsOpened.inc(base);
+    this.#metrics.socketsOpen.inc({ reporter });
+    this.#accessLog.opened(this.#fields(context));
+    let done = false;
+    return ({ requestBytes, responseBytes, error, flags }) => {
+      if (done) return;
+      done = true;
+      const closedLabels = flags && flags !== '-' ? labels(flags) : base;
+      this.#metrics.connectionsClosed.inc(closedLabels);
+      this.#metrics.receivedBytes.inc(closedLabels, requestBytes);
+      this.#metrics.sentBytes.inc(closedLabels, responseBytes);
+      this.#metrics.socketsOpen.dec({ reporter });
+      if (flags && flags !== '-') this.#metrics.connectionsFailed.inc(closedLabels);
+      const outbound = context.direction === 'outbound';
+      this.#accessLog.complete({
+        ...this.#fields(context),
+        bytes_sent: outbound ? requestBytes : responseBytes,
+        bytes_recv: outbound ? responseBytes : requestBytes,
+        duration: formatDuration(performance.now() - started),
+        ...(error ? { error } : {}),
+      });
+    };
+  }
+
+  /** A connection that failed before it was established: a failure count (when flagged) and a warning. */
+  failed(context: ConnectionContext, error: string, flags?: ResponseFlags): void {
+    if (flags && flags !== '-') {
+      this.#metrics.connectionsFailed.inc(
+        trafficLabels({
+          reporter: context.direction === 'outbound' ? 'source' : 'destination',
+          source: labelWorkload(context.source),
+          destination: labelWorkload(context.destination),
+          responseFlags: flags,
+          mutualTls: context.mutualTls,
+        }),
+      );
+    }
+    this.#accessLog.failed({
+      'src.addr': context.sourceAddress,
+      'dst.addr': context.destinationAddress,
+      direction: context.direction,
+      error,
+      ...(context.hboneAddress ? { 'dst.hbone_addr': context.hboneAddress } : {}),
+    });
+  }
+}

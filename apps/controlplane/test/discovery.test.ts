@@ -19,6 +19,7 @@ import {
 } from '@ambient-ts/discovery';
 import { describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/load/yaml-source.ts';
+import { L7_TYPE_URL } from '../src/translate/l7.ts';
 import { translate } from '../src/translate/translate.ts';
 
 const file = resolve(import.meta.dirname, '../../../examples/mesh.yaml');
@@ -29,11 +30,14 @@ describe('examples/mesh.yaml through discovery', () => {
     expect(mesh.problems).toEqual([]);
   });
 
-  it('every Address and Authorization round-trips through the protobuf codec unchanged and passes validation', () => {
+  it('every Address, Authorization and L7 object round-trips through the protobuf codec unchanged and passes validation', () => {
     for (const { name, resource } of mesh.addresses) {
       const bytes = encodeResource(ADDRESS_TYPE_URL, resource as XdsAddress);
       expect(decodeResource(ADDRESS_TYPE_URL, bytes), name).toEqual(resource);
       expect(validateAddress(name, resource as XdsAddress), name).toEqual([]);
+    }
+    for (const { name, resource } of mesh.l7) {
+      expect(decodeResource(L7_TYPE_URL, encodeResource(L7_TYPE_URL, resource)), name).toEqual(resource);
     }
     for (const { name, resource } of mesh.authorizations) {
       const bytes = encodeResource(AUTHORIZATION_TYPE_URL, resource as XdsAuthorization);

@@ -1,5 +1,6 @@
 // Node authorization input for the CA: which identities run on which node. istiod grants a node's ztunnel
 // an identity only if a pod with that namespace and service account is scheduled there (ztunnel-facts §4.3).
+import { formatIstioIdentity } from '@ambient-ts/spiffe';
 import type { NodeRec, PodRec } from './model.ts';
 
 export interface Placement {
@@ -10,7 +11,7 @@ export interface Placement {
 }
 
 export function identityOf(trustDomain: string, pod: PodRec): string {
-  return `spiffe://${trustDomain}/ns/${pod.meta.namespace}/sa/${pod.serviceAccount}`;
+  return formatIstioIdentity({ trustDomain, namespace: pod.meta.namespace, serviceAccount: pod.serviceAccount });
 }
 
 export function buildPlacement(

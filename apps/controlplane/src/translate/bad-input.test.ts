@@ -215,3 +215,17 @@ function workloadIp(t: Translation): unknown {
   const w = t.addresses[0]!.resource as { workload: { addresses: string[] } };
   return w.workload.addresses[0];
 }
+
+describe('kinds that look alike', () => {
+  it("Istio's networking.istio.io Gateway is skipped, not mistaken for a waypoint", () => {
+    const t = tx(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ingress}
+spec: {selector: {istio: ingressgateway}}
+`);
+    expect(t.skipped).toEqual([
+      { kind: 'Gateway.networking.istio.io', name: 'default/ingress', file: 'bad.yaml', line: 1 },
+    ]);
+    expect(t.problems.map((p) => p.severity)).toEqual(['warning']);
+  });
+});

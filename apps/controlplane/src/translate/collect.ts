@@ -61,7 +61,12 @@ export function collect(objects: readonly SourcedObject[], options: ResolvedOpti
       log.error({ kind: '<unknown>', source }, ['kind'], 'every object needs a kind (and apiVersion, metadata)');
       continue;
     }
-    const kind = value['kind'];
+    const apiVersion = typeof value['apiVersion'] === 'string' ? value['apiVersion'] : '';
+    // Istio's own Gateway (networking.istio.io) is an ingress config, not a Gateway API waypoint
+    const kind =
+      value['kind'] === 'Gateway' && apiVersion.startsWith('networking.istio.io/')
+        ? 'Gateway.networking.istio.io'
+        : value['kind'];
     const ref = refOf(value, kind, source);
     const key = `${kind}/${ref.namespace ?? ''}/${ref.name ?? ''}`;
     const earlier = ref.name === undefined ? undefined : firstSeen.get(key);

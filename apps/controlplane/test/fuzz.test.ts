@@ -22,9 +22,10 @@ function paths(value: unknown, prefix: (string | number)[] = []): (string | numb
 function withValue(root: unknown, path: (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path;
-  const copy: Record<string | number, unknown> = Array.isArray(root)
-    ? [...(root as unknown[])]
-    : { ...(root as Record<string, unknown>) };
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as Record<string, unknown>) }) as Record<
+    string | number,
+    unknown
+  >;
   copy[head!] = withValue(copy[head!], rest, value);
   return copy;
 }

@@ -167,6 +167,12 @@ export class CertificateAuthority {
 
   #validity(ttlSeconds: number): { notBefore: Date; notAfter: Date } {
     const now = this.#clock.now();
+    if (now >= this.notAfter.getTime()) {
+      throw new CertsError(
+        'CA_EXPIRED',
+        `the CA's signing certificate expired at ${this.notAfter.toISOString()}; load or create a new one`,
+      );
+    }
     // ASN.1 times have second precision; round down so a fresh certificate is valid immediately.
     const notBefore = new Date(Math.floor(now / 1000) * 1000);
     const notAfter = new Date(Math.min(now + ttlSeconds * 1000, this.notAfter.getTime()));

@@ -3,7 +3,14 @@
 // status (UNAUTHENTICATED, INVALID_ARGUMENT, PERMISSION_DENIED) with a message saying what was refused
 // and why, plus the stable code in the `x-ambient-ts-error` trailer. One bad request never affects others.
 import { X509Certificate } from 'node:crypto';
-import { Metadata, status, type sendUnaryData, type Server, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Metadata,
+  status,
+  type handleUnaryCall,
+  type sendUnaryData,
+  type Server,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import type { CertificateAuthority } from './authority.ts';
 import { authorize } from './authorize.ts';
 import { csrIdentity, parseCsr } from './csr-parse.ts';
@@ -102,7 +109,7 @@ function lifetime(requested: number, options: CaServiceOptions): number {
 }
 
 /** The unary handler, for servers wired by hand; most callers use addCaService. */
-export function createCaHandler(options: CaServiceOptions) {
+export function createCaHandler(options: CaServiceOptions): handleUnaryCall<CaRequest | MalformedRequest, CaResponse> {
   const view = options.nodeView ?? emptyView;
   const emit = (event: CaEvent): void => {
     try {
@@ -132,11 +139,14 @@ export function createCaHandler(options: CaServiceOptions) {
         view,
       });
       if (!decision.allowed) throw new Refusal(status.PERMISSION_DENIED, decision.code, decision.message);
-      const certChain = options.authority.signWorkload(
-        identity,
-        publicKeyDer,
-        lifetime(request.validityDuration, options),
-      );
+      let certChain: string[];
+      try {
+        certChain = options.authority.signWorkload(identity, publicKeyDer, lifetime(request.validityDuration, options));
+      } catch (error) {
+        // e.g. CA_EXPIRED: say so, the caller's operator needs to know the CA itself is broken.
+        if (!CertsError.isCertsError(error)) throw error;
+        throw new Refusal(status.INTERNAL, error.code, error.message);
+      }
       const notAfter = new X509Certificate(certChain[0]!).validToDate;
       emit({ kind: 'issued', identity, caller, basis: decision.basis, notAfter });
       return { certChain };

@@ -236,6 +236,20 @@ describe('bad requests get INVALID_ARGUMENT and the CA keeps serving', () => {
   });
 });
 
+describe('a broken CA', () => {
+  it('says so when its signing certificate has expired, and keeps answering', async () => {
+    const clock = new ManualClock();
+    const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local', ttlSeconds: 600, clock });
+    ca = await startCa({ authority });
+    const nodeA = client(ca, { token: await ca.token('node-a'), impersonate: true });
+    await expect(nodeA.fetchCertificate(webId)).resolves.toMatchObject({ identity: webId });
+    clock.advance(601_000);
+    const error = await rejectionOf(nodeA.fetchCertificate(webId));
+    expect(error).toMatchObject({ code: 'CA_CALL_FAILED', reason: 'CA_EXPIRED' });
+    expect(error.message).toContain("the CA's signing certificate expired");
+  });
+});
+
 describe('addCaService', () => {
   it('serves CreateCertificate next to other services on a caller-provided server (plaintext, like 15010)', async () => {
     const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local' });

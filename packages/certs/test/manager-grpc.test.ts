@@ -1,7 +1,9 @@
 // The certificate manager over the real gRPC + TLS path with a shared fake clock: rotation, a CA that
 // is down at start or during rotation, and forgetting while a call is on the wire.
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CaServer,
@@ -29,8 +31,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function world(options: { startServer?: boolean } = {}) {
-  const clock = new ManualClock();
+async function world(options: { startServer?: boolean; start?: number } = {}) {
+  const clock = new ManualClock(options.start ?? Date.now());
   const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local', clock });
   const issuer = await NodeTokenIssuer.create({ clock });
   const serving = await authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -127,5 +129,41 @@ describe('CertificateManager over gRPC + TLS', () => {
     await manager.getCertificate(ztunnelId);
     expect(changes).toEqual([ztunnelId]);
     expect(manager.identities()).toEqual([ztunnelId]);
+  });
+
+  it('on change, new handshakes get the rotated certificate while a live connection carries on', async () => {
+    // Fake time starts 31 minutes back so that, after rotation, real-time TLS checks accept both certificates.
+    const { clock, manager } = await world({ start: Date.now() - 31 * 60_000 });
+    const first = await manager.getCertificate(webId);
+    const server = createTlsServer({ cert: first.certChainPem, key: first.privateKeyPem }, (socket) =>
+      socket.pipe(socket),
+    );
+    manager.on('change', (_identity, cert) =>
+      server.setSecureContext({ cert: cert.certChainPem, key: cert.privateKeyPem }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => server.close());
+    const open = async (): Promise<TLSSocket> => {
+      const socket = tlsConnect({
+        port: (server.address() as AddressInfo).port,
+        host: '127.0.0.1',
+        ca: first.rootCertsPem,
+        checkServerIdentity: () => undefined, // SPIFFE identities, not host names
+      });
+      cleanups.push(() => socket.destroy());
+      await once(socket, 'secureConnect');
+      return socket;
+    };
+    const serial = (pem: string): string => new X509Certificate(pem).serialNumber;
+    const live = await open();
+    expect(live.getPeerCertificate().serialNumber).toBe(serial(first.certChainPem));
+    const rotated = nextChange(manager);
+    clock.advance(30 * 60_000);
+    const second = await rotated;
+    const fresh = await open();
+    expect(fresh.getPeerCertificate().serialNumber).toBe(serial(second.certChainPem));
+    live.write('still here');
+    const [echo] = (await once(live, 'data')) as [Buffer];
+    expect(echo.toString()).toBe('still here');
   });
 });

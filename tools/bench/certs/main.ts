@@ -59,15 +59,15 @@ async function measure(name: string, inFlight: number, op: () => Promise<unknown
 
 function printTable(title: string, rows: Row[], baseline: Row): void {
   console.log(`\n${title}`);
-  console.log(`| ${'scenario'.padEnd(52)} | ${'ops/s'.padStart(8)} | mean ms | p50 ms | p99 ms | vs baseline |`);
-  console.log(`|${'-'.repeat(54)}|${'-'.repeat(10)}|---------|--------|--------|-------------|`);
+  console.log(`| ${'scenario'.padEnd(52)} | ${'ops/s'.padStart(8)} | mean ms | p50 ms |  p99 ms | vs baseline |`);
+  console.log(`|${'-'.repeat(54)}|${'-'.repeat(10)}|---------|--------|---------|-------------|`);
   for (const row of rows) {
     const cells = [
       row.name.padEnd(52),
       row.ops.toFixed(1).padStart(8),
       row.meanMs.toFixed(2).padStart(7),
       row.p50Ms.toFixed(2).padStart(6),
-      row.p99Ms.toFixed(2).padStart(6),
+      row.p99Ms.toFixed(2).padStart(7),
       `${(row.ops / baseline.ops).toFixed(2)}×`.padStart(11),
     ];
     console.log(`| ${cells.join(' | ')} |`);
@@ -75,12 +75,19 @@ function printTable(title: string, rows: Row[], baseline: Row): void {
 }
 
 // One forge key object reused: forge's own (pure JavaScript) RSA signing, for comparison.
-function forgePureRsaCsr(identity: string, forgeKey: forge.pki.rsa.PrivateKey, publicKey: forge.pki.rsa.PublicKey): string {
+function forgePureRsaCsr(
+  identity: string,
+  forgeKey: forge.pki.rsa.PrivateKey,
+  publicKey: forge.pki.rsa.PublicKey,
+): string {
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = publicKey;
   csr.setSubject([]);
   csr.setAttributes([
-    { name: 'extensionRequest', extensions: [{ name: 'subjectAltName', critical: true, altNames: [{ type: 6, value: identity }] }] },
+    {
+      name: 'extensionRequest',
+      extensions: [{ name: 'subjectAltName', critical: true, altNames: [{ type: 6, value: identity }] }],
+    },
   ]);
   csr.sign(forgeKey, forge.md.sha256.create());
   return forge.pki.certificationRequestToPem(csr);
@@ -99,7 +106,13 @@ async function main(): Promise<void> {
   const token = await issuer.issue({ node: 'node-a', identity: ztunnel });
   const clients: IstioCaClient[] = [];
   const grpcClient = (keyAlgorithm: KeyAlgorithm): IstioCaClient => {
-    const client = new IstioCaClient({ address: server.address, rootCert: server.rootCertsPem, token, impersonate: true, keyAlgorithm });
+    const client = new IstioCaClient({
+      address: server.address,
+      rootCert: server.rootCertsPem,
+      token,
+      impersonate: true,
+      keyAlgorithm,
+    });
     clients.push(client);
     return client;
   };

@@ -1,6 +1,7 @@
 // Node authorization, as a pure decision: a caller may obtain its own identity, and may impersonate an
 // identity only if it is a node proxy and a workload with that identity runs on its node
 // (istio/istio security/pkg/server/ca/node_auth.go enforces the same for ztunnel).
+import { SpiffeId } from '@ambient-ts/spiffe';
 import type { CertsErrorCode } from './errors.ts';
 import type { NodeWorkloadView } from './node-view.ts';
 import type { Caller } from './tokens.ts';
@@ -19,8 +20,8 @@ export type Decision =
   | { allowed: true; basis: 'own-identity' | 'workload-on-node' }
   | { allowed: false; code: CertsErrorCode; message: string };
 
-function trustDomainOf(identity: string): string {
-  return identity.slice('spiffe://'.length).split('/', 1)[0]!;
+function trustDomainOf(identity: string): string | undefined {
+  return SpiffeId.tryParse(identity)?.trustDomain;
 }
 
 export function authorize(input: AuthorizeInput): Decision {

@@ -5,7 +5,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { Extensions, id_ce_subjectAltName, SubjectAlternativeName, type GeneralName } from '@peculiar/asn1-x509';
-import { SpiffeId } from '@ambient-ts/spiffe';
+import { tryParseIstioIdentity } from '@ambient-ts/spiffe';
 import { CertsError } from './errors.ts';
 import { describeKey } from './keys.ts';
 import { oids } from './x509-build.ts';
@@ -119,12 +119,12 @@ export function csrIdentity(csr: ParsedCsr): string {
     );
   }
   const [only] = csr.sans as [string];
-  const id = only.startsWith('URI:') ? SpiffeId.tryParse(only.slice(4)) : undefined;
-  if (!id || id.isTrustDomainId) {
+  const uri = only.startsWith('URI:') ? only.slice(4) : undefined;
+  if (uri === undefined || !tryParseIstioIdentity(uri)) {
     throw new CertsError(
       'CSR_NOT_SPIFFE',
       `the CSR's subject alternative name ${only} is not a workload SPIFFE ID (spiffe://<trust domain>/ns/<ns>/sa/<sa>)`,
     );
   }
-  return id.toString();
+  return uri;
 }

@@ -130,6 +130,8 @@ describe('parseCsr and csrIdentity refuse bad requests with specific codes', () 
     expect(
       codeOf(() => csrIdentity(parseCsr(forgeCsr({ sans: [{ type: 6, value: 'spiffe://cluster.local' }] })))),
     ).toBe('CSR_NOT_SPIFFE');
+    const notIstio = forgeCsr({ sans: [{ type: 6, value: 'spiffe://cluster.local/workload/web' }] });
+    expect(codeOf(() => csrIdentity(parseCsr(notIstio)))).toBe('CSR_NOT_SPIFFE');
     // A forge-made single-SAN CSR is fine: the CA does not depend on our own CSR builder.
     expect(csrIdentity(parseCsr(forgeCsr({ sans: [{ type: 6, value: id }] })))).toBe(id);
   });

@@ -1,5 +1,6 @@
 // An in-process CA client (ztunnel's FAKE_CA): generates a key and CSR and has a CertificateAuthority
 // in the same process sign it, through the same CSR parsing and answer checks as a remote CA.
+import { SpiffeId } from '@ambient-ts/spiffe';
 import type { CaClient, FetchOptions, WorkloadCertificate } from './ca-client.ts';
 import { CertificateAuthority, type AuthorityClock } from './authority.ts';
 import { checkIdentity, createCsr } from './csr.ts';
@@ -43,9 +44,7 @@ export class LocalCa implements CaClient {
   }
 
   async fetchCertificate(identity: string, options: FetchOptions = {}): Promise<WorkloadCertificate> {
-    checkIdentity(identity);
-    const td = identity.slice('spiffe://'.length).split('/', 1)[0];
-    if (td !== this.authority.trustDomain) {
+    if (SpiffeId.parse(checkIdentity(identity)).trustDomain !== this.authority.trustDomain) {
       throw new CertsError(
         'CA_PERMISSION_DENIED',
         `the local CA issues identities of trust domain "${this.authority.trustDomain}" only, not ${identity}`,

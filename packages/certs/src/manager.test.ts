@@ -281,6 +281,15 @@ describe('CertificateManager: forgetting and closing', () => {
     expect(ca.calls).toHaveLength(1);
   });
 
+  it('refuses identities that are not workload SPIFFE IDs without managing them', async () => {
+    const { ca, manager } = setup();
+    expect((await rejectionOf(manager.getCertificate('web'))).code).toBe('IDENTITY_INVALID');
+    expect(manager.prefetch('spiffe://cluster.local')).toBe(false);
+    expect(manager.prefetch(id('web'))).toBe(true);
+    expect(manager.identities()).toEqual([id('web')]);
+    expect(ca.calls).toHaveLength(1);
+  });
+
   it('refuses a bad concurrency limit', () => {
     expect(() => new CertificateManager({ caClient: new ScriptedCa(), maxConcurrent: 0 })).toThrow(/maxConcurrent/);
   });

@@ -3,7 +3,9 @@
 // calls in flight in priority order, and concurrent requests for one identity sharing one fetch.
 import { EventEmitter } from 'node:events';
 import type { CaClient, WorkloadCertificate } from './ca-client.ts';
+import { SpiffeId } from '@ambient-ts/spiffe';
 import { systemClock, type Clock } from './clock.ts';
+import { checkIdentity } from './csr.ts';
 import { asCertsError, CertsError } from './errors.ts';
 import { FetchQueue, higher, type Priority } from './fetch-queue.ts';
 import { dumpCertificates, type CertificateDump } from './manager-dump.ts';
@@ -67,6 +69,11 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> {
   getCertificate(identity: string, options: Priority | GetCertificateOptions = {}): Promise<WorkloadCertificate> {
     const { priority = 'realtime', signal } = typeof options === 'string' ? { priority: options } : options;
     if (this.#closed) return Promise.reject(closedError());
+    try {
+      checkIdentity(identity);
+    } catch (error) {
+      return Promise.reject(error as CertsError);
+    }
     const entry = this.#entry(identity);
     const certificate = usableCertificate(entry, this.#clock);
     if (certificate) return Promise.resolve(certificate);
@@ -95,12 +102,16 @@ export class CertificateManager extends EventEmitter<CertificateManagerEvents> {
     });
   }
 
-  /** Fetch ahead of time (a local workload appeared) at warmup priority; no-op if already held or pending. */
-  prefetch(identity: string): void {
-    if (this.#closed) return;
+  /**
+   * Fetch ahead of time (a local workload appeared) at warmup priority; no-op if already held or pending.
+   * Returns false, managing nothing, for an identity that is not a workload SPIFFE ID (or after close).
+   */
+  prefetch(identity: string): boolean {
+    if (this.#closed || !SpiffeId.tryParse(identity)?.path) return false;
     const entry = this.#entry(identity);
-    if (usableCertificate(entry, this.#clock) || entry.fetch.fetch === 'scheduled') return;
+    if (usableCertificate(entry, this.#clock) || entry.fetch.fetch === 'scheduled') return true;
     this.#request(entry, 'warmup');
+    return true;
   }
 
   /** Stop managing `identity` (its last local workload went): no more refreshes; a late result is dropped. */

@@ -21,7 +21,8 @@ import { ProblemLog, sortProblems, type Problem } from './problems.ts';
 import { buildService, serviceResourceName } from './services.ts';
 import { allocateWaypoints } from './allocate.ts';
 import { resolveWaypoint } from './waypoints.ts';
-import { buildWorkload, labelsMatch, podUid } from './workloads.ts';
+import { invert, PodIndex } from './selection.ts';
+import { buildWorkload, podUid } from './workloads.ts';
 
 export type AddressJson = { workload: JsonRecord } | { service: JsonRecord };
 
@@ -98,27 +99,36 @@ function warnUndeclaredNamespaces(
   }
 }
 
-function warnUnusedSelectors(
+/** Who picks whom, once: Services and selector policies → pods, and the warnings for selectors that pick nothing. */
+function selections(
   pods: readonly PodRec[],
   services: readonly ServiceRec[],
   policies: readonly SelectorPolicyRec[],
   options: ResolvedOptions,
   log: ProblemLog,
-): void {
+): { servicesOfPod: Map<PodRec, ServiceRec[]>; policiesOfPod: Map<PodRec, SelectorPolicyRec[]> } {
+  const index = new PodIndex(pods);
+  const byService: [ServiceRec, PodRec[]][] = [];
   for (const service of services) {
     const selector = service.selector;
-    if (service.synthetic || selector === undefined || Object.keys(selector).length === 0) continue;
-    if (!pods.some((p) => p.meta.namespace === service.meta.namespace && labelsMatch(selector, p.meta.labels))) {
+    // an empty or missing selector selects nothing (istiod: FilterSelectsNonEmpty)
+    if (selector === undefined || Object.keys(selector).length === 0) continue;
+    const picked = index.select([service.meta.namespace], selector);
+    if (picked.length === 0 && !service.synthetic) {
       log.warn(service.meta.ref, ['spec', 'selector'], 'selects no pod: the Service has no endpoints');
     }
+    byService.push([service, picked]);
   }
+  const byPolicy: [SelectorPolicyRec, PodRec[]][] = [];
   for (const policy of policies) {
-    const inScope = (p: PodRec): boolean =>
-      p.meta.namespace === policy.namespace || policy.namespace === options.rootNamespace;
-    if (!pods.some((p) => inScope(p) && labelsMatch(policy.matchLabels, p.meta.labels))) {
+    const scope = policy.namespace === options.rootNamespace ? [...index.namespaces()] : [policy.namespace];
+    const picked = index.select(scope, policy.matchLabels);
+    if (picked.length === 0) {
       log.warn(policy.ref, ['spec', 'selector', 'matchLabels'], 'selects no pod: the policy applies to nothing');
     }
+    byPolicy.push([policy, picked]);
   }
+  return { servicesOfPod: invert(byService), policiesOfPod: invert(byPolicy) };
 }
 
 export function translate(
@@ -139,14 +149,9 @@ export function translate(
   const waypointCtx = { waypoints, namespaces: c.namespaces, log };
   const serviceWaypoints = new Map<string, WaypointRec>();
   const servicesByKey = new Map<string, ServiceRec>();
-  const servicesByNamespace = new Map<string, ServiceRec[]>();
   for (const service of services) {
     const key = `${service.meta.namespace}/${service.meta.name}`;
     servicesByKey.set(key, service);
-    servicesByNamespace.set(service.meta.namespace, [
-      ...(servicesByNamespace.get(service.meta.namespace) ?? []),
-      service,
-    ]);
     const waypoint = service.synthetic ? undefined : resolveWaypoint('service', service.meta, waypointCtx);
     if (waypoint !== undefined) serviceWaypoints.set(key, waypoint);
   }
@@ -187,10 +192,9 @@ export function translate(
   const missingPorts = new Map<string, { service: ServiceRec; index: number; pods: string[] }>();
   const workloadCtx = {
     ...waypointCtx,
+    ...selections(pods, services, selectorPolicies, opts, log),
     options: opts,
     nodes: c.nodes,
-    servicesByNamespace,
-    selectorPolicies,
     onNamedPortMissing: (service: ServiceRec, index: number, pod: PodRec) => {
       const key = `${serviceResourceName(service)}#${index}`;
       const entry = missingPorts.get(key) ?? { service, index, pods: [] };
@@ -216,7 +220,6 @@ export function translate(
       `unknown port name ${JSON.stringify(port.targetPortName)}: pod ${missing.join(', ')} has no container port of that name, so it gets no traffic on port ${port.port}`,
     );
   }
-  warnUnusedSelectors(pods, services, selectorPolicies, opts, log);
 
   return {
     addresses: addresses.sort(byName),

@@ -21,17 +21,12 @@ export type WorkloadJson = Record<string, unknown>;
 export interface WorkloadContext extends WaypointContext {
   readonly options: ResolvedOptions;
   readonly nodes: ReadonlyMap<string, NodeRec>;
-  readonly servicesByNamespace: ReadonlyMap<string, readonly ServiceRec[]>;
-  readonly selectorPolicies: readonly SelectorPolicyRec[];
+  /** The Services whose (non-empty) selector picks each pod, in input order. */
+  readonly servicesOfPod: ReadonlyMap<PodRec, readonly ServiceRec[]>;
+  /** The selector policies (own namespace or root namespace) picking each pod. */
+  readonly policiesOfPod: ReadonlyMap<PodRec, readonly SelectorPolicyRec[]>;
   /** Called when a Service's named targetPort is not a container port name of a selected pod. */
   readonly onNamedPortMissing: (service: ServiceRec, portIndex: number, pod: PodRec) => void;
-}
-
-export function labelsMatch(
-  selector: Readonly<Record<string, string>>,
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
 /** `<cluster>//Pod/<namespace>/<name>`, the Workload's xDS name. */
@@ -57,13 +52,10 @@ export function canonicalService(labels: Readonly<Record<string, string>>, workl
   return [name, revision];
 }
 
-/** Services of the pod's namespace whose non-empty selector matches, with this pod's port map. */
+/** The Services selecting the pod, each with this pod's port map. */
 function servicesOf(pod: PodRec, ctx: WorkloadContext): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
-  for (const service of ctx.servicesByNamespace.get(pod.meta.namespace) ?? []) {
-    const selector = service.selector;
-    if (selector === undefined || Object.keys(selector).length === 0 || !labelsMatch(selector, pod.meta.labels))
-      continue;
+  for (const service of ctx.servicesOfPod.get(pod) ?? []) {
     const ports: Record<string, number>[] = [];
     for (const port of service.ports) {
       if (port.targetPortName === undefined) {
@@ -82,11 +74,7 @@ function servicesOf(pod: PodRec, ctx: WorkloadContext): Record<string, unknown> 
 
 /** Keys of selector policies (in the pod's namespace or the root namespace) selecting the pod, sorted. */
 export function selectorPolicyKeys(pod: PodRec, ctx: WorkloadContext): string[] {
-  return ctx.selectorPolicies
-    .filter((p) => p.namespace === pod.meta.namespace || p.namespace === ctx.options.rootNamespace)
-    .filter((p) => labelsMatch(p.matchLabels, pod.meta.labels))
-    .map((p) => p.key)
-    .sort();
+  return (ctx.policiesOfPod.get(pod) ?? []).map((p) => p.key).sort();
 }
 
 function waypointInstanceOf(pod: PodRec, ctx: WorkloadContext): WaypointRec | undefined {

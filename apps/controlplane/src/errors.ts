@@ -1,7 +1,7 @@
 // Failures of the control plane app itself (bad options, unreadable files, command-line misuse). Problems
 // in the YAML are not errors: they come back as `Problem` values so every one of them can be reported.
 
-export type ControlPlaneErrorCode = 'INVALID_OPTIONS' | 'FILE_UNREADABLE' | 'USAGE';
+export type ControlPlaneErrorCode = 'INVALID_OPTIONS' | 'USAGE';
 
 const marker = Symbol.for('@ambient-ts/controlplane/ControlPlaneError');
 

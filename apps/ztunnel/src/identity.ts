@@ -46,8 +46,14 @@ export class WorkloadIdentities {
     this.#prefetch = prefetch;
   }
 
-  static async create(config: Config, state: ProxyState, logging: Logging): Promise<WorkloadIdentities> {
-    const manager = new CertificateManager({ caClient: await createCaClient(config) });
+  /** `caClient` overrides the configured CA (tests share one in-process CA between several ztunnels). */
+  static async create(
+    config: Config,
+    state: ProxyState,
+    logging: Logging,
+    caClient?: CaClient,
+  ): Promise<WorkloadIdentities> {
+    const manager = new CertificateManager({ caClient: caClient ?? (await createCaClient(config)) });
     const log = logging.scope('identity');
     manager.on('fetchError', (identity, error) =>
       log.warn({ identity, error: error.message }, 'certificate fetch failed; will retry'),

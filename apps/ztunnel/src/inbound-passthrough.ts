@@ -1,0 +1,102 @@
+// Inbound plaintext (15006): a non-HBONE connection to a local workload. ztunnel reads the original
+// destination, drops illegal ports, authorizes with NO source identity (so identity conditions never
+// match), connects to the app and splices. Reporter=destination, connection_security_policy=unknown.
+import type { Socket } from 'node:net';
+import { formatAuthority } from '@ambient-ts/discovery';
+import { splice } from '@ambient-ts/hbone';
+import type { Logger } from 'pino';
+import type { Authorizer } from './authorization.ts';
+import type { ConnectionManager } from './connection-manager.ts';
+import { connectApp } from './inbound.ts';
+import type { OriginalDestination } from './original-destination.ts';
+import type { ProxyState } from './proxy-state.ts';
+import type { TrafficReporter } from './traffic.ts';
+
+export interface PassthroughDeps {
+  state: ProxyState;
+  authorizer: Authorizer;
+  connections: ConnectionManager;
+  traffic: TrafficReporter;
+  originalDestination: OriginalDestination;
+  log: Logger;
+  network: string;
+  illegalPorts: readonly number[];
+  connectTimeoutMs?: number;
+}
+
+export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => Promise<void> {
+  return async (client) => {
+    client.on('error', () => {});
+    const sourceAddress = formatAuthority(client.remoteAddress ?? '', client.remotePort ?? 0);
+    const listenerAddress = formatAuthority(client.localAddress ?? '', client.localPort ?? 0);
+    const failed = (error: string): void => {
+      deps.traffic.failed(
+        { direction: 'inbound', sourceAddress, destinationAddress: listenerAddress, mutualTls: false },
+        error,
+      );
+      client.destroy();
+    };
+    const local = deps.state.localWorkloadByIp(client.localAddress ?? '');
+    if (!local) return failed(`no local workload at ${client.localAddress}`);
+    const original = deps.originalDestination.lookup(client, local);
+    if (!original.ok) return failed(original.error);
+    const { ip, port } = original;
+    if (deps.illegalPorts.includes(port))
+      return failed(`attempted recursive call to ourselves on illegal port ${port}`);
+    const destinationAddress = formatAuthority(ip, port);
+    const source = deps.state.store.findWorkloadByAddress(deps.network, client.remoteAddress ?? '');
+    const service = deps.state.store
+      .servicesOfWorkload(local)
+      .find((candidate) => candidate.ports.some((entry) => entry.targetPort === port));
+    const context = {
+      direction: 'inbound' as const,
+      sourceAddress,
+      source,
+      destinationAddress,
+      destination: local,
+      service,
+      mutualTls: false,
+    };
+    const policyInput = { sourceIp: client.remoteAddress ?? '', destinationIp: ip, destinationPort: port };
+    const verdict = deps.authorizer.check(local, policyInput);
+    const finish = deps.traffic.opened(context);
+    if (!verdict.allowed) {
+      client.destroy();
+      finish({
+        requestBytes: 0,
+        responseBytes: 0,
+        error: `connection closed due to policy rejection: ${verdict.reason}`,
+        flags: 'DENY',
+      });
+      return;
+    }
+    let app: Socket;
+    try {
+      app = await connectApp(ip, port, deps.connectTimeoutMs ?? 10_000);
+    } catch (error) {
+      client.destroy();
+      finish({ requestBytes: 0, responseBytes: 0, error: `io error: ${(error as Error).message}`, flags: 'CONNECT' });
+      return;
+    }
+    let closedBy: string | undefined;
+    const unregister = deps.connections.register(
+      {
+        direction: 'inbound',
+        source: sourceAddress,
+        destination: destinationAddress,
+        localWorkload: local.uid,
+        policy: policyInput,
+      },
+      (reason) => {
+        closedBy = reason;
+        deps.log.info({ src: sourceAddress, dst: destinationAddress, reason }, 'closing inbound plaintext connection');
+        client.destroy();
+        app.destroy();
+      },
+    );
+    const result = await splice(client, app).done;
+    unregister();
+    const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
+    finish({ requestBytes: result.aToB, responseBytes: result.bToA, ...(error ? { error } : {}) });
+  };
+}

@@ -1,0 +1,205 @@
+// Inbound HBONE (15008): ztunnel's steps for each CONNECT (ztunnel-facts §1.6). Method and authority
+// syntax (400) are checked by the HBONE server; here: find the local workload (503), validate the
+// destination and resolve the port (400/503), authorize (401), connect to the app (503), answer 200 with
+// the destination's baggage, splice — and keep the connection re-checkable by later policy changes.
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { formatAuthority, routeInbound, workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
+import {
+  encodeProxyHeader,
+  formatBaggage,
+  isFromOtherNetwork,
+  parseForwarded,
+  splice,
+  type ConnectRequest,
+} from '@ambient-ts/hbone';
+import type { Logger } from 'pino';
+import type { Authorizer } from './authorization.ts';
+import type { ConnectionManager } from './connection-manager.ts';
+import type { ProxyState } from './proxy-state.ts';
+import type { TrafficReporter } from './traffic.ts';
+
+export interface InboundDeps {
+  state: ProxyState;
+  authorizer: Authorizer;
+  connections: ConnectionManager;
+  traffic: TrafficReporter;
+  log: Logger;
+  network: string;
+  enableResponseBaggage: boolean;
+  localhostAppTunnel: boolean;
+  illegalPorts: readonly number[];
+  /** ztunnel waits this long for workload info before answering 503. */
+  workloadWaitMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export function baggageOf(workload: Workload): string {
+  return formatBaggage({
+    clusterId: workload.clusterId,
+    namespace: workload.namespace,
+    workloadType: workload.workloadType,
+    workloadName: workload.workloadName,
+    service: workload.canonicalName,
+    revision: workload.canonicalRevision,
+    region: workload.locality.region,
+    zone: workload.locality.zone,
+  });
+}
+
+/** Connect to the application with ztunnel's 10 s connect timeout. */
+export async function connectApp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  localAddress?: string,
+): Promise<Socket> {
+  const socket = connect({ host, port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
+  const timer = setTimeout(() => socket.destroy(new Error(`connection timed out after ${timeoutMs} ms`)), timeoutMs);
+  try {
+    await once(socket, 'connect');
+    return socket;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Service to report: the `forwarded host=` one when it is one of the workload's, else the router's guess. */
+function reportedService(
+  deps: InboundDeps,
+  workload: Workload,
+  request: ConnectRequest,
+  routed: Service | undefined,
+): Service | undefined {
+  const forwarded = parseForwarded(
+    typeof request.headers['forwarded'] === 'string' ? request.headers['forwarded'] : undefined,
+  );
+  if (forwarded.host) {
+    const match = deps.state.store.servicesOfWorkload(workload).find((service) => service.hostname === forwarded.host);
+    if (match) return match;
+  }
+  return routed;
+}
+
+export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => Promise<void> {
+  return async (request) => {
+    const started = {
+      sourceAddress: formatAuthority(request.remote.address, request.remote.port),
+      hbone: request.rawAuthority,
+    };
+    const destinationAddress = formatAuthority(request.local.address, request.local.port);
+    const fail = (status: number, error: string, source?: Workload): void => {
+      request.refuse(status);
+      deps.traffic.failed(
+        {
+          direction: 'inbound',
+          sourceAddress: started.sourceAddress,
+          destinationAddress,
+          hboneAddress: started.hbone,
+          source,
+          sourceIdentity: request.peerIdentity,
+          mutualTls: true,
+        },
+        error,
+      );
+    };
+    const local = await deps.state.waitForLocalWorkload(request.local.address, deps.workloadWaitMs ?? 5000);
+    if (!local) return fail(503, `unknown destination workload at ${request.local.address}`);
+    const decision = routeInbound(deps.state.store, {
+      local,
+      connectionIp: request.local.address,
+      authority: request.rawAuthority,
+      illegalPorts: deps.illegalPorts,
+    });
+    if (decision.kind === 'reject') return fail(decision.status, decision.message);
+
+    // Source for labels: by IP unless the request came through a gateway from another network.
+    const viaGateway = isFromOtherNetwork(request.headers, deps.network);
+    const source = viaGateway
+      ? undefined
+      : deps.state.store.findWorkloadByAddress(deps.network, request.remote.address);
+    const context = {
+      direction: 'inbound' as const,
+      sourceAddress: started.sourceAddress,
+      source,
+      sourceIdentity: request.peerIdentity,
+      // ztunnel reports the HBONE listener as dst.addr inbound and the real target as dst.hbone_addr.
+      destinationAddress,
+      hboneAddress: started.hbone,
+      destination: decision.workload,
+      destinationIdentity: workloadIdentity(decision.workload),
+      service: reportedService(deps, decision.workload, request, decision.service),
+      mutualTls: true,
+    };
+    const policyInput = {
+      sourceIp: request.remote.address,
+      sourceIdentity: request.peerIdentity,
+      destinationIp: decision.target.ip,
+      destinationPort: decision.resolvedPort,
+    };
+    const verdict = deps.authorizer.check(decision.workload, policyInput);
+    const finish = deps.traffic.opened(context);
+    if (!verdict.allowed) {
+      request.refuse(401);
+      finish({
+        requestBytes: 0,
+        responseBytes: 0,
+        error: `connection closed due to policy rejection: ${verdict.reason}`,
+        flags: 'DENY',
+      });
+      return;
+    }
+
+    const tunnelApp = decision.workload.applicationTunnel;
+    const proxied = tunnelApp?.protocol === 'PROXY';
+    let app: Socket;
+    try {
+      const host = proxied && deps.localhostAppTunnel ? '127.0.0.1' : decision.target.ip;
+      app = await connectApp(host, decision.target.port, deps.connectTimeoutMs ?? 10_000);
+    } catch (error) {
+      request.refuse(503);
+      finish({ requestBytes: 0, responseBytes: 0, error: `io error: ${(error as Error).message}`, flags: 'CONNECT' });
+      return;
+    }
+    if (request.state !== 'pending') {
+      app.destroy();
+      finish({ requestBytes: 0, responseBytes: 0, error: 'client went away before the connection was established' });
+      return;
+    }
+    const tunnel = request.accept(deps.enableResponseBaggage ? { baggage: baggageOf(decision.workload) } : {});
+    if (proxied) {
+      const destination =
+        request.authority.kind === 'ip'
+          ? { address: request.authority.address, port: decision.target.port }
+          : { address: decision.target.ip, port: decision.target.port };
+      app.write(encodeProxyHeader({ source: request.remote, destination, peerIdentity: request.peerIdentity }));
+    }
+    let closedBy: string | undefined;
+    const unregister = deps.connections.register(
+      {
+        direction: 'inbound',
+        source: started.sourceAddress,
+        destination: formatAuthority(decision.target.ip, decision.target.port),
+        hboneAuthority: started.hbone,
+        sourceIdentity: request.peerIdentity,
+        localWorkload: decision.workload.uid,
+        policy: policyInput,
+      },
+      (reason) => {
+        closedBy = reason;
+        deps.log.info({ src: started.sourceAddress, dst: started.hbone, reason }, 'closing inbound connection');
+        tunnel.close('reset');
+        app.destroy();
+      },
+    );
+    const result = await splice(tunnel.stream, app).done;
+    unregister();
+    const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
+    finish({
+      requestBytes: result.aToB,
+      responseBytes: result.bToA,
+      ...(error ? { error } : {}),
+      ...(closedBy?.includes('policy') ? { flags: 'DENY' as const } : {}),
+    });
+  };
+}

@@ -1,0 +1,265 @@
+// Outbound: route one captured connection (ztunnel-facts §2.1) and carry it — HBONE through the pool with
+// the source workload's certificate and ztunnel's headers (§1.5), double HBONE across networks, plain TCP
+// for non-mesh workloads and unknown destinations. Returns how it went so the capture side can answer
+// (SOCKS5 reply) before bytes flow.
+import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  formatAuthority,
+  routeOutbound,
+  workloadIdentity,
+  type OutboundDecision,
+  type Dial,
+  type Workload,
+} from '@ambient-ts/discovery';
+import {
+  FORWARDED_NETWORK_HEADER,
+  HboneError,
+  connectDoubleHbone,
+  formatForwarded,
+  newTraceparent,
+  splice,
+  type HbonePool,
+} from '@ambient-ts/hbone';
+import type { Logger } from 'pino';
+import type { ConnectionManager } from './connection-manager.ts';
+import type { WorkloadIdentities } from './identity.ts';
+import { baggageOf, connectApp } from './inbound.ts';
+import type { ProxyState } from './proxy-state.ts';
+import type { ConnectionContext, TrafficReporter } from './traffic.ts';
+
+export interface OutboundDeps {
+  state: ProxyState;
+  identities: WorkloadIdentities;
+  pool: HbonePool;
+  connections: ConnectionManager;
+  traffic: TrafficReporter;
+  log: Logger;
+  network: string;
+  onDemand: boolean;
+  illegalPorts: readonly number[];
+  connectTimeoutMs?: number;
+}
+
+export interface OutboundConnection {
+  client: Socket;
+  source: Workload;
+  destination: { ip: string; port: number };
+}
+
+/** Why a connection was not carried, for the capture side (SOCKS5 reply code). */
+export type OutboundFailure = 'not-allowed' | 'unreachable' | 'refused';
+
+async function resolveDial(dial: Dial): Promise<{ ip: string; port: number }> {
+  if (dial.kind === 'ip') return { ip: dial.ip, port: dial.port };
+  const answer = await lookup(dial.hostname);
+  return { ip: answer.address, port: dial.port };
+}
+
+async function route(deps: OutboundDeps, connection: OutboundConnection): Promise<OutboundDecision> {
+  const options = { network: deps.network, onDemand: deps.onDemand, illegalPorts: deps.illegalPorts };
+  const first = routeOutbound(
+    deps.state.store,
+    { source: connection.source, destination: connection.destination },
+    options,
+  );
+  if (first.kind !== 'lookup') return first;
+  await deps.state.demand(first.name);
+  return routeOutbound(
+    deps.state.store,
+    { source: connection.source, destination: connection.destination },
+    { ...options, onDemand: false },
+  );
+}
+
+function tunnelHeaders(source: Workload, client: Socket, serviceHost: string | undefined): Record<string, string> {
+  return {
+    baggage: baggageOf(source),
+    forwarded: formatForwarded({ address: client.remoteAddress ?? '', port: client.remotePort ?? 0 }, serviceHost),
+    traceparent: newTraceparent(),
+  };
+}
+
+/** Open the upstream for a decision; returns the stream and what to report. */
+async function openUpstream(
+  deps: OutboundDeps,
+  connection: OutboundConnection,
+  decision: Exclude<OutboundDecision, { kind: 'drop' | 'fail' | 'lookup' }>,
+): Promise<{ stream: Duplex; context: Partial<ConnectionContext> }> {
+  const timeout = deps.connectTimeoutMs ?? 10_000;
+  if (decision.kind === 'passthrough') {
+    const socket = await connectApp(decision.target.ip, decision.target.port, timeout);
+    return {
+      stream: socket,
+      context: {
+        destinationAddress: formatAuthority(decision.target.ip, decision.target.port),
+        service: decision.service,
+        mutualTls: false,
+      },
+    };
+  }
+  if (decision.kind === 'tcp') {
+    const target = await resolveDial(decision.target);
+    const socket = await connectApp(target.ip, target.port, timeout);
+    return {
+      stream: socket,
+      context: {
+        destinationAddress: formatAuthority(target.ip, target.port),
+        destination: decision.upstream,
+        service: decision.service,
+        mutualTls: false,
+      },
+    };
+  }
+  const sourceIdentity = workloadIdentity(connection.source);
+  const credentials = await deps.identities.credentials(sourceIdentity);
+  const headers = tunnelHeaders(connection.source, connection.client, decision.service?.hostname);
+  const sourceIp = connection.source.workloadIps.includes(connection.client.remoteAddress ?? '')
+    ? connection.client.remoteAddress
+    : undefined;
+  if (decision.kind === 'hbone') {
+    const target = await resolveDial(decision.target);
+    const tunnel = await deps.pool.connect({
+      address: { host: target.ip, port: target.port },
+      authority: decision.authority,
+      headers,
+      credentials,
+      sourceIdentity,
+      expectedIdentities: decision.expectedIdentities,
+      ...(sourceIp ? { sourceIp } : {}),
+    });
+    return {
+      stream: tunnel.stream,
+      context: {
+        destinationAddress: formatAuthority(target.ip, target.port),
+        hboneAddress: decision.authority,
+        destination: decision.upstream,
+        destinationIdentity: tunnel.peerIdentity,
+        service: decision.service,
+        mutualTls: true,
+      },
+    };
+  }
+  const gateway = await resolveDial(decision.gateway);
+  const tunnel = await connectDoubleHbone(deps.pool, {
+    outer: {
+      address: { host: gateway.ip, port: gateway.port },
+      authority: decision.authority,
+      headers,
+      credentials,
+      sourceIdentity,
+      expectedIdentities: decision.gatewayIdentities,
+    },
+    inner: {
+      authority: decision.authority,
+      headers: { ...headers, [FORWARDED_NETWORK_HEADER]: deps.network },
+      credentials,
+      expectedIdentities: decision.innerIdentities,
+      network: deps.network,
+    },
+  });
+  return {
+    stream: tunnel.stream,
+    context: {
+      destinationAddress: formatAuthority(gateway.ip, gateway.port),
+      hboneAddress: decision.authority,
+      destination: decision.upstream,
+      destinationIdentity: tunnel.peerIdentity,
+      service: decision.service,
+      mutualTls: true,
+    },
+  };
+}
+
+type FailureFlags = 'CONNECT' | 'TLS_FAILURE' | 'IDENTITY_ERROR' | 'NETWORK_POLICY' | 'H2_HANDSHAKE_FAILURE';
+
+function describeFailure(error: unknown): { message: string; flags: FailureFlags } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!HboneError.isHboneError(error)) return { message: `io error: ${message}`, flags: 'CONNECT' };
+  switch (error.code) {
+    case 'CONNECT_TIMEOUT':
+      return {
+        message: `connection timed out, maybe a NetworkPolicy is blocking HBONE port 15008: ${message}`,
+        flags: 'NETWORK_POLICY',
+      };
+    case 'PEER_IDENTITY_MISMATCH':
+      return { message: `identity error: ${message}`, flags: 'IDENTITY_ERROR' };
+    case 'TLS_HANDSHAKE_FAILED':
+    case 'ALPN_NOT_H2':
+    case 'PEER_CERTIFICATE_INVALID':
+      return { message: `tls handshake failed: ${message}`, flags: 'TLS_FAILURE' };
+    case 'H2_HANDSHAKE_FAILED':
+      return { message: `http2 handshake failed: ${message}`, flags: 'H2_HANDSHAKE_FAILURE' };
+    case 'TUNNEL_REFUSED':
+      return { message: `upstream refused the tunnel with HTTP status ${error.status}: ${message}`, flags: 'CONNECT' };
+    default:
+      return { message: `io error: ${message}`, flags: 'CONNECT' };
+  }
+}
+
+/**
+ * Route and carry one outbound connection. `ready` is called once the upstream is established (or it
+ * failed) so SOCKS5 can answer; bytes flow after it returns.
+ */
+export async function handleOutbound(
+  deps: OutboundDeps,
+  connection: OutboundConnection,
+  ready: (failure?: OutboundFailure) => void,
+): Promise<void> {
+  const { client, source, destination } = connection;
+  const sourceAddress = formatAuthority(client.remoteAddress ?? '', client.remotePort ?? 0);
+  const originalDestination = formatAuthority(destination.ip, destination.port);
+  const base = { direction: 'outbound' as const, sourceAddress, source, sourceIdentity: workloadIdentity(source) };
+  const decision = await route(deps, connection);
+  deps.log.debug(
+    { src: sourceAddress, dst: originalDestination, decision: decision.kind, reason: decision.message },
+    'outbound route',
+  );
+  if (decision.kind === 'drop' || decision.kind === 'fail' || decision.kind === 'lookup') {
+    deps.traffic.failed({ ...base, destinationAddress: originalDestination, mutualTls: false }, decision.message);
+    ready(decision.kind === 'drop' ? 'not-allowed' : 'unreachable');
+    return;
+  }
+  let upstream: { stream: Duplex; context: Partial<ConnectionContext> };
+  try {
+    upstream = await openUpstream(deps, connection, decision);
+  } catch (error) {
+    const { message, flags } = describeFailure(error);
+    const mutualTls = decision.kind === 'hbone' || decision.kind === 'double-hbone';
+    deps.traffic.failed({ ...base, destinationAddress: originalDestination, mutualTls }, message, flags);
+    ready('refused');
+    return;
+  }
+  const context: ConnectionContext = {
+    ...base,
+    destinationAddress: originalDestination,
+    mutualTls: false,
+    ...upstream.context,
+  };
+  if (!context.mutualTls) delete context.sourceIdentity;
+  const finish = deps.traffic.opened(context);
+  ready();
+  let closedBy: string | undefined;
+  const unregister = deps.connections.register(
+    {
+      direction: 'outbound',
+      source: sourceAddress,
+      destination: context.destinationAddress,
+      ...(context.hboneAddress ? { hboneAuthority: context.hboneAddress } : {}),
+      localWorkload: source.uid,
+    },
+    (reason) => {
+      closedBy = reason;
+      client.destroy();
+      upstream.stream.destroy();
+    },
+  );
+  const spliced = splice(client, upstream.stream);
+  // The capture side may have paused the client (SOCKS5 handshake); bytes flow once the splice is in place.
+  if (client.isPaused()) client.resume();
+  const result = await spliced.done;
+  unregister();
+  const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
+  finish({ requestBytes: result.aToB, responseBytes: result.bToA, ...(error ? { error } : {}) });
+}

@@ -1,0 +1,274 @@
+// The ztunnel app: discovery + identities + HBONE + policy + telemetry composed into a node proxy.
+// `Ztunnel.start(config)` binds everything and resolves once listening; `drain()` is the SIGTERM path.
+import type { Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
+import type { CaClient } from '@ambient-ts/certs';
+import { createHboneServer, HbonePool } from '@ambient-ts/hbone';
+import {
+  AccessLog,
+  createAdminServer,
+  createMetricsServer,
+  createReadinessServer,
+  Logging,
+  ProxyMetrics,
+  Readiness,
+} from '@ambient-ts/telemetry';
+import { Authorizer } from './authorization.ts';
+import { redactedConfig, type Config } from './config.ts';
+import { buildConfigDump } from './config-dump.ts';
+import { ConnectionManager } from './connection-manager.ts';
+import { WorkloadIdentities } from './identity.ts';
+import { inboundHandler } from './inbound.ts';
+import { passthroughHandler } from './inbound-passthrough.ts';
+import { Lifecycle, type LifecycleState } from './lifecycle.ts';
+import { nodeModeOriginalDestination } from './original-destination.ts';
+import { ProxyState } from './proxy-state.ts';
+import { startSocks5 } from './socks5-listener.ts';
+import { TrafficReporter } from './traffic.ts';
+import { PLAINTEXT_INBOUND_PORT, WorkloadListeners } from './workload-listeners.ts';
+
+export const version = '0.1.0';
+
+export interface ZtunnelOptions {
+  /** Where logs go (tests capture them); default stdout. */
+  logDestination?: NodeJS.WritableStream;
+  /** Use this CA client instead of CA_ADDRESS/FAKE_CA (tests share one CA between ztunnels). */
+  caClient?: CaClient;
+}
+
+async function listenHttp(server: Server, address: { host: string; port: number }, role: string): Promise<number> {
+  server.listen({ host: address.host, port: address.port });
+  const [error] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
+  if (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      `${role} port ${address.host}:${address.port} cannot be bound (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? ': another process is using it' : ''}`,
+    );
+  }
+  return (server.address() as AddressInfo).port;
+}
+
+export class Ztunnel {
+  readonly config: Config;
+  readonly logging: Logging;
+  readonly metrics = new ProxyMetrics({ component: 'ztunnel', version });
+  readonly readiness = new Readiness();
+  readonly state: ProxyState;
+  readonly connections = new ConnectionManager();
+  readonly lifecycle = new Lifecycle();
+  readonly ports: { admin: number; stats: number; readiness: number; socks5?: number } = {
+    admin: 0,
+    stats: 0,
+    readiness: 0,
+  };
+  #identities: WorkloadIdentities | undefined;
+  #pool: HbonePool | undefined;
+  #listeners: WorkloadListeners | undefined;
+  #socks5: NetServer | undefined;
+  #operatorServers: Server[] = [];
+  #unsubscribe: (() => void) | undefined;
+
+  readonly #options: ZtunnelOptions;
+
+  private constructor(config: Config, options: ZtunnelOptions) {
+    this.config = config;
+    this.#options = options;
+    this.logging = new Logging({
+      format: config.logging.format,
+      level: config.logging.level,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    this.state = new ProxyState(config, { logging: this.logging, metrics: this.metrics, readiness: this.readiness });
+  }
+
+  static async start(config: Config, options: ZtunnelOptions = {}): Promise<Ztunnel> {
+    if (config.proxyMode === 'shared') {
+      throw new Error(
+        'PROXY_MODE=shared (in-pod capture) is not supported yet; use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated',
+      );
+    }
+    const ztunnel = new Ztunnel(config, options);
+    try {
+      await ztunnel.#start();
+    } catch (error) {
+      await ztunnel.#shutdown();
+      throw error;
+    }
+    return ztunnel;
+  }
+
+  async #start(): Promise<void> {
+    const { config, logging } = this;
+    const log = logging.scope('ztunnel');
+    log.info({ config: redactedConfig(config), version }, 'running with config');
+    this.readiness.register('proxy');
+    const ports = { admin: config.adminAddress, stats: config.statsAddress, readiness: config.readinessAddress };
+    const admin = createAdminServer({
+      configDump: () => this.configDump(),
+      logging,
+      quit: () => void this.drain(),
+      title: 'ztunnel',
+    });
+    const stats = createMetricsServer(this.metrics);
+    const ready = createReadinessServer(this.readiness);
+    this.#operatorServers = [admin, stats, ready];
+    this.ports.admin = await listenHttp(admin, ports.admin, 'admin');
+    this.ports.stats = await listenHttp(stats, ports.stats, 'metrics');
+    this.ports.readiness = await listenHttp(ready, ports.readiness, 'readiness');
+
+    await this.state.start();
+    this.#identities = await WorkloadIdentities.create(config, this.state, logging, this.#options.caClient);
+    this.#identities.start();
+    this.#pool = new HbonePool({
+      maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
+      idleReleaseMs: config.pool.unusedReleaseTimeoutMs,
+      tls12: config.tls12Enabled,
+      http2: this.#http2Tuning(),
+    });
+    const illegalPorts = config.enableSocks5 ? [...DEFAULT_ILLEGAL_PORTS, 15080] : DEFAULT_ILLEGAL_PORTS;
+    const traffic = new TrafficReporter(this.metrics, new AccessLog(logging.scope('access')));
+    const authorizer = new Authorizer(this.state.store, logging.scope('rbac'), config.logging.authzPolicyInfo);
+    const common = {
+      state: this.state,
+      authorizer,
+      connections: this.connections,
+      traffic,
+      network: config.network,
+      illegalPorts,
+    };
+    const onConnect = inboundHandler({
+      ...common,
+      log: logging.scope('inbound'),
+      enableResponseBaggage: config.enableResponseBaggage,
+      localhostAppTunnel: config.localhostAppTunnel,
+    });
+    const onPlaintext = passthroughHandler({
+      ...common,
+      log: logging.scope('inbound'),
+      originalDestination: nodeModeOriginalDestination(this.state, PLAINTEXT_INBOUND_PORT),
+    });
+    const identities = this.#identities;
+    this.#listeners = new WorkloadListeners({
+      log: logging.scope('proxy'),
+      serves: (workload) => this.state.isLocal(workload) && workload.protocol === 'HBONE',
+      workloads: () => this.state.localWorkloads(),
+      onPlaintext: (socket) => void onPlaintext(socket),
+      createHboneServer: () => {
+        const server = createHboneServer({
+          credentials: async (local) => {
+            const workload =
+              this.state.localWorkloadByIp(local.address) ??
+              (await this.state.waitForLocalWorkload(local.address, 5000));
+            if (!workload) throw new Error(`no local workload at ${local.address}`);
+            return identities.credentials(workloadIdentity(workload));
+          },
+          onConnect,
+          tls12: config.tls12Enabled,
+          http2: this.#http2Tuning(),
+        });
+        server.on('connectionError', (error, remote) =>
+          traffic.failed(
+            {
+              direction: 'inbound',
+              sourceAddress: `${remote.address}:${remote.port}`,
+              destinationAddress: '15008',
+              mutualTls: true,
+            },
+            error.message,
+            error.code === 'TLS_HANDSHAKE_FAILED' ? 'TLS_FAILURE' : undefined,
+          ),
+        );
+        return server;
+      },
+    });
+    await this.#listeners.sync();
+    this.#unsubscribe = this.state.subscribe((change) => this.#onStoreChange(change, authorizer));
+    if (config.enableSocks5) {
+      this.#socks5 = await startSocks5(config.socks5Address, {
+        ...common,
+        log: logging.scope('socks5'),
+        identities,
+        pool: this.#pool,
+        onDemand: config.xdsOnDemand,
+      });
+      this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
+    }
+    this.readiness.complete('proxy');
+    this.lifecycle.running();
+    log.info({ ports: this.ports, listeners: this.#listeners.status() }, 'ztunnel started');
+  }
+
+  #http2Tuning(): { streamWindow: number; connectionWindow: number; maxFrameSize: number } {
+    const { http2 } = this.config;
+    return {
+      streamWindow: http2.streamWindowSize,
+      connectionWindow: http2.connectionWindowSize,
+      maxFrameSize: http2.frameSize,
+    };
+  }
+
+  #onStoreChange(change: StoreChange, authorizer: Authorizer): void {
+    void this.#listeners?.sync();
+    const policyChanged = change.policies.upserted.length + change.policies.removed.length > 0;
+    if (!policyChanged && change.workloads.upserted.length === 0) return;
+    const closed = this.connections.recheck((connection) => {
+      const workload = this.state.store.getWorkload(connection.localWorkload);
+      if (!workload || !connection.policy) return { allowed: true, reason: '' };
+      const decision = authorizer.check(workload, connection.policy);
+      return { allowed: decision.allowed, reason: `connection closed due to policy change: ${decision.reason}` };
+    });
+    for (const { connection, reason } of closed) {
+      this.logging
+        .scope('access')
+        .info(
+          { 'src.addr': connection.source, 'dst.addr': connection.destination, direction: 'inbound', error: reason },
+          'connection closed due to policy change',
+        );
+    }
+  }
+
+  configDump(): Record<string, unknown> {
+    return buildConfigDump({
+      config: this.config,
+      version,
+      snapshot: this.state.store.snapshot(),
+      certificates: this.#identities?.manager.snapshot() ?? [],
+      localWorkloads: this.state.localWorkloads(),
+      connections: this.connections.list(),
+    });
+  }
+
+  /** Graceful shutdown: stop accepting, GOAWAY, wait for connections until the deadline, then close. */
+  drain(deadlineMs = this.config.terminationDeadlineMs): Promise<LifecycleState> {
+    let hboneDrained: Promise<void> = Promise.resolve();
+    return this.lifecycle.drain(deadlineMs, {
+      stopAccepting: async () => {
+        this.#socks5?.close();
+        await this.#listeners?.stopAccepting();
+      },
+      goAway: async () => {
+        hboneDrained = this.#listeners?.drain(deadlineMs) ?? Promise.resolve();
+      },
+      idle: async () => {
+        await this.connections.whenIdle();
+      },
+      forceClose: (reason) => this.connections.closeAll(reason),
+      shutdown: async () => {
+        await hboneDrained;
+        await this.#shutdown();
+      },
+    });
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#unsubscribe?.();
+    await this.#pool?.close().catch(() => {});
+    this.#identities?.close();
+    this.state.close();
+    await Promise.all(this.#operatorServers.map((server) => new Promise((resolve) => server.close(resolve))));
+    this.logging.scope('ztunnel').info({}, 'ztunnel stopped');
+    this.logging.flush();
+  }
+}

@@ -1,0 +1,96 @@
+// In-process ztunnels for the "direct" test tier: node mode on loopback addresses, static config or xDS,
+// logs captured as JSON records, and small TCP servers to stand in for applications.
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { parseConfig, type Config } from '../../src/config.ts';
+import { Ztunnel } from '../../src/ztunnel.ts';
+
+export interface StartedZtunnel {
+  ztunnel: Ztunnel;
+  config: Config;
+  logs: () => Record<string, unknown>[];
+  socks: { host: string; port: number };
+  metrics: () => Promise<string>;
+  admin: (path: string, init?: RequestInit) => Promise<Response>;
+  ready: () => Promise<Response>;
+}
+
+export async function startZtunnel(env: Record<string, string>): Promise<StartedZtunnel> {
+  const config = parseConfig({
+    PROXY_MODE: 'node',
+    FAKE_CA: 'true',
+    XDS_ADDRESS: '',
+    UNSTABLE_ENABLE_SOCKS5: 'true',
+    LOG_FORMAT: 'json',
+    RUST_LOG: 'info,access:debug',
+    ADMIN_ADDR: '127.0.0.1:0',
+    STATS_ADDR: '127.0.0.1:0',
+    READINESS_ADDR: '127.0.0.1:0',
+    SOCKS5_ADDR: '127.0.0.1:0',
+    ...env,
+  });
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const ztunnel = await Ztunnel.start(config, { logDestination: out });
+  const base = (port: number) => `http://127.0.0.1:${port}`;
+  return {
+    ztunnel,
+    config,
+    logs: () => {
+      ztunnel.logging.flush();
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+    socks: { host: '127.0.0.1', port: ztunnel.ports.socks5! },
+    metrics: async () => (await fetch(`${base(ztunnel.ports.stats)}/metrics`)).text(),
+    admin: (path, init) => fetch(`${base(ztunnel.ports.admin)}${path}`, init),
+    ready: () => fetch(`${base(ztunnel.ports.readiness)}/healthz/ready`),
+  };
+}
+
+/** An application: echoes every read twice (like ztunnel's ReadDoubleWrite test server), or answers a marker. */
+export async function startEchoServer(host: string, port: number, mode: 'double' | 'echo' = 'double'): Promise<Server> {
+  const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      socket.write(chunk);
+      if (mode === 'double') socket.write(chunk);
+    });
+    socket.on('end', () => socket.end());
+  });
+  server.listen({ host, port });
+  await once(server, 'listening');
+  return server;
+}
+
+export function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/** Write, half-close, and collect everything until the peer ends. */
+export async function roundTrip(socket: Socket, payload: string): Promise<string> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+  socket.end(payload);
+  await once(socket, 'close');
+  return received;
+}
+
+/** Poll until the predicate holds (metrics and logs are written asynchronously). */
+export async function eventually<T>(
+  probe: () => Promise<T> | T,
+  check: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!check(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await probe();
+  }
+  return value;
+}

@@ -73,6 +73,8 @@ export interface Prepared {
   readonly path: Attr<string>;
   readonly header: (name: string) => Attr<string>;
   readonly auth: RequestAuth | undefined;
+  /** JWT issuer and subject (from the claims, else the principal split at the last "/"). */
+  readonly requestPrincipal: { readonly issuer: string; readonly subject: string } | undefined;
 }
 
 const absent = { ok: true, value: undefined } as const;
@@ -168,7 +170,18 @@ export function prepareConnection(connection: L4Connection): Prepared {
     path: absent,
     header: () => absent,
     auth: undefined,
+    requestPrincipal: undefined,
   };
+}
+
+function requestPrincipalOf(auth: RequestAuth | undefined): Prepared['requestPrincipal'] {
+  if (!auth) return undefined;
+  const issuer = auth.claims?.['iss'];
+  const subject = auth.claims?.['sub'];
+  if (typeof issuer === 'string' && typeof subject === 'string') return { issuer, subject };
+  if (auth.principal === undefined) return undefined;
+  const slash = auth.principal.lastIndexOf('/');
+  return slash === -1 ? undefined : { issuer: auth.principal.slice(0, slash), subject: auth.principal.slice(slash + 1) };
 }
 
 export function prepareRequest(request: RequestAttributes, pathNormalization: PathNormalization = 'BASE'): Prepared {
@@ -203,5 +216,6 @@ export function prepareRequest(request: RequestAttributes, pathNormalization: Pa
     path,
     header: http ? prepareHeaders(request.headers) : () => absent,
     auth: http ? request.auth : undefined,
+    requestPrincipal: http ? requestPrincipalOf(request.auth) : undefined,
   };
 }

@@ -1,5 +1,6 @@
 // Matching one policy against prepared attributes, for ztunnel (L4) or the waypoint (L7), fast or traced.
 import type { Prepared } from './attributes.ts';
+import { compileCondition, type Test } from './compile.ts';
 import { describeActual, describeValues, evalCondition, FALSE, TRUE, UNKNOWN, type Tri } from './condition.ts';
 import type { AuthorizationPolicy, Condition, Match, Rule } from './model.ts';
 
@@ -14,12 +15,23 @@ export interface EvaluateOptions {
 
 /** How one policy is read in one layer. */
 export interface Plan {
+  /** Index into the per-policy cache of compiled forms. */
+  readonly id: number;
   readonly layer: 'l4' | 'l7';
   /** 0 = use every condition, 1 = skip HTTP-only ones (TCP in a waypoint), 2 = skip non-L4 ones (ztunnel). */
   readonly skip: 0 | 1 | 2;
   /** Value of a match with no remaining conditions. */
   readonly emptyMatch: Tri;
 }
+
+const plans: readonly Plan[] = [
+  { id: 0, layer: 'l4', skip: 2, emptyMatch: FALSE },
+  { id: 1, layer: 'l4', skip: 2, emptyMatch: TRUE },
+  { id: 2, layer: 'l7', skip: 0, emptyMatch: FALSE },
+  { id: 3, layer: 'l7', skip: 0, emptyMatch: TRUE },
+  { id: 4, layer: 'l7', skip: 1, emptyMatch: FALSE },
+  { id: 5, layer: 'l7', skip: 1, emptyMatch: TRUE },
+];
 
 /** Why a policy takes no part in this layer (undefined = it does). */
 export function notApplicable(policy: AuthorizationPolicy, layer: 'l4' | 'l7'): string | undefined {
@@ -31,11 +43,11 @@ export function notApplicable(policy: AuthorizationPolicy, layer: 'l4' | 'l7'): 
 
 export function planFor(policy: AuthorizationPolicy, layer: 'l4' | 'l7', tcp: boolean, options: EvaluateOptions): Plan {
   const xdsSemantics = layer === 'l4' || policy.origin === 'xds';
-  let emptyMatch: Tri = TRUE; // Envoy: an empty permission/principal list is `any`
-  if (xdsSemantics) {
-    emptyMatch = policy.action === 'ALLOW' ? FALSE : options.emptyDenyMatch === 'never-match' ? FALSE : TRUE;
-  }
-  return { layer, skip: layer === 'l4' ? 2 : tcp ? 1 : 0, emptyMatch };
+  // Envoy: an empty permission/principal list is `any`; ztunnel: an empty match never matches.
+  let empty = true;
+  if (xdsSemantics) empty = policy.action !== 'ALLOW' && options.emptyDenyMatch !== 'never-match';
+  const base = layer === 'l4' ? 0 : tcp ? 4 : 2;
+  return plans[base + (empty ? 1 : 0)]!;
 }
 
 /** Why a rule takes no part (undefined = it does). */
@@ -47,7 +59,7 @@ export function ruleOmitted(policy: AuthorizationPolicy, rule: Rule, plan: Plan)
   return undefined;
 }
 
-function skipped(condition: Condition, plan: Plan): boolean {
+export function skipped(condition: Condition, plan: Plan): boolean {
   return plan.skip === 2 ? !condition.l4 : plan.skip === 1 && condition.httpOnly;
 }
 
@@ -82,6 +94,76 @@ function evalRule(rule: Rule, prepared: Prepared, plan: Plan): Tri {
   return result;
 }
 
+// ---- compiled form: the same logic as evalMatch/evalRule above, as closures built once per policy and plan ----
+
+/** A matched rule's index (≥ 0), -1 for no match, or -2 - index when the first undecidable rule was `index`. */
+type PolicyFn = (prepared: Prepared) => number;
+
+const all = (tests: readonly Test[], empty: Tri): Test => {
+  if (tests.length === 0) return () => empty;
+  if (tests.length === 1) return tests[0]!;
+  return (p) => {
+    let result: Tri = TRUE;
+    for (const test of tests) {
+      const value = test(p);
+      if (value === FALSE) return FALSE;
+      if (value === UNKNOWN) result = UNKNOWN;
+    }
+    return result;
+  };
+};
+
+const any = (tests: readonly Test[]): Test => {
+  if (tests.length === 0) return () => TRUE; // a clause without matches holds
+  if (tests.length === 1) return tests[0]!;
+  return (p) => {
+    let result: Tri = FALSE;
+    for (const test of tests) {
+      const value = test(p);
+      if (value === TRUE) return TRUE;
+      if (value === UNKNOWN) result = UNKNOWN;
+    }
+    return result;
+  };
+};
+
+function compilePolicy(policy: AuthorizationPolicy, plan: Plan): PolicyFn {
+  const rules = policy.rules
+    .filter((rule) => !ruleOmitted(policy, rule, plan))
+    .map((rule) => ({
+      index: rule.index,
+      test: all(
+        rule.clauses.map((clause) =>
+          any(clause.matches.map((match) => all(match.conditions.filter((c) => !skipped(c, plan)).map(compileCondition), plan.emptyMatch))),
+        ),
+        TRUE,
+      ),
+    }));
+  return (p) => {
+    let unknown = -1;
+    for (const rule of rules) {
+      const value = rule.test(p);
+      if (value === TRUE) return rule.index;
+      if (value === UNKNOWN && unknown === -1) unknown = rule.index;
+    }
+    return unknown === -1 ? -1 : -2 - unknown;
+  };
+}
+
+// Compiled forms live on the policy object (a symbol slot: no lookup cost); frozen policies use a WeakMap.
+const slot = Symbol('ambient-ts.policy.compiled');
+const frozen = new WeakMap<AuthorizationPolicy, (PolicyFn | undefined)[]>();
+
+function compiled(policy: AuthorizationPolicy, plan: Plan): PolicyFn {
+  let cache = (policy as unknown as Record<symbol, (PolicyFn | undefined)[] | undefined>)[slot] ?? frozen.get(policy);
+  if (!cache) {
+    cache = new Array<PolicyFn | undefined>(plans.length);
+    if (Object.isExtensible(policy)) Object.defineProperty(policy, slot, { value: cache, enumerable: false });
+    else frozen.set(policy, cache);
+  }
+  return (cache[plan.id] ??= compilePolicy(policy, plan));
+}
+
 export interface PolicyResult {
   /** The policy's rules matched (UNKNOWN already resolved by action: fail closed). */
   readonly matched: boolean;
@@ -100,15 +182,10 @@ function resolve(policy: AuthorizationPolicy, result: Tri, rule: number, why: ()
 }
 
 export function evalPolicy(policy: AuthorizationPolicy, prepared: Prepared, plan: Plan): PolicyResult {
-  let unknownRule = -1;
-  for (const rule of policy.rules) {
-    if (ruleOmitted(policy, rule, plan)) continue;
-    const value = evalRule(rule, prepared, plan);
-    if (value === TRUE) return { matched: true, rule: rule.index };
-    if (value === UNKNOWN && unknownRule === -1) unknownRule = rule.index;
-  }
-  if (unknownRule === -1) return noMatch;
-  return resolve(policy, UNKNOWN, unknownRule, () => unusableReason(policy, prepared, plan));
+  const result = compiled(policy, plan)(prepared);
+  if (result >= 0) return { matched: true, rule: result };
+  if (result === -1) return noMatch;
+  return resolve(policy, UNKNOWN, -2 - result, () => unusableReason(policy, prepared, plan));
 }
 
 /**

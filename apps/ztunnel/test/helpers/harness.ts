@@ -2,7 +2,9 @@
 // logs captured as JSON records, and small TCP servers to stand in for applications.
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
+import { LocalCa, type CaClient } from '@ambient-ts/certs';
+import { HbonePool, HboneError } from '@ambient-ts/hbone';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { Ztunnel } from '../../src/ztunnel.ts';
 
@@ -16,7 +18,14 @@ export interface StartedZtunnel {
   ready: () => Promise<Response>;
 }
 
-export async function startZtunnel(env: Record<string, string>): Promise<StartedZtunnel> {
+/** One CA per test file, shared by every ztunnel in it (as one mesh shares istiod's CA). */
+let sharedCa: Promise<LocalCa> | undefined;
+export function testCa(): Promise<LocalCa> {
+  sharedCa ??= LocalCa.create({ trustDomain: 'cluster.local' });
+  return sharedCa;
+}
+
+export async function startZtunnel(env: Record<string, string>, caClient?: CaClient): Promise<StartedZtunnel> {
   const config = parseConfig({
     PROXY_MODE: 'node',
     FAKE_CA: 'true',
@@ -33,7 +42,7 @@ export async function startZtunnel(env: Record<string, string>): Promise<Started
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const ztunnel = await Ztunnel.start(config, { logDestination: out });
+  const ztunnel = await Ztunnel.start(config, { logDestination: out, caClient: caClient ?? (await testCa()) });
   const base = (port: number) => `http://127.0.0.1:${port}`;
   return {
     ztunnel,
@@ -93,4 +102,44 @@ export async function eventually<T>(
     value = await probe();
   }
   return value;
+}
+
+/** A raw HBONE client (a peer ztunnel or waypoint): CONNECT and report the status, or the open tunnel. */
+export async function hboneConnect(options: {
+  identity: string;
+  to: { host: string; port: number };
+  authority: string;
+  expect: string[];
+  headers?: Record<string, string>;
+  ca?: CaClient;
+}): Promise<{ status: number; stream?: Duplex; pool: HbonePool }> {
+  const ca = options.ca ?? (await testCa());
+  const certificate = await ca.fetchCertificate(options.identity);
+  const pool = new HbonePool();
+  try {
+    const tunnel = await pool.connect({
+      address: options.to,
+      authority: options.authority,
+      headers: options.headers ?? {},
+      credentials: certificate,
+      sourceIdentity: options.identity,
+      expectedIdentities: options.expect,
+    });
+    return { status: tunnel.status, stream: tunnel.stream, pool };
+  } catch (error) {
+    if (HboneError.isHboneError(error) && error.code === 'TUNNEL_REFUSED') return { status: error.status ?? 0, pool };
+    await pool.close();
+    throw error;
+  }
+}
+
+/** Sum a metric's samples whose labels include every given label. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
 }

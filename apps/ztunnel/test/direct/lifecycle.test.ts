@@ -1,0 +1,166 @@
+// Operator surface and lifecycle: readiness, /config_dump, /logging, drain (graceful and forced),
+// /quitquitquit, port conflicts, and policy changes closing live connections.
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { socksConnect } from '../helpers/socks-client.ts';
+import { eventually, portOf, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+
+const yaml = `
+workloads:
+- {uid: c//Pod/default/client, name: client, namespace: default, serviceAccount: client, trustDomain: cluster.local, workloadIps: ["127.0.6.2"], protocol: HBONE, node: node-l}
+- {uid: c//Pod/default/server, name: server, namespace: default, serviceAccount: server, trustDomain: cluster.local, workloadIps: ["127.0.6.1"], protocol: HBONE, node: node-l}
+`;
+
+let app: Server;
+let started: StartedZtunnel | undefined;
+beforeAll(async () => {
+  app = await startEchoServer('127.0.6.1', 8080, 'echo');
+});
+afterAll(() => app.close());
+afterEach(async () => {
+  await started?.ztunnel.drain(100);
+  started = undefined;
+});
+
+async function openConnection(node: StartedZtunnel): Promise<Socket> {
+  return socksConnect({ proxy: node.socks, target: { host: '127.0.6.1', port: 8080 }, localAddress: '127.0.6.2' });
+}
+
+async function echo(socket: Socket, text: string): Promise<string> {
+  socket.write(text);
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  return chunk.toString();
+}
+
+describe('operator surface', () => {
+  it('is ready once static config is loaded and listeners are up; config_dump and logging answer', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const ready = await started.ready();
+    expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+    const dump = (await (
+      await eventually(
+        () => started!.admin('/config_dump'),
+        () => true,
+      )
+    ).json()) as Record<string, unknown[]> & { workloadState: Record<string, unknown> };
+    expect(dump.workloads.map((workload) => (workload as { name: string }).name).sort()).toEqual(['client', 'server']);
+    expect(Object.keys(dump)).toEqual(
+      expect.arrayContaining([
+        'workloads',
+        'services',
+        'policies',
+        'certificates',
+        'config',
+        'version',
+        'workloadState',
+      ]),
+    );
+    expect(Object.keys(dump.workloadState)).toContain('c//Pod/default/server');
+    const certificates = await eventually(
+      async () =>
+        (
+          (await (await started!.admin('/config_dump')).json()) as {
+            certificates: { identity: string; state: string }[];
+          }
+        ).certificates,
+      (list) => list.filter((entry) => entry.state === 'Available').length === 2,
+    );
+    expect(certificates.map((entry) => entry.identity).sort()).toEqual([
+      'spiffe://cluster.local/ns/default/sa/client',
+      'spiffe://cluster.local/ns/default/sa/server',
+    ]);
+    const logging = await started.admin('/logging?level=access:debug', { method: 'POST' });
+    expect(await logging.text()).toBe('current log level is info,access:debug\n');
+    expect((await started.admin('/logging?level=nope', { method: 'POST' })).status).toBe(400);
+  });
+
+  it('fails to start when a port is taken, naming the port and its role', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      await expect(
+        startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml, ADMIN_ADDR: `127.0.0.1:${portOf(blocker)}` }),
+      ).rejects.toThrow(
+        `admin port 127.0.0.1:${portOf(blocker)} cannot be bound (EADDRINUSE): another process is using it`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('rejects broken static config with file:line', async () => {
+    await expect(
+      startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: 'workloads:\n- uid: x\n  workloadIps: [300.1.1.1]\n' }),
+    ).rejects.toThrow(/LOCAL_XDS:3:\d+: .*workloadIps/);
+  });
+});
+
+describe('drain', () => {
+  it('keeps established connections until they finish, refusing new ones', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const socket = await openConnection(started);
+    expect(await echo(socket, 'before')).toBe('before');
+    const drained = started.ztunnel.drain(10_000);
+    await eventually(
+      () => started!.ztunnel.lifecycle.current.state,
+      (state) => state === 'draining',
+    );
+    expect(await echo(socket, 'during')).toBe('during');
+    await expect(openConnection(started)).rejects.toThrow();
+    socket.end();
+    expect(await drained).toEqual({ state: 'stopped', forced: 0 });
+    started = undefined;
+  });
+
+  it('forces connections closed at the deadline', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const socket = await openConnection(started);
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const result = await started.ztunnel.drain(300);
+    expect(result.state).toBe('stopped');
+    expect((result as { forced: number }).forced).toBeGreaterThanOrEqual(1);
+    await closed;
+    started = undefined;
+  });
+
+  it('POST /quitquitquit drains and stops', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    expect((await started.admin('/quitquitquit', { method: 'POST' })).status).toBe(200);
+    await eventually(
+      () => started!.ztunnel.lifecycle.current.state,
+      (state) => state === 'stopped',
+    );
+    started = undefined;
+  });
+});
+
+describe('policy changes', () => {
+  it('close live inbound connections the new policy denies, and only those', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const socket = await openConnection(started);
+    expect(await echo(socket, 'allowed')).toBe('allowed');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    started.ztunnel.state.store.apply({
+      policies: [
+        {
+          name: 'deny-client',
+          namespace: 'default',
+          scope: 'NAMESPACE',
+          action: 'DENY',
+          rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
+        },
+      ],
+    });
+    await closed;
+    const line = await eventually(
+      async () =>
+        started!.logs().find((entry) => String(entry['error']).includes('connection closed due to policy change')),
+      (found) => found !== undefined,
+    );
+    expect(String(line!['error'])).toContain('explicitly denied by: default/deny-client');
+    await expect(openConnection(started).then((next) => echo(next, 'again'))).rejects.toThrow();
+  });
+});

@@ -8,33 +8,48 @@ describe('selectForWaypoint (targetRefs only)', () => {
   const policies = [
     kube({ targetRefs: [gatewayRef('waypoint')], rules: [{}] }, { name: 'gateway', namespace: 'app' }),
     kube({ targetRefs: [gatewayRef('waypoint')], rules: [{}] }, { name: 'gateway-other-ns', namespace: 'other' }),
-    kube({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GatewayClass', name: 'istio-waypoint' }] }, { name: 'default-deny', namespace: 'istio-system' }),
-    kube({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GatewayClass', name: 'istio-waypoint' }] }, { name: 'class-not-root', namespace: 'app' }),
-    kube({ targetRefs: [{ group: '', kind: 'Service', name: 'reviews' }], rules: [{}] }, { name: 'service', namespace: 'app' }),
-    kube({ targetRefs: [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: 'external' }], rules: [{}] }, { name: 'service-entry', namespace: 'app' }),
+    kube(
+      { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GatewayClass', name: 'istio-waypoint' }] },
+      { name: 'default-deny', namespace: 'istio-system' },
+    ),
+    kube(
+      { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GatewayClass', name: 'istio-waypoint' }] },
+      { name: 'class-not-root', namespace: 'app' },
+    ),
+    kube(
+      { targetRefs: [{ group: '', kind: 'Service', name: 'reviews' }], rules: [{}] },
+      { name: 'service', namespace: 'app' },
+    ),
+    kube(
+      { targetRefs: [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: 'external' }], rules: [{}] },
+      { name: 'service-entry', namespace: 'app' },
+    ),
     kube({ selector: { matchLabels: { app: 'reviews' } }, rules: [{}] }, { name: 'selector', namespace: 'app' }),
     kube({ rules: [{}] }, { name: 'namespace-wide', namespace: 'app' }),
   ];
   const waypoint = { rootNamespace: 'istio-system', gateway: { name: 'waypoint', namespace: 'app' } };
 
   it('Gateway in its namespace, GatewayClass from the root namespace, and the Service of the request', () => {
-    expect(selectForWaypoint(policies, { ...waypoint, service: { name: 'reviews', namespace: 'app' } }).map((p) => p.name)).toEqual([
-      'gateway',
-      'default-deny',
-      'service',
-    ]);
+    expect(
+      selectForWaypoint(policies, { ...waypoint, service: { name: 'reviews', namespace: 'app' } }).map((p) => p.name),
+    ).toEqual(['gateway', 'default-deny', 'service']);
   });
 
   it('ServiceEntry targets need a ServiceEntry request', () => {
-    expect(selectForWaypoint(policies, { ...waypoint, service: { kind: 'ServiceEntry', name: 'external', namespace: 'app' } }).map((p) => p.name)).toEqual([
-      'gateway',
-      'default-deny',
-      'service-entry',
-    ]);
+    expect(
+      selectForWaypoint(policies, {
+        ...waypoint,
+        service: { kind: 'ServiceEntry', name: 'external', namespace: 'app' },
+      }).map((p) => p.name),
+    ).toEqual(['gateway', 'default-deny', 'service-entry']);
   });
 
   it('a waypoint of another GatewayClass does not get istio-waypoint policies', () => {
-    expect(selectForWaypoint(policies, { ...waypoint, gateway: { ...waypoint.gateway, gatewayClassName: 'custom' } }).map((p) => p.name)).toEqual(['gateway']);
+    expect(
+      selectForWaypoint(policies, { ...waypoint, gateway: { ...waypoint.gateway, gatewayClassName: 'custom' } }).map(
+        (p) => p.name,
+      ),
+    ).toEqual(['gateway']);
   });
 });
 

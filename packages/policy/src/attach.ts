@@ -21,7 +21,9 @@ function refMatches(ref: TargetRef, policyNamespace: string, target: WaypointTar
     return ref.name === target.gateway.name && policyNamespace === target.gateway.namespace;
   }
   if (group === 'gateway.networking.k8s.io' && ref.kind === 'GatewayClass') {
-    return ref.name === (target.gateway.gatewayClassName ?? 'istio-waypoint') && policyNamespace === target.rootNamespace;
+    return (
+      ref.name === (target.gateway.gatewayClassName ?? 'istio-waypoint') && policyNamespace === target.rootNamespace
+    );
   }
   const service = target.service;
   if (!service) return false;
@@ -60,7 +62,11 @@ export interface WorkloadRef {
  * their namespace (or everywhere from the root namespace); selector policies when every label matches
  * (from the root namespace: in every namespace); targetRefs policies never.
  */
-export function appliesToWorkload(policy: Attachable, workload: WorkloadRef, options: { rootNamespace: string }): boolean {
+export function appliesToWorkload(
+  policy: Attachable,
+  workload: WorkloadRef,
+  options: { rootNamespace: string },
+): boolean {
   const sameScope = policy.namespace === workload.namespace || policy.namespace === options.rootNamespace;
   switch (policy.attachment.kind) {
     case 'targetRefs':

@@ -50,7 +50,8 @@ export interface RequestAttributes {
 }
 
 /** An attribute value, or a marker that it exists but cannot be evaluated (fail closed). */
-export type Attr<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly reason: string };
+export type Attr<T> =
+  { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly reason: string };
 
 export interface PeerIdentity {
   /** The identity without `spiffe://`, as ztunnel and istiod compare principals. */
@@ -181,7 +182,9 @@ function requestPrincipalOf(auth: RequestAuth | undefined): Prepared['requestPri
   if (typeof issuer === 'string' && typeof subject === 'string') return { issuer, subject };
   if (auth.principal === undefined) return undefined;
   const slash = auth.principal.lastIndexOf('/');
-  return slash === -1 ? undefined : { issuer: auth.principal.slice(0, slash), subject: auth.principal.slice(slash + 1) };
+  return slash === -1
+    ? undefined
+    : { issuer: auth.principal.slice(0, slash), subject: auth.principal.slice(slash + 1) };
 }
 
 export function prepareRequest(request: RequestAttributes, pathNormalization: PathNormalization = 'BASE'): Prepared {
@@ -190,7 +193,9 @@ export function prepareRequest(request: RequestAttributes, pathNormalization: Pa
   if (http && request.method !== undefined) {
     // Canonical comparison (GHSA-w44g-8m76-8gc5): methods compare upper-cased; non-tokens cannot be judged.
     const upper = request.method.toUpperCase();
-    method = methodToken.test(upper) ? { ok: true, value: upper } : { ok: false, reason: 'method is not an HTTP token' };
+    method = methodToken.test(upper)
+      ? { ok: true, value: upper }
+      : { ok: false, reason: 'method is not an HTTP token' };
   }
   let host: Attr<string> = absent;
   if (http && request.host !== undefined) {

@@ -74,7 +74,7 @@ function cidrTest(values: readonly Cidr[]): (ip: IpAddress) => boolean {
   return (ip) => {
     if (ip.family === 4) {
       const value = v4Number(ip.bytes);
-      for (let i = 0; i < networks.length; i++) if (((value & masks[i]!) >>> 0) === networks[i]) return true;
+      for (let i = 0; i < networks.length; i++) if ((value & masks[i]!) >>> 0 === networks[i]) return true;
       return false;
     }
     for (const cidr of v6) if (cidrContains(cidr, ip)) return true;
@@ -93,7 +93,8 @@ function pathTest(values: readonly PathMatcher[]): StringTest {
 
 function principalTest(values: readonly RequestPrincipalMatcher[]): (issuer: string, subject: string) => boolean {
   return (issuer, subject) => {
-    for (const matcher of values) if (matchString(matcher.issuer, issuer) && matchString(matcher.subject, subject)) return true;
+    for (const matcher of values)
+      if (matchString(matcher.issuer, issuer) && matchString(matcher.subject, subject)) return true;
     return false;
   };
 }

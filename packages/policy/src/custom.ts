@@ -16,7 +16,10 @@ export interface ExternalAuthzResponse {
 }
 
 export interface ExternalAuthorizer {
-  check(request: RequestAttributes, context: { readonly provider: string; readonly policy: string }): Promise<ExternalAuthzResponse>;
+  check(
+    request: RequestAttributes,
+    context: { readonly provider: string; readonly policy: string },
+  ): Promise<ExternalAuthzResponse>;
   /** meshConfig extension provider `failOpen`: allow when the check itself fails. Default false. */
   readonly failOpen?: boolean;
 }

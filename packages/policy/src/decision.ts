@@ -1,7 +1,15 @@
 // Combining policy results into one decision, in Istio's order (CUSTOM → DENY → ALLOW; AUDIT apart;
 // dry-run reported, never enforced), with ztunnel's reason strings.
 import type { Prepared } from './attributes.ts';
-import { emptyMatchNote, evalPolicy, notApplicable, planFor, type EvaluateOptions, type Plan, type PolicyResult } from './engine.ts';
+import {
+  emptyMatchNote,
+  evalPolicy,
+  notApplicable,
+  planFor,
+  type EvaluateOptions,
+  type Plan,
+  type PolicyResult,
+} from './engine.ts';
 import { admits, candidates, indexedSetFor, policyGuard, requestKeys } from './policy-set.ts';
 import type { AuthorizationPolicy, PolicyAction } from './model.ts';
 
@@ -107,7 +115,12 @@ class Decision {
         const result = evalPolicy(policy, prepared, plan);
         if (!result.matched) return;
         const provider = policy.provider ?? '';
-        const check: CustomCheck = { policy: policy.key, provider, rule: result.rule!, result: this.customResults?.[provider] };
+        const check: CustomCheck = {
+          policy: policy.key,
+          provider,
+          rule: result.rule!,
+          result: this.customResults?.[provider],
+        };
         this.custom.push(check);
         if (check.result !== 'allow' && !this.customDeny) this.customDeny = check;
         return;
@@ -139,7 +152,9 @@ class Decision {
     const withDryRun = (verdict: 'allow' | 'deny') => {
       if (!this.dryTookPart) return {};
       const denied =
-        verdict === 'deny' || this.dryDeny || ((this.allowExists || this.dryAllowExists) && !allow && !this.dryAllowMatched);
+        verdict === 'deny' ||
+        this.dryDeny ||
+        ((this.allowExists || this.dryAllowExists) && !allow && !this.dryAllowMatched);
       return { dryRunVerdict: denied ? ('deny' as const) : ('allow' as const) };
     };
     if (customDeny) {
@@ -147,11 +162,20 @@ class Decision {
         customDeny.result === 'deny'
           ? `denied by external authorizer ${JSON.stringify(customDeny.provider)} (policy ${customDeny.policy})`
           : `external authorizer ${JSON.stringify(customDeny.provider)} required by ${customDeny.policy} was not consulted`;
-      return { allowed: false, verdict: 'deny', reason, policy: customDeny.policy, rule: customDeny.rule, ...base, ...withDryRun('deny') };
+      return {
+        allowed: false,
+        verdict: 'deny',
+        reason,
+        policy: customDeny.policy,
+        rule: customDeny.rule,
+        ...base,
+        ...withDryRun('deny'),
+      };
     }
     if (deny) {
       const failClosed =
-        deny.result.failClosed ?? emptyMatchNote(deny.policy, deny.result.rule!, planFor(deny.policy, ctx.layer, ctx.tcp, ctx.options));
+        deny.result.failClosed ??
+        emptyMatchNote(deny.policy, deny.result.rule!, planFor(deny.policy, ctx.layer, ctx.tcp, ctx.options));
       return {
         allowed: false,
         verdict: 'deny',
@@ -163,7 +187,8 @@ class Decision {
         ...(failClosed && { failClosed }),
       };
     }
-    if (!this.allowExists) return { allowed: true, verdict: 'allow', reason: 'no allow policies apply', ...base, ...withDryRun('allow') };
+    if (!this.allowExists)
+      return { allowed: true, verdict: 'allow', reason: 'no allow policies apply', ...base, ...withDryRun('allow') };
     if (allow) {
       return {
         allowed: true,
@@ -175,11 +200,21 @@ class Decision {
         ...withDryRun('allow'),
       };
     }
-    return { allowed: false, verdict: 'deny', reason: 'allow policies exist, but none allowed', ...base, ...withDryRun('deny') };
+    return {
+      allowed: false,
+      verdict: 'deny',
+      reason: 'allow policies exist, but none allowed',
+      ...base,
+      ...withDryRun('deny'),
+    };
   }
 }
 
-export function decide(policies: readonly AuthorizationPolicy[], ctx: Ctx, customResults: CustomResults | undefined): AuthzDecision {
+export function decide(
+  policies: readonly AuthorizationPolicy[],
+  ctx: Ctx,
+  customResults: CustomResults | undefined,
+): AuthzDecision {
   const decision = new Decision(ctx, customResults);
   const indexed = indexedSetFor(policies, ctx.layer, ctx.tcp, ctx.options);
   if (indexed) {

@@ -36,8 +36,10 @@ const plans: readonly Plan[] = [
 /** Why a policy takes no part in this layer (undefined = it does). */
 export function notApplicable(policy: AuthorizationPolicy, layer: 'l4' | 'l7'): string | undefined {
   if (layer === 'l7') return undefined;
-  if (policy.action === 'AUDIT' || policy.action === 'CUSTOM') return `ztunnel does not support the ${policy.action} action`;
-  if (policy.attachment.kind === 'targetRefs') return 'targetRefs policies are enforced by waypoints, never sent to ztunnel';
+  if (policy.action === 'AUDIT' || policy.action === 'CUSTOM')
+    return `ztunnel does not support the ${policy.action} action`;
+  if (policy.attachment.kind === 'targetRefs')
+    return 'targetRefs policies are enforced by waypoints, never sent to ztunnel';
   return undefined;
 }
 
@@ -134,7 +136,11 @@ function compilePolicy(policy: AuthorizationPolicy, plan: Plan): PolicyFn {
       index: rule.index,
       test: all(
         rule.clauses.map((clause) =>
-          any(clause.matches.map((match) => all(match.conditions.filter((c) => !skipped(c, plan)).map(compileCondition), plan.emptyMatch))),
+          any(
+            clause.matches.map((match) =>
+              all(match.conditions.filter((c) => !skipped(c, plan)).map(compileCondition), plan.emptyMatch),
+            ),
+          ),
         ),
         TRUE,
       ),
@@ -266,18 +272,21 @@ export function traceRules(policy: AuthorizationPolicy, prepared: Prepared, plan
     if (omitted) return { rule: rule.index, field: rule.field, outcome: 'omitted', omitted, clauses: [] };
     const clauses = rule.clauses.map((clause): ClauseTrace => {
       const matches = clause.matches.map((match): MatchTrace => {
-        const conditions = match.conditions.map(
-          (condition): ConditionTrace => ({
-            field: condition.field,
-            attribute: condition.attribute,
-            negated: condition.negated,
-            values: describeValues(condition),
-            actual: describeActual(condition, prepared),
-            outcome: skipped(condition, plan) ? 'skipped' : outcome(evalCondition(condition, prepared)),
-          }),
-        );
+        const conditions = match.conditions.map((condition): ConditionTrace => ({
+          field: condition.field,
+          attribute: condition.attribute,
+          negated: condition.negated,
+          values: describeValues(condition),
+          actual: describeActual(condition, prepared),
+          outcome: skipped(condition, plan) ? 'skipped' : outcome(evalCondition(condition, prepared)),
+        }));
         const used = conditions.filter((condition) => condition.outcome !== 'skipped').length;
-        return { field: match.field, outcome: outcome(evalMatch(match, prepared, plan)), empty: used === 0, conditions };
+        return {
+          field: match.field,
+          outcome: outcome(evalMatch(match, prepared, plan)),
+          empty: used === 0,
+          conditions,
+        };
       });
       const value = evalRule({ ...rule, clauses: [clause] }, prepared, plan);
       return { kind: clause.kind, field: clause.field, outcome: outcome(value), matches };

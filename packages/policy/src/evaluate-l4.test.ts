@@ -5,7 +5,8 @@ import { evaluateL4, explainL4 } from './evaluate.ts';
 import type { AuthorizationPolicy } from './model.ts';
 
 const allow = (rules: unknown[], extra: Record<string, unknown> = {}) => xds({ name: 'allow', rules, ...extra });
-const deny = (rules: unknown[], extra: Record<string, unknown> = {}) => xds({ name: 'deny', action: 'DENY', rules, ...extra });
+const deny = (rules: unknown[], extra: Record<string, unknown> = {}) =>
+  xds({ name: 'deny', action: 'DENY', rules, ...extra });
 const match = (m: Record<string, unknown>) => [{ clauses: [{ matches: [m] }] }];
 
 interface Case {
@@ -18,8 +19,18 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'no policies: allowed by default', policies: [], allowed: true, reason: 'no allow policies apply' },
-  { name: 'ALLOW without rules never matches (allow-nothing)', policies: [allow([])], allowed: false, reason: 'allow policies exist, but none allowed' },
-  { name: 'a rule without clauses matches everything', policies: [allow([{}])], allowed: true, reason: 'allowed by: ns/allow' },
+  {
+    name: 'ALLOW without rules never matches (allow-nothing)',
+    policies: [allow([])],
+    allowed: false,
+    reason: 'allow policies exist, but none allowed',
+  },
+  {
+    name: 'a rule without clauses matches everything',
+    policies: [allow([{}])],
+    allowed: true,
+    reason: 'allowed by: ns/allow',
+  },
   { name: 'a clause without matches matches', policies: [allow([{ clauses: [{}] }])], allowed: true },
   { name: 'a match with every field empty never matches', policies: [allow(match({}))], allowed: false },
   {
@@ -32,7 +43,11 @@ const cases: Case[] = [
     policies: [allow(match({ principals: [{ exact: SLEEP }] }))],
     allowed: false,
   },
-  { name: 'principal presence needs an identity', policies: [allow(match({ principals: [{ presence: {} }] }))], allowed: true },
+  {
+    name: 'principal presence needs an identity',
+    policies: [allow(match({ principals: [{ presence: {} }] }))],
+    allowed: true,
+  },
   {
     name: 'plaintext never matches an identity condition',
     policies: [allow(match({ principals: [{ presence: {} }] }))],
@@ -51,7 +66,11 @@ const cases: Case[] = [
     policies: [deny(match({ notPrincipals: [{ presence: {} }] }))],
     allowed: true,
   },
-  { name: 'principal prefix', policies: [allow(match({ principals: [{ prefix: 'cluster.local/ns/default/' }] }))], allowed: true },
+  {
+    name: 'principal prefix',
+    policies: [allow(match({ principals: [{ prefix: 'cluster.local/ns/default/' }] }))],
+    allowed: true,
+  },
   { name: 'principal suffix', policies: [allow(match({ principals: [{ suffix: '/sa/sleep' }] }))], allowed: true },
   { name: 'namespace exact', policies: [allow(match({ namespaces: [{ exact: 'default' }] }))], allowed: true },
   { name: 'namespace prefix miss', policies: [allow(match({ namespaces: [{ prefix: 'prod-' }] }))], allowed: false },
@@ -79,7 +98,11 @@ const cases: Case[] = [
     connection: { sourceIdentity: undefined },
     allowed: false,
   },
-  { name: 'source CIDR v4', policies: [allow(match({ sourceIps: [{ address: b64(10, 0, 0, 0), length: 8 }] }))], allowed: true },
+  {
+    name: 'source CIDR v4',
+    policies: [allow(match({ sourceIps: [{ address: b64(10, 0, 0, 0), length: 8 }] }))],
+    allowed: true,
+  },
   {
     name: 'IPv4-mapped source address',
     policies: [allow(match({ sourceIps: [{ address: b64(10, 0, 0, 0), length: 8 }] }))],
@@ -88,13 +111,31 @@ const cases: Case[] = [
   },
   {
     name: 'source CIDR v6',
-    policies: [allow(match({ sourceIps: [{ address: b64(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), length: 32 }] }))],
+    policies: [
+      allow(
+        match({
+          sourceIps: [{ address: b64(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), length: 32 }],
+        }),
+      ),
+    ],
     connection: { sourceIp: '2001:db8::5' },
     allowed: true,
   },
-  { name: 'notSourceIps', policies: [allow(match({ notSourceIps: [{ address: b64(10, 0, 0, 1), length: 32 }] }))], allowed: false },
-  { name: 'destination IP', policies: [allow(match({ destinationIps: [{ address: b64(10, 0, 0, 2), length: 32 }] }))], allowed: true },
-  { name: 'destination port is the resolved container port', policies: [allow(match({ destinationPorts: [8080] }))], allowed: true },
+  {
+    name: 'notSourceIps',
+    policies: [allow(match({ notSourceIps: [{ address: b64(10, 0, 0, 1), length: 32 }] }))],
+    allowed: false,
+  },
+  {
+    name: 'destination IP',
+    policies: [allow(match({ destinationIps: [{ address: b64(10, 0, 0, 2), length: 32 }] }))],
+    allowed: true,
+  },
+  {
+    name: 'destination port is the resolved container port',
+    policies: [allow(match({ destinationPorts: [8080] }))],
+    allowed: true,
+  },
   {
     name: 'service port or 15008 does not match',
     policies: [allow(match({ destinationPorts: [80, 15008] }))],
@@ -108,12 +149,20 @@ const cases: Case[] = [
   },
   {
     name: 'matches within a clause are ORed',
-    policies: [allow([{ clauses: [{ matches: [{ destinationPorts: [9090] }, { namespaces: [{ exact: 'default' }] }] }] }])],
+    policies: [
+      allow([{ clauses: [{ matches: [{ destinationPorts: [9090] }, { namespaces: [{ exact: 'default' }] }] }] }]),
+    ],
     allowed: true,
   },
   {
     name: 'clauses within a rule are ANDed',
-    policies: [allow([{ clauses: [{ matches: [{ destinationPorts: [9090] }] }, { matches: [{ namespaces: [{ exact: 'default' }] }] }] }])],
+    policies: [
+      allow([
+        {
+          clauses: [{ matches: [{ destinationPorts: [9090] }] }, { matches: [{ namespaces: [{ exact: 'default' }] }] }],
+        },
+      ]),
+    ],
     allowed: false,
   },
   {
@@ -160,7 +209,10 @@ describe('evaluateL4 (ztunnel)', () => {
   });
 
   it('reports dry-run matches and what enforcing them would do', () => {
-    const decision = evaluateL4([deny(match({ namespaces: [{ exact: 'default' }] }), { dryRun: true, name: 'shadow' })], conn());
+    const decision = evaluateL4(
+      [deny(match({ namespaces: [{ exact: 'default' }] }), { dryRun: true, name: 'shadow' })],
+      conn(),
+    );
     expect(decision.allowed).toBe(true);
     expect(decision.dryRun).toEqual([{ policy: 'ns/shadow', action: 'DENY', rule: 0 }]);
     expect(decision.dryRunVerdict).toBe('deny');
@@ -185,7 +237,10 @@ describe('Kubernetes policies at ztunnel (istiod translation semantics)', () => 
   const httpAllow = kube({
     rules: [
       { from: [{ source: { namespaces: ['default'] } }], to: [{ operation: { methods: ['GET'] } }] },
-      { from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }], to: [{ operation: { ports: ['8080'] } }] },
+      {
+        from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }],
+        to: [{ operation: { ports: ['8080'] } }],
+      },
     ],
   });
 
@@ -218,20 +273,29 @@ describe('Kubernetes policies at ztunnel (istiod translation semantics)', () => 
     expect(evaluateL4([mixed], conn({ sourceIdentity: 'spiffe://cluster.local/ns/evil/sa/x' })).allowed).toBe(false);
   });
 
-  it('AUDIT, CUSTOM and targetRefs policies are not ztunnel\'s', () => {
+  it("AUDIT, CUSTOM and targetRefs policies are not ztunnel's", () => {
     const policies = [
       kube({ action: 'AUDIT', rules: [{}] }, { name: 'audit' }),
       kube({ action: 'CUSTOM', provider: { name: 'ext' }, rules: [{}] }, { name: 'custom' }),
       kube({ targetRefs: [{ kind: 'Service', group: '', name: 'svc' }], rules: [] }, { name: 'waypoint' }),
     ];
     expect(evaluateL4(policies, conn()).reason).toBe('no allow policies apply');
-    expect(explainL4(policies, conn()).policies.map((trace) => trace.outcome)).toEqual(['not-applicable', 'not-applicable', 'not-applicable']);
+    expect(explainL4(policies, conn()).policies.map((trace) => trace.outcome)).toEqual([
+      'not-applicable',
+      'not-applicable',
+      'not-applicable',
+    ]);
   });
 
   it('when: L4 keys are enforced, others drop the ALLOW rule', () => {
     const policy = kube({
       rules: [
-        { when: [{ key: 'destination.port', values: ['8080'] }, { key: 'source.ip', notValues: ['192.168.0.0/16'] }] },
+        {
+          when: [
+            { key: 'destination.port', values: ['8080'] },
+            { key: 'source.ip', notValues: ['192.168.0.0/16'] },
+          ],
+        },
         { when: [{ key: 'request.headers[x-a]', values: ['b'] }] },
       ],
     });

@@ -10,22 +10,39 @@ describe('Istio documentation examples', () => {
       action: 'ALLOW',
       rules: [
         {
-          from: [{ source: { principals: ['cluster.local/ns/default/sa/sleep'] } }, { source: { namespaces: ['test'] } }],
-          to: [{ operation: { methods: ['GET'], paths: ['/info*'] } }, { operation: { methods: ['POST'], paths: ['/data'] } }],
+          from: [
+            { source: { principals: ['cluster.local/ns/default/sa/sleep'] } },
+            { source: { namespaces: ['test'] } },
+          ],
+          to: [
+            { operation: { methods: ['GET'], paths: ['/info*'] } },
+            { operation: { methods: ['POST'], paths: ['/data'] } },
+          ],
           when: [{ key: 'request.auth.claims[iss]', values: ['https://accounts.google.com'] }],
         },
       ],
     },
     { name: 'httpbin', namespace: 'foo' },
   );
-  const google = { principal: 'https://accounts.google.com/user', claims: { iss: 'https://accounts.google.com', sub: 'user' } };
+  const google = {
+    principal: 'https://accounts.google.com/user',
+    claims: { iss: 'https://accounts.google.com', sub: 'user' },
+  };
 
   it.each([
     ['sleep GET /info/x with a Google JWT', req({ path: '/info/x', auth: google }), true],
-    ['namespace test POST /data', req({ method: 'POST', path: '/data', sourceIdentity: 'spiffe://cluster.local/ns/test/sa/x', auth: google }), true],
+    [
+      'namespace test POST /data',
+      req({ method: 'POST', path: '/data', sourceIdentity: 'spiffe://cluster.local/ns/test/sa/x', auth: google }),
+      true,
+    ],
     ['without the JWT', req({ path: '/info' }), false],
     ['POST /info', req({ method: 'POST', path: '/info', auth: google }), false],
-    ['another identity', req({ path: '/info', sourceIdentity: 'spiffe://cluster.local/ns/other/sa/x', auth: google }), false],
+    [
+      'another identity',
+      req({ path: '/info', sourceIdentity: 'spiffe://cluster.local/ns/other/sa/x', auth: google }),
+      false,
+    ],
   ])('%s → allowed: %s', (_, request, allowed) => {
     expect(evaluateL7([httpbin], request).allowed).toBe(allowed);
   });
@@ -36,8 +53,16 @@ describe('Istio documentation examples', () => {
   });
 
   it('deny-all (DENY with rules [{}]) denies everything', () => {
-    const decision = evaluateL7([kube({ action: 'DENY', rules: [{}] }, { name: 'deny-all' }), kube({ rules: [{}] }, { name: 'allow-all' })], req());
-    expect(decision).toMatchObject({ allowed: false, reason: 'explicitly denied by: ns/deny-all', policy: 'ns/deny-all', rule: 0 });
+    const decision = evaluateL7(
+      [kube({ action: 'DENY', rules: [{}] }, { name: 'deny-all' }), kube({ rules: [{}] }, { name: 'allow-all' })],
+      req(),
+    );
+    expect(decision).toMatchObject({
+      allowed: false,
+      reason: 'explicitly denied by: ns/deny-all',
+      policy: 'ns/deny-all',
+      rule: 0,
+    });
   });
 
   it('allow-all (rules [{}]) allows everything', () => {
@@ -52,15 +77,27 @@ describe('acceptance: TestAuthorizationL7 (istio/istio tests/integration/ambient
       {
         rules: [
           { to: [{ operation: { methods: ['GET'], paths: ['/allowed'] } }] },
-          { from: [{ source: { principals: [caller] } }], to: [{ operation: { methods: ['GET'], paths: ['/allowed-identity'] } }] },
-          { from: [{ source: { principals: ['cluster.local/ns/echo/sa/someone-else'] } }], to: [{ operation: { methods: ['GET'], paths: ['/denied-identity'] } }] },
+          {
+            from: [{ source: { principals: [caller] } }],
+            to: [{ operation: { methods: ['GET'], paths: ['/allowed-identity'] } }],
+          },
+          {
+            from: [{ source: { principals: ['cluster.local/ns/echo/sa/someone-else'] } }],
+            to: [{ operation: { methods: ['GET'], paths: ['/denied-identity'] } }],
+          },
           { to: [{ operation: { methods: ['GET'], paths: ['/allowed-wildcard*'] } }] },
-          { to: [{ operation: { methods: ['GET'], paths: ['/headers'] } }], when: [{ key: 'request.headers[x-test-header]', values: ['match'] }] },
+          {
+            to: [{ operation: { methods: ['GET'], paths: ['/headers'] } }],
+            when: [{ key: 'request.headers[x-test-header]', values: ['match'] }],
+          },
         ],
       },
       { name: 'allow', namespace: 'echo' },
     ),
-    kube({ action: 'DENY', rules: [{ to: [{ operation: { paths: ['/explicit-deny'] } }] }] }, { name: 'deny', namespace: 'echo' }),
+    kube(
+      { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/explicit-deny'] } }] }] },
+      { name: 'deny', namespace: 'echo' },
+    ),
   ];
   const from = `spiffe://${caller}`;
 
@@ -81,7 +118,8 @@ describe('acceptance: TestAuthorizationL7 (istio/istio tests/integration/ambient
 describe('operations', () => {
   it('methods compare canonically: a lower-case method cannot bypass a DENY (GHSA-w44g-8m76-8gc5)', () => {
     const policy = kube({ action: 'DENY', rules: [{ to: [{ operation: { methods: ['DELETE'] } }] }] });
-    for (const method of ['DELETE', 'delete', 'Delete', 'dElEtE']) expect(evaluateL7([policy], req({ method })).allowed).toBe(false);
+    for (const method of ['DELETE', 'delete', 'Delete', 'dElEtE'])
+      expect(evaluateL7([policy], req({ method })).allowed).toBe(false);
     expect(evaluateL7([policy], req({ method: 'GET' })).allowed).toBe(true);
   });
 
@@ -97,7 +135,8 @@ describe('operations', () => {
     for (const host of ['httpbin.foo', 'HTTPBIN.FOO', 'httpbin.foo:8000', 'a.EXAMPLE.com', 'a.example.com:443']) {
       expect(evaluateL7([policy], req({ host })).allowed, host).toBe(true);
     }
-    for (const host of ['httpbin.bar', 'httpbin.foo.evil', 'example.com']) expect(evaluateL7([policy], req({ host })).allowed, host).toBe(false);
+    for (const host of ['httpbin.bar', 'httpbin.foo.evil', 'example.com'])
+      expect(evaluateL7([policy], req({ host })).allowed, host).toBe(false);
   });
 
   it('a host with a port in the policy needs that port', () => {
@@ -113,7 +152,9 @@ describe('operations', () => {
     }
     expect(evaluateL7([policy], req({ path: '//admin' })).allowed).toBe(true);
     expect(evaluateL7([policy], req({ path: '//admin' }), { pathNormalization: 'MERGE_SLASHES' }).allowed).toBe(false);
-    expect(evaluateL7([policy], req({ path: '/x/..%2Fadmin' }), { pathNormalization: 'DECODE_AND_MERGE_SLASHES' }).allowed).toBe(false);
+    expect(
+      evaluateL7([policy], req({ path: '/x/..%2Fadmin' }), { pathNormalization: 'DECODE_AND_MERGE_SLASHES' }).allowed,
+    ).toBe(false);
   });
 
   it('path templates', () => {
@@ -147,7 +188,18 @@ describe('operations', () => {
 });
 
 describe('sources and conditions', () => {
-  const auth = { principal: 'https://issuer.example/alice', claims: { iss: 'https://issuer.example', sub: 'alice', groups: ['dev', 'ops'], scope: 'read write', nested: { team: { name: 'core' } }, azp: 'cli' }, audiences: ['api'] };
+  const auth = {
+    principal: 'https://issuer.example/alice',
+    claims: {
+      iss: 'https://issuer.example',
+      sub: 'alice',
+      groups: ['dev', 'ops'],
+      scope: 'read write',
+      nested: { team: { name: 'core' } },
+      azp: 'cli',
+    },
+    audiences: ['api'],
+  };
 
   it.each([
     ['*', true],
@@ -195,7 +247,9 @@ describe('sources and conditions', () => {
   it('a negated header match fails closed on bytes that are not UTF-8 (Envoy CVE-2026-73552 class)', () => {
     const policy = kube({ rules: [{ when: [{ key: 'request.headers[x-user]', notValues: ['admin'] }] }] });
     expect(evaluateL7([policy], req({ headers: { 'x-user': 'bob' } })).allowed).toBe(true);
-    expect(evaluateL7([policy], req({ headers: { 'x-user': new Uint8Array([0x61, 0xff, 0x62]) } })).allowed).toBe(false);
+    expect(evaluateL7([policy], req({ headers: { 'x-user': new Uint8Array([0x61, 0xff, 0x62]) } })).allowed).toBe(
+      false,
+    );
     const deny = kube({ action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-user]', notValues: ['bob'] }] }] });
     expect(evaluateL7([deny], req({ headers: { 'x-user': 'a\r\nb' } })).allowed).toBe(false);
   });
@@ -227,34 +281,71 @@ describe('TCP traffic through a waypoint', () => {
 
 describe('actions', () => {
   it('AUDIT marks without changing the verdict', () => {
-    const decision = evaluateL7([kube({ action: 'AUDIT', rules: [{ to: [{ operation: { paths: ['/secret*'] } }] }] }, { name: 'audit' })], req({ path: '/secret/x' }));
+    const decision = evaluateL7(
+      [kube({ action: 'AUDIT', rules: [{ to: [{ operation: { paths: ['/secret*'] } }] }] }, { name: 'audit' })],
+      req({ path: '/secret/x' }),
+    );
     expect(decision).toMatchObject({ allowed: true, audit: { policy: 'ns/audit', rule: 0 } });
   });
 
   it('CUSTOM needs the provider to allow; no answer or "deny" denies; it cannot override a DENY', () => {
-    const custom = kube({ action: 'CUSTOM', provider: { name: 'ext' }, rules: [{ to: [{ operation: { paths: ['/ext*'] } }] }] }, { name: 'custom' });
+    const custom = kube(
+      { action: 'CUSTOM', provider: { name: 'ext' }, rules: [{ to: [{ operation: { paths: ['/ext*'] } }] }] },
+      { name: 'custom' },
+    );
     const request = req({ path: '/ext/x' });
-    expect(evaluateL7([custom], request)).toMatchObject({ allowed: false, custom: [{ provider: 'ext', policy: 'ns/custom' }] });
-    expect(evaluateL7([custom], request, { customResults: { ext: 'deny' } }).reason).toContain('denied by external authorizer "ext"');
+    expect(evaluateL7([custom], request)).toMatchObject({
+      allowed: false,
+      custom: [{ provider: 'ext', policy: 'ns/custom' }],
+    });
+    expect(evaluateL7([custom], request, { customResults: { ext: 'deny' } }).reason).toContain(
+      'denied by external authorizer "ext"',
+    );
     expect(evaluateL7([custom], request, { customResults: { ext: 'allow' } }).allowed).toBe(true);
     expect(evaluateL7([custom], req({ path: '/other' })).allowed).toBe(true);
     const deny = kube({ action: 'DENY', rules: [{}] }, { name: 'deny' });
-    expect(evaluateL7([custom, deny], request, { customResults: { ext: 'allow' } }).reason).toBe('explicitly denied by: ns/deny');
+    expect(evaluateL7([custom, deny], request, { customResults: { ext: 'allow' } }).reason).toBe(
+      'explicitly denied by: ns/deny',
+    );
   });
 
   it('dry-run policies are reported with what enforcing them would do', () => {
-    const shadowDeny = kube({ action: 'DENY', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] }, { name: 'shadow', annotations: { 'istio.io/dry-run': 'true' } });
+    const shadowDeny = kube(
+      { action: 'DENY', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] },
+      { name: 'shadow', annotations: { 'istio.io/dry-run': 'true' } },
+    );
     const decision = evaluateL7([shadowDeny], req());
-    expect(decision).toMatchObject({ allowed: true, dryRun: [{ policy: 'ns/shadow', action: 'DENY', rule: 0 }], dryRunVerdict: 'deny' });
-    const shadowAllow = kube({ rules: [{ to: [{ operation: { methods: ['POST'] } }] }] }, { name: 'shadow-allow', annotations: { 'istio.io/dry-run': 'true' } });
-    expect(evaluateL7([shadowAllow], req())).toMatchObject({ allowed: true, reason: 'no allow policies apply', dryRunVerdict: 'deny' });
+    expect(decision).toMatchObject({
+      allowed: true,
+      dryRun: [{ policy: 'ns/shadow', action: 'DENY', rule: 0 }],
+      dryRunVerdict: 'deny',
+    });
+    const shadowAllow = kube(
+      { rules: [{ to: [{ operation: { methods: ['POST'] } }] }] },
+      { name: 'shadow-allow', annotations: { 'istio.io/dry-run': 'true' } },
+    );
+    expect(evaluateL7([shadowAllow], req())).toMatchObject({
+      allowed: true,
+      reason: 'no allow policies apply',
+      dryRunVerdict: 'deny',
+    });
   });
 });
 
 describe('explain', () => {
   it('traces every policy, rule and condition with the request value', () => {
     const policies = [
-      kube({ rules: [{ from: [{ source: { principals: ['cluster.local/ns/prod/sa/api'] } }], to: [{ operation: { methods: ['GET'] } }] }] }, { name: 'allow-api' }),
+      kube(
+        {
+          rules: [
+            {
+              from: [{ source: { principals: ['cluster.local/ns/prod/sa/api'] } }],
+              to: [{ operation: { methods: ['GET'] } }],
+            },
+          ],
+        },
+        { name: 'allow-api' },
+      ),
       kube({ action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin*'] } }] }] }, { name: 'no-admin' }),
     ];
     const explanation = explainL7(policies, req({ path: '/status' }));

@@ -1,6 +1,12 @@
 // Public evaluators: ztunnel's L4 decision and the waypoint's L7 decision, plus their explanations.
 // They take the applicable policies (selection is the caller's) and plain attributes, and never throw.
-import { prepareConnection, prepareRequest, type L4Connection, type Prepared, type RequestAttributes } from './attributes.ts';
+import {
+  prepareConnection,
+  prepareRequest,
+  type L4Connection,
+  type Prepared,
+  type RequestAttributes,
+} from './attributes.ts';
 import { decide, internalErrorDecision, type AuthzDecision, type CustomResults } from './decision.ts';
 import { evalPolicy, notApplicable, planFor, traceRules, type EvaluateOptions, type RuleTrace } from './engine.ts';
 import type { AuthorizationPolicy, PolicyAction } from './model.ts';
@@ -34,7 +40,11 @@ export function evaluateL7(
 ): AuthzDecision {
   try {
     const prepared = prepareRequest(request, options.pathNormalization);
-    return decide(policies, { prepared, layer: 'l7', tcp: prepared.protocol === 'tcp', options }, options.customResults);
+    return decide(
+      policies,
+      { prepared, layer: 'l7', tcp: prepared.protocol === 'tcp', options },
+      options.customResults,
+    );
   } catch (error) {
     return internalErrorDecision(error);
   }
@@ -127,7 +137,9 @@ export function formatExplanation(explanation: Explanation): string {
     lines.push(`  ${trace.policy} [${tags}]: ${trace.outcome}${rule}${trace.reason ? ` — ${trace.reason}` : ''}`);
     for (const problem of trace.problems) lines.push(`    problem: ${problem}`);
     for (const ruleTrace of trace.rules) {
-      lines.push(`    rules[${ruleTrace.rule}]: ${ruleTrace.outcome}${ruleTrace.omitted ? ` — ${ruleTrace.omitted}` : ''}`);
+      lines.push(
+        `    rules[${ruleTrace.rule}]: ${ruleTrace.outcome}${ruleTrace.omitted ? ` — ${ruleTrace.omitted}` : ''}`,
+      );
       for (const clause of ruleTrace.clauses) {
         for (const match of clause.matches) {
           if (match.empty) lines.push(`      ${match.field}: ${match.outcome} (no conditions left in this layer)`);

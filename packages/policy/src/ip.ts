@@ -119,7 +119,7 @@ export function formatIp(ip: { family: 4 | 6; bytes: Uint8Array }): string {
   // RFC 5952: compress the longest run (≥ 2) of zero groups.
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

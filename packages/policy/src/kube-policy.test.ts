@@ -29,12 +29,20 @@ describe('loading', () => {
   });
 
   it('defaults the namespace and the action', () => {
-    const { policy } = loadAuthorizationPolicy({ kind: 'AuthorizationPolicy', metadata: { name: 'a' }, spec: {} }, { defaultNamespace: 'team' });
+    const { policy } = loadAuthorizationPolicy(
+      { kind: 'AuthorizationPolicy', metadata: { name: 'a' }, spec: {} },
+      { defaultNamespace: 'team' },
+    );
     expect(policy).toMatchObject({ key: 'team/a', action: 'ALLOW', attachment: { kind: 'namespace' }, rules: [] });
   });
 
   it('reads targetRefs (and the legacy targetRef)', () => {
-    const policy = kube({ targetRefs: [{ kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' }, { kind: 'Service', group: '', name: 'svc' }] });
+    const policy = kube({
+      targetRefs: [
+        { kind: 'Gateway', group: 'gateway.networking.k8s.io', name: 'waypoint' },
+        { kind: 'Service', group: '', name: 'svc' },
+      ],
+    });
     expect(policy.attachment).toEqual({
       kind: 'targetRefs',
       targetRefs: [
@@ -48,30 +56,74 @@ describe('loading', () => {
   });
 
   it('warns about principals written with spiffe:// (they can never match)', () => {
-    const { problems } = loadAuthorizationPolicy(object({ rules: [{ from: [{ source: { principals: ['spiffe://cluster.local/ns/a/sa/b'] } }] }] }));
-    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', field: 'spec.rules[0].from[0].source.principals[0]' })]);
+    const { problems } = loadAuthorizationPolicy(
+      object({ rules: [{ from: [{ source: { principals: ['spiffe://cluster.local/ns/a/sa/b'] } }] }] }),
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ severity: 'warning', field: 'spec.rules[0].from[0].source.principals[0]' }),
+    ]);
   });
 });
 
 describe('bad input: rejected with policy and field named', () => {
   it.each([
-    [{ rules: [{ from: [{ source: { ipBlocks: ['10.0.0.300/8'] } }] }] }, 'spec.rules[0].from[0].source.ipBlocks[0]', 'bad CIDR range'],
-    [{ rules: [{ from: [{ source: { principal: ['x'] } }] }] }, 'spec.rules[0].from[0].source.principal', 'unknown field "principal"'],
-    [{ rules: [{ to: [{ operation: { paths: ['/a/{**}/{*}'] } }] }] }, 'spec.rules[0].to[0].operation.paths[0]', 'invalid path template'],
+    [
+      { rules: [{ from: [{ source: { ipBlocks: ['10.0.0.300/8'] } }] }] },
+      'spec.rules[0].from[0].source.ipBlocks[0]',
+      'bad CIDR range',
+    ],
+    [
+      { rules: [{ from: [{ source: { principal: ['x'] } }] }] },
+      'spec.rules[0].from[0].source.principal',
+      'unknown field "principal"',
+    ],
+    [
+      { rules: [{ to: [{ operation: { paths: ['/a/{**}/{*}'] } }] }] },
+      'spec.rules[0].to[0].operation.paths[0]',
+      'invalid path template',
+    ],
     [{ rules: [{ to: [{ operation: { ports: ['http'] } }] }] }, 'spec.rules[0].to[0].operation.ports[0]', 'bad port'],
-    [{ rules: [{ when: [{ key: 'experimental.envoy.filters.x[y]', values: ['z'] }] }] }, 'spec.rules[0].when[0].key', 'unsupported key'],
+    [
+      { rules: [{ when: [{ key: 'experimental.envoy.filters.x[y]', values: ['z'] }] }] },
+      'spec.rules[0].when[0].key',
+      'unsupported key',
+    ],
     [{ rules: [{ when: [{ key: 'request.nope', values: ['z'] }] }] }, 'spec.rules[0].when[0].key', 'unknown attribute'],
     [{ rules: [{ when: [{ key: 'source.ip' }] }] }, 'spec.rules[0].when[0]', 'at least one of `values` or `notValues`'],
     [{ rules: [{ from: [{ source: {} }] }] }, 'spec.rules[0].from[0].source', 'must not be empty'],
     [{ rules: [{ from: [] }] }, 'spec.rules[0].from', 'must not be empty'],
-    [{ rules: [{ from: [{ source: { serviceAccounts: ['a'], principals: ['b'] } }] }] }, 'spec.rules[0].from[0].source', 'cannot set serviceAccounts'],
-    [{ rules: [{ from: [{ source: { serviceAccounts: ['ns/*'] } }] }] }, 'spec.rules[0].from[0].source.serviceAccounts[0]', 'wildcards'],
-    [{ rules: [{ to: [{ operation: { methods: [''] } }] }] }, 'spec.rules[0].to[0].operation.methods[0]', 'empty value'],
+    [
+      { rules: [{ from: [{ source: { serviceAccounts: ['a'], principals: ['b'] } }] }] },
+      'spec.rules[0].from[0].source',
+      'cannot set serviceAccounts',
+    ],
+    [
+      { rules: [{ from: [{ source: { serviceAccounts: ['ns/*'] } }] }] },
+      'spec.rules[0].from[0].source.serviceAccounts[0]',
+      'wildcards',
+    ],
+    [
+      { rules: [{ to: [{ operation: { methods: [''] } }] }] },
+      'spec.rules[0].to[0].operation.methods[0]',
+      'empty value',
+    ],
     [{ rule: [{}] }, 'spec.rule', 'unknown field "rule"'],
     [{ action: 'DENNY', rules: [{}] }, 'spec.action', 'unknown action'],
-    [{ selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Service', name: 's' }] }, 'spec.selector', 'only one of'],
-    [{ targetRefs: [{ kind: 'Pod', name: 'x' }] }, 'spec.targetRefs[0]', 'must be a Gateway, GatewayClass, Service or ServiceEntry'],
-    [{ targetRefs: [{ kind: 'Service', name: 'x', namespace: 'other' }] }, 'spec.targetRefs[0].namespace', 'cross-namespace'],
+    [
+      { selector: { matchLabels: { app: 'a' } }, targetRefs: [{ kind: 'Service', name: 's' }] },
+      'spec.selector',
+      'only one of',
+    ],
+    [
+      { targetRefs: [{ kind: 'Pod', name: 'x' }] },
+      'spec.targetRefs[0]',
+      'must be a Gateway, GatewayClass, Service or ServiceEntry',
+    ],
+    [
+      { targetRefs: [{ kind: 'Service', name: 'x', namespace: 'other' }] },
+      'spec.targetRefs[0].namespace',
+      'cross-namespace',
+    ],
     [{ action: 'CUSTOM', rules: [{}] }, 'spec.provider', 'provider.name'],
   ])('%j → %s', (spec, field, message) => {
     const { problems } = loadAuthorizationPolicy(object(spec));
@@ -90,7 +142,15 @@ describe('bad input: rejected with policy and field named', () => {
   });
 
   it('never throws on garbage', () => {
-    for (const input of [null, 42, 'x', [], { spec: 'x' }, { metadata: [], spec: { rules: 'x' } }, { spec: { rules: [null, 1, 'x'] } }]) {
+    for (const input of [
+      null,
+      42,
+      'x',
+      [],
+      { spec: 'x' },
+      { metadata: [], spec: { rules: 'x' } },
+      { spec: { rules: [null, 1, 'x'] } },
+    ]) {
       expect(() => loadAuthorizationPolicy(input)).not.toThrow();
     }
   });
@@ -109,7 +169,10 @@ describe('bad input: fail-safe decisions', () => {
   });
 
   it('a DENY ignores the condition with a bad value (broader: the bad value might have widened it)', () => {
-    const policy = lenient({ action: 'DENY', ...from({ ipBlocks: ['bad', '192.168.0.0/16'], namespaces: ['default'] }) });
+    const policy = lenient({
+      action: 'DENY',
+      ...from({ ipBlocks: ['bad', '192.168.0.0/16'], namespaces: ['default'] }),
+    });
     expect(evaluateL7([policy], req({ sourceIp: '192.168.1.1' })).allowed).toBe(false);
     expect(evaluateL7([policy], req({ sourceIp: '10.0.0.1' })).allowed).toBe(false);
     expect(evaluateL7([policy], req({ sourceIdentity: 'spiffe://cluster.local/ns/other/sa/x' })).allowed).toBe(true);
@@ -124,7 +187,12 @@ describe('bad input: fail-safe decisions', () => {
   it('a DENY with an unsupported when key keeps its other conditions (Istio would skip the whole rule)', () => {
     const policy = lenient({
       action: 'DENY',
-      rules: [{ to: [{ operation: { paths: ['/admin'] } }], when: [{ key: 'experimental.envoy.filters.a[b]', values: ['c'] }] }],
+      rules: [
+        {
+          to: [{ operation: { paths: ['/admin'] } }],
+          when: [{ key: 'experimental.envoy.filters.a[b]', values: ['c'] }],
+        },
+      ],
     });
     expect(evaluateL7([policy], req({ path: '/admin' })).allowed).toBe(false);
     expect(evaluateL7([policy], req({ path: '/public' })).allowed).toBe(true);

@@ -2,7 +2,14 @@
 // `parseAuthorizationPolicy` is the strict variant that throws on the first error.
 import { PolicyError } from './errors.ts';
 import { compileRule } from './kube-rule.ts';
-import { policyKey, type Attachment, type AuthorizationPolicy, type PolicyAction, type PolicyProblem, type Rule } from './model.ts';
+import {
+  policyKey,
+  type Attachment,
+  type AuthorizationPolicy,
+  type PolicyAction,
+  type PolicyProblem,
+  type Rule,
+} from './model.ts';
 import { describe, isRecord, problemLine, type Path } from './problems.ts';
 import { readMetadata, readTargetAttachment } from './kube-meta.ts';
 
@@ -44,25 +51,40 @@ export function loadAuthorizationPolicy(input: unknown, options: LoadOptions = {
     policyProblems.push({ path: ['spec'], message: `\`spec\` must be an object, found ${describe(raw['spec'])}` });
   }
   for (const key of Object.keys(spec)) {
-    if (!specKeys.has(key)) policyProblems.push({ path: ['spec', key], message: `unknown field ${JSON.stringify(key)}` });
+    if (!specKeys.has(key))
+      policyProblems.push({ path: ['spec', key], message: `unknown field ${JSON.stringify(key)}` });
   }
 
   let action: PolicyAction = 'ALLOW';
   const rawAction = spec['action'];
   if (rawAction !== undefined && rawAction !== null) {
-    if (typeof rawAction === 'string' && (actions as readonly string[]).includes(rawAction)) action = rawAction as PolicyAction;
-    else policyProblems.push({ path: ['spec', 'action'], message: `unknown action ${describe(rawAction)} (expected ALLOW, DENY, AUDIT or CUSTOM)` });
+    if (typeof rawAction === 'string' && (actions as readonly string[]).includes(rawAction))
+      action = rawAction as PolicyAction;
+    else
+      policyProblems.push({
+        path: ['spec', 'action'],
+        message: `unknown action ${describe(rawAction)} (expected ALLOW, DENY, AUDIT or CUSTOM)`,
+      });
   }
 
   let provider: string | undefined;
   if (spec['provider'] !== undefined) {
     const rawProvider = spec['provider'];
-    if (action !== 'CUSTOM') problems.warn(['spec', 'provider'], `\`provider\` must not be used with action ${action}`, 'ignored');
+    if (action !== 'CUSTOM')
+      problems.warn(['spec', 'provider'], `\`provider\` must not be used with action ${action}`, 'ignored');
     else if (!isRecord(rawProvider) || typeof rawProvider['name'] !== 'string' || rawProvider['name'] === '') {
-      problems.error(['spec', 'provider', 'name'], '`provider.name` must not be empty', 'no external authorizer can allow matching requests: they are denied (fails closed)');
+      problems.error(
+        ['spec', 'provider', 'name'],
+        '`provider.name` must not be empty',
+        'no external authorizer can allow matching requests: they are denied (fails closed)',
+      );
     } else provider = rawProvider['name'];
   } else if (action === 'CUSTOM') {
-    problems.error(['spec', 'provider'], '`provider.name` must not be empty', 'no external authorizer can allow matching requests: they are denied (fails closed)');
+    problems.error(
+      ['spec', 'provider'],
+      '`provider.name` must not be empty',
+      'no external authorizer can allow matching requests: they are denied (fails closed)',
+    );
   }
 
   const target = readTargetAttachment(spec, namespace, problems);
@@ -73,13 +95,19 @@ export function loadAuthorizationPolicy(input: unknown, options: LoadOptions = {
   const rawRules = spec['rules'];
   if (rawRules === undefined || rawRules === null) {
     if (action === 'DENY' || action === 'CUSTOM') {
-      problems.warn(['spec', 'rules'], `${action} action without \`rules\` never matches; add an empty rule \`{}\` to match every request`, 'the policy never matches');
+      problems.warn(
+        ['spec', 'rules'],
+        `${action} action without \`rules\` never matches; add an empty rule \`{}\` to match every request`,
+        'the policy never matches',
+      );
     }
   } else if (!Array.isArray(rawRules)) {
     policyProblems.push({ path: ['spec', 'rules'], message: `\`rules\` must be a list, found ${describe(rawRules)}` });
   } else {
     if (rawRules.length > 512) problems.warn(['spec', 'rules'], 'Istio allows at most 512 rules per policy');
-    rules = rawRules.map((rule: unknown, index) => compileRule(rule, index, ['spec', 'rules'], problems, action, namespace));
+    rules = rawRules.map((rule: unknown, index) =>
+      compileRule(rule, index, ['spec', 'rules'], problems, action, namespace),
+    );
   }
 
   if (policyProblems.length > 0) {
@@ -117,4 +145,3 @@ export function throwOnErrors(problems: readonly PolicyProblem[], kind: string):
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   throw new PolicyError('INVALID_POLICY', `invalid ${kind} ${problemLine(errors[0]!)}${more}`);
 }
-

@@ -4,94 +4,10 @@
 // (broader). Stricter than Istio where Istio would narrow a DENY: a bad value in a positive list drops the
 // whole condition (not just the value), and an unknown `when` key drops only that condition (Istio skips
 // the whole DENY rule).
-import type { Clause, Condition, ConditionAttribute, Match, PolicyAction, Rule } from './model.ts';
-import { describe, formatPath, isRecord, type Path, type Problems } from './problems.ts';
-import * as values from './kube-values.ts';
+import { operationFields, sourceFields, whenSpec, type FieldSpec } from './kube-fields.ts';
 import type { Compiled } from './kube-values.ts';
-
-interface FieldSpec {
-  readonly attribute: ConditionAttribute;
-  readonly l4: boolean;
-  readonly httpOnly: boolean;
-  readonly compile: (value: string, namespace: string) => Compiled<unknown>;
-  readonly extra?: Record<string, unknown>;
-  readonly numbers?: boolean;
-}
-
-const spec = (
-  attribute: ConditionAttribute,
-  l4: boolean,
-  httpOnly: boolean,
-  compile: FieldSpec['compile'],
-  extra?: Partial<FieldSpec>,
-): FieldSpec => ({ attribute, l4, httpOnly, compile, ...extra });
-
-const sourceFields: Record<string, FieldSpec> = {
-  principals: spec('source.principal', true, false, values.compilePrincipal),
-  requestPrincipals: spec('request.auth.principal', false, true, values.compileRequestPrincipal),
-  namespaces: spec('source.namespace', true, false, values.compileString),
-  serviceAccounts: spec('source.serviceAccount', true, false, values.compileServiceAccount),
-  trustDomains: spec('source.trustDomain', false, false, values.compileString),
-  ipBlocks: spec('source.ip', true, false, values.compileCidr),
-  remoteIpBlocks: spec('remote.ip', false, false, values.compileCidr),
-};
-
-const operationFields: Record<string, FieldSpec> = {
-  hosts: spec('request.host', false, true, values.compileHost),
-  ports: spec('destination.port', true, false, values.compilePort, { numbers: true }),
-  methods: spec('request.method', false, true, values.compileMethod),
-  paths: spec('request.path', false, true, values.compilePath),
-};
-
-/** `when` keys (istio/istio pkg/config/security ValidateAttribute + the authz model generators). */
-function whenSpec(key: string): FieldSpec | string {
-  switch (key) {
-    case 'source.ip':
-      return spec('source.ip', true, false, values.compileCidr);
-    case 'remote.ip':
-      return spec('remote.ip', false, false, values.compileCidr);
-    case 'source.namespace':
-      return spec('source.namespace', true, false, values.compileString);
-    case 'source.principal':
-      return spec('source.principal', true, false, values.compilePrincipal);
-    case 'source.serviceAccount':
-      return spec('source.serviceAccount', false, false, values.compileServiceAccount);
-    case 'source.trustDomain':
-      return spec('source.trustDomain', false, false, values.compileString);
-    case 'request.auth.principal':
-      return spec('request.auth.principal', false, true, values.compileRequestPrincipal);
-    case 'request.auth.audiences':
-      return spec('request.auth.audiences', false, true, values.compileString);
-    case 'request.auth.presenter':
-      return spec('request.auth.presenter', false, true, values.compileString);
-    case 'destination.ip':
-      return spec('destination.ip', true, false, values.compileCidr);
-    case 'destination.port':
-      return spec('destination.port', true, false, values.compilePort, { numbers: true });
-    case 'connection.sni':
-      return spec('connection.sni', false, false, values.compileString);
-    case 'destination.namespace':
-      return `attribute ${key} is replaced by the metadata.namespace`;
-    case 'destination.name':
-    case 'destination.user':
-      return `deprecated attribute ${key}: only supported in v1alpha1`;
-  }
-  if (key.startsWith('request.headers')) {
-    const names = values.parseBracketNames(key.slice('request.headers'.length));
-    if (!names || names.length !== 1) return `bad key ${JSON.stringify(key)}: should have format request.headers[<name>]`;
-    return spec('request.headers', false, true, values.compileString, { extra: { header: names[0]!.toLowerCase() } });
-  }
-  if (key.startsWith('request.auth.claims')) {
-    const names = values.parseBracketNames(key.slice('request.auth.claims'.length));
-    if (!names) return `bad key ${JSON.stringify(key)}: should have format request.auth.claims[<claim>] (nested: [a][b])`;
-    return spec('request.auth.claims', false, true, values.compileString, { extra: { claim: names } });
-  }
-  if (key.startsWith('destination.labels')) return `attribute ${key} is replaced by the workload selector`;
-  if (key.startsWith('experimental.envoy.filters.') || key.startsWith('request.experimental.inline.headers')) {
-    return `unsupported key ${JSON.stringify(key)}: raw Envoy metadata is not available outside Envoy`;
-  }
-  return `unknown attribute ${JSON.stringify(key)}`;
-}
+import type { Clause, Condition, Match, PolicyAction, Rule } from './model.ts';
+import { describe, formatPath, isRecord, type Path, type Problems } from './problems.ts';
 
 interface Ctx {
   readonly problems: Problems;
@@ -175,22 +91,37 @@ function compileEntry(raw: unknown, path: Path, fields: Record<string, FieldSpec
   if (used === 0) report(ctx, path, `\`${what}\` must not be empty`);
   if (what === 'from.source') {
     const has = (k: string) => Array.isArray(raw[k]) && (raw[k] as unknown[]).length > 0;
-    if ((has('serviceAccounts') || has('notServiceAccounts')) && ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some(has)) {
+    if (
+      (has('serviceAccounts') || has('notServiceAccounts')) &&
+      ['principals', 'notPrincipals', 'namespaces', 'notNamespaces'].some(has)
+    ) {
       report(ctx, path, 'cannot set serviceAccounts with namespaces or principals');
     }
   }
   return { field: formatPath(path), conditions };
 }
 
-function compileList(raw: unknown, path: Path, inner: string, fields: Record<string, FieldSpec>, kind: 'from' | 'to', ctx: Ctx): Clause | undefined {
+function compileList(
+  raw: unknown,
+  path: Path,
+  inner: string,
+  fields: Record<string, FieldSpec>,
+  kind: 'from' | 'to',
+  ctx: Ctx,
+): Clause | undefined {
   if (!Array.isArray(raw) || raw.length === 0) {
-    report(ctx, path, Array.isArray(raw) ? `\`${kind}\` must not be empty` : `\`${kind}\` must be a list, found ${describe(raw)}`);
+    report(
+      ctx,
+      path,
+      Array.isArray(raw) ? `\`${kind}\` must not be empty` : `\`${kind}\` must be a list, found ${describe(raw)}`,
+    );
     return undefined;
   }
   const matches = raw.map((entry: unknown, index) => {
     const at = [...path, index];
     if (!isRecord(entry)) return compileEntry(entry, at, fields, `${kind}.${inner}`, ctx);
-    for (const key of Object.keys(entry)) if (key !== inner) report(ctx, [...at, key], `unknown field ${JSON.stringify(key)} in \`${kind}\``);
+    for (const key of Object.keys(entry))
+      if (key !== inner) report(ctx, [...at, key], `unknown field ${JSON.stringify(key)} in \`${kind}\``);
     if (entry[inner] === undefined || entry[inner] === null) {
       report(ctx, [...at, inner], `\`${kind}.${inner}\` must not be nil`);
       return { field: formatPath([...at, inner]), conditions: [] };
@@ -206,7 +137,8 @@ function compileWhen(raw: unknown, path: Path, ctx: Ctx): Clause | undefined {
     return undefined;
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'key' && key !== 'values' && key !== 'notValues') report(ctx, [...path, key], `unknown field ${JSON.stringify(key)} in \`when\``);
+    if (key !== 'key' && key !== 'values' && key !== 'notValues')
+      report(ctx, [...path, key], `unknown field ${JSON.stringify(key)} in \`when\``);
   }
   const key = raw['key'];
   if (typeof key !== 'string' || key === '') {
@@ -224,7 +156,10 @@ function compileWhen(raw: unknown, path: Path, ctx: Ctx): Clause | undefined {
     return undefined;
   }
   const conditions: Condition[] = [];
-  for (const [name, negated] of [['values', false], ['notValues', true]] as const) {
+  for (const [name, negated] of [
+    ['values', false],
+    ['notValues', true],
+  ] as const) {
     if (raw[name] === undefined) continue;
     const condition = compileField(raw[name], [...path, name], field, negated, ctx);
     if (condition) conditions.push(condition);
@@ -232,7 +167,14 @@ function compileWhen(raw: unknown, path: Path, ctx: Ctx): Clause | undefined {
   return { kind: 'when', field: formatPath(path), matches: [{ field: formatPath(path), conditions }] };
 }
 
-export function compileRule(raw: unknown, index: number, rulesPath: Path, problems: Problems, action: PolicyAction, namespace: string): Rule {
+export function compileRule(
+  raw: unknown,
+  index: number,
+  rulesPath: Path,
+  problems: Problems,
+  action: PolicyAction,
+  namespace: string,
+): Rule {
   const path = [...rulesPath, index];
   const ctx: Ctx = { problems, action, namespace };
   const clauses: Clause[] = [];
@@ -240,7 +182,8 @@ export function compileRule(raw: unknown, index: number, rulesPath: Path, proble
     report(ctx, path, `\`rule\` must be an object, found ${describe(raw)}`);
   } else {
     for (const key of Object.keys(raw)) {
-      if (key !== 'from' && key !== 'to' && key !== 'when') report(ctx, [...path, key], `unknown field ${JSON.stringify(key)} in a rule`);
+      if (key !== 'from' && key !== 'to' && key !== 'when')
+        report(ctx, [...path, key], `unknown field ${JSON.stringify(key)} in a rule`);
     }
     if (raw['from'] !== undefined) {
       const clause = compileList(raw['from'], [...path, 'from'], 'source', sourceFields, 'from', ctx);
@@ -251,11 +194,13 @@ export function compileRule(raw: unknown, index: number, rulesPath: Path, proble
       if (clause) clauses.push(clause);
     }
     if (raw['when'] !== undefined) {
-      if (!Array.isArray(raw['when'])) report(ctx, [...path, 'when'], `\`when\` must be a list, found ${describe(raw['when'])}`);
-      else raw['when'].forEach((when: unknown, i) => {
-        const clause = compileWhen(when, [...path, 'when', i], ctx);
-        if (clause) clauses.push(clause);
-      });
+      if (!Array.isArray(raw['when']))
+        report(ctx, [...path, 'when'], `\`when\` must be a list, found ${describe(raw['when'])}`);
+      else
+        raw['when'].forEach((when: unknown, i) => {
+          const clause = compileWhen(when, [...path, 'when', i], ctx);
+          if (clause) clauses.push(clause);
+        });
     }
   }
   const conditions = clauses.flatMap((clause) => clause.matches.flatMap((match) => match.conditions));

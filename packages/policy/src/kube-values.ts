@@ -6,7 +6,8 @@ import { compileLowerCaseMatcher, compileStringMatcher } from './string-match.ts
 
 export type Compiled<T> = { ok: true; value: T; warning?: string } | { ok: false; reason: string };
 
-const ok = <T>(value: T, warning?: string): Compiled<T> => (warning ? { ok: true, value, warning } : { ok: true, value });
+const ok = <T>(value: T, warning?: string): Compiled<T> =>
+  warning ? { ok: true, value, warning } : { ok: true, value };
 const fail = (reason: string): Compiled<never> => ({ ok: false, reason });
 
 export function compileString(value: string): Compiled<StringMatcher> {
@@ -27,25 +28,30 @@ export function compileHost(value: string): Compiled<StringMatcher> {
 export function compileMethod(value: string): Compiled<StringMatcher> {
   // Canonical comparison: methods are matched upper-cased on both sides (GHSA-w44g-8m76-8gc5).
   const upper = value.toUpperCase();
-  const warning = upper !== value ? `method ${JSON.stringify(value)} is compared as ${JSON.stringify(upper)}` : undefined;
+  const warning =
+    upper !== value ? `method ${JSON.stringify(value)} is compared as ${JSON.stringify(upper)}` : undefined;
   return ok(compileStringMatcher(upper), warning);
 }
 
 export function compileCidr(value: string): Compiled<Cidr> {
   const cidr = parseCidr(value);
   if (cidr) return ok(cidr);
-  return fail(value.includes('/') ? `bad CIDR range ${JSON.stringify(value)}` : `bad IP address ${JSON.stringify(value)}`);
+  return fail(
+    value.includes('/') ? `bad CIDR range ${JSON.stringify(value)}` : `bad IP address ${JSON.stringify(value)}`,
+  );
 }
 
 export function compilePort(value: string | number): Compiled<number> {
   const text = String(value);
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) return fail(`bad port ${JSON.stringify(value)} (expected 0-65535)`);
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535)
+    return fail(`bad port ${JSON.stringify(value)} (expected 0-65535)`);
   return ok(Number(text));
 }
 
 export function compilePath(value: string): Compiled<PathMatcher> {
   // Istio rejects "{" / "}" anywhere outside {*} / {**}, template or not.
-  if (!containsPathTemplate(value) && !/[{}]/.test(value)) return ok({ kind: 'string', matcher: compileStringMatcher(value), text: value });
+  if (!containsPathTemplate(value) && !/[{}]/.test(value))
+    return ok({ kind: 'string', matcher: compileStringMatcher(value), text: value });
   const compiled = compilePathTemplate(value);
   if (!compiled.ok) return fail(`invalid path template ${JSON.stringify(value)}: ${compiled.reason}`);
   return ok({ kind: 'template', regex: compiled.regex, text: value });

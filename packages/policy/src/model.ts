@@ -67,7 +67,11 @@ export type Condition = ConditionBase &
     | { readonly attribute: 'destination.port'; readonly values: readonly number[] }
     | { readonly attribute: 'request.path'; readonly values: readonly PathMatcher[] }
     | { readonly attribute: 'request.auth.principal'; readonly values: readonly RequestPrincipalMatcher[] }
-    | { readonly attribute: 'request.auth.claims'; readonly claim: readonly string[]; readonly values: readonly StringMatcher[] }
+    | {
+        readonly attribute: 'request.auth.claims';
+        readonly claim: readonly string[];
+        readonly values: readonly StringMatcher[];
+      }
     | { readonly attribute: 'request.headers'; readonly header: string; readonly values: readonly StringMatcher[] }
   );
 

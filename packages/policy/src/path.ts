@@ -4,7 +4,8 @@
 /** meshConfig `pathNormalization.normalization`; DEFAULT is BASE. */
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
-export type NormalizedPath = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: string };
+export type NormalizedPath =
+  { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: string };
 
 const hex = '0123456789ABCDEF';
 const unreserved = /^[A-Za-z0-9\-._~]$/;
@@ -93,7 +94,8 @@ export function containsPathTemplate(value: string): boolean {
 
 /** Compile an Istio path template, or explain why it is invalid (Istio's and Envoy's rules). */
 export function compilePathTemplate(template: string): { ok: true; regex: RegExp } | { ok: false; reason: string } {
-  if (!/^\/[\x21-\x7e]*$/.test(template)) return { ok: false, reason: 'a path template must start with "/" and contain only visible ASCII' };
+  if (!/^\/[\x21-\x7e]*$/.test(template))
+    return { ok: false, reason: 'a path template must start with "/" and contain only visible ASCII' };
   if (template.includes('//')) return { ok: false, reason: 'a path template cannot contain "//"' };
   const segments = template.slice(1).split('/');
   let sawAny = false;

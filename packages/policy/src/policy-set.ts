@@ -61,7 +61,9 @@ function ruleGuard(rule: Rule, plan: Plan): { attr: GuardAttr; keys: Key[] } | '
           guarded = false;
           break;
         }
-        const found = conditions.map((c) => (guardAttr(c) === attr ? exactKeys(c) : undefined)).find((k) => k !== undefined);
+        const found = conditions
+          .map((c) => (guardAttr(c) === attr ? exactKeys(c) : undefined))
+          .find((k) => k !== undefined);
         if (!found) {
           guarded = false;
           break;
@@ -100,7 +102,8 @@ const slot = Symbol('ambient-ts.policy.guards');
 const frozen = new WeakMap<AuthorizationPolicy, (PolicyGuard | undefined)[]>();
 
 export function policyGuard(policy: AuthorizationPolicy, plan: Plan): PolicyGuard {
-  let cache = (policy as unknown as Record<symbol, (PolicyGuard | undefined)[] | undefined>)[slot] ?? frozen.get(policy);
+  let cache =
+    (policy as unknown as Record<symbol, (PolicyGuard | undefined)[] | undefined>)[slot] ?? frozen.get(policy);
   if (!cache) {
     cache = [];
     if (Object.isExtensible(policy)) Object.defineProperty(policy, slot, { value: cache, enumerable: false });
@@ -144,12 +147,27 @@ export function admits(guard: PolicyGuard, keys: RequestKeys): boolean {
   return false;
 }
 
-function build(policies: readonly AuthorizationPolicy[], layer: 'l4' | 'l7', tcp: boolean, options: EvaluateOptions): IndexedSet {
+function build(
+  policies: readonly AuthorizationPolicy[],
+  layer: 'l4' | 'l7',
+  tcp: boolean,
+  options: EvaluateOptions,
+): IndexedSet {
   const plans: Plan[] = [];
   const applicable = new Uint8Array(policies.length);
   const always: number[] = [];
-  const maps = { principal: new Map<Key, number[]>(), namespace: new Map<Key, number[]>(), port: new Map<Key, number[]>(), method: new Map<Key, number[]>() };
-  const guarded = { principal: [] as number[], namespace: [] as number[], port: [] as number[], method: [] as number[] };
+  const maps = {
+    principal: new Map<Key, number[]>(),
+    namespace: new Map<Key, number[]>(),
+    port: new Map<Key, number[]>(),
+    method: new Map<Key, number[]>(),
+  };
+  const guarded = {
+    principal: [] as number[],
+    namespace: [] as number[],
+    port: [] as number[],
+    method: [] as number[],
+  };
   let allowExists = false;
   let dryAllowExists = false;
   let dryTookPart = false;
@@ -188,7 +206,8 @@ export function candidates(set: IndexedSet, prepared: Prepared): readonly number
   if (set.always.length > 0) lists.push(set.always);
   const add = (attr: GuardAttr, ok: boolean, key: Key | undefined) => {
     if (set.guarded[attr].length === 0) return;
-    if (!ok) lists.push(set.guarded[attr]); // cannot be evaluated: anything guarded on it may apply (fail closed)
+    if (!ok)
+      lists.push(set.guarded[attr]); // cannot be evaluated: anything guarded on it may apply (fail closed)
     else if (key !== undefined) {
       const list = set.maps[attr].get(key);
       if (list) lists.push(list);

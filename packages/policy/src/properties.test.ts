@@ -14,7 +14,9 @@ const runs = { numRuns: 300 };
 // A small universe so that generated policies and requests often meet.
 const namespaces = ['a', 'b', 'ab'];
 const identity = fc.option(
-  fc.tuple(fc.constantFrom(...namespaces), fc.constantFrom('x', 'y')).map(([ns, sa]) => `spiffe://cluster.local/ns/${ns}/sa/${sa}`),
+  fc
+    .tuple(fc.constantFrom(...namespaces), fc.constantFrom('x', 'y'))
+    .map(([ns, sa]) => `spiffe://cluster.local/ns/${ns}/sa/${sa}`),
   { nil: undefined },
 );
 const ip = fc.constantFrom('10.0.0.1', '10.1.0.1', '192.168.0.1', '2001:db8::1');
@@ -23,9 +25,9 @@ const method = fc.constantFrom('GET', 'POST', 'get', 'Delete');
 const path = fc.constantFrom('/a', '/b/c', '/admin', '/b/c/d', '/a?q=1');
 const header = fc.option(fc.constantFrom('v1', 'v2', 'v12', ''), { nil: undefined });
 
-const request = fc.record({ sourceIdentity: identity, sourceIp: ip, destinationPort: port, method, path, x: header }).map(
-  ({ x, ...rest }): RequestAttributes => req({ ...rest, headers: x === undefined ? {} : { 'x-h': x } }),
-);
+const request = fc
+  .record({ sourceIdentity: identity, sourceIp: ip, destinationPort: port, method, path, x: header })
+  .map(({ x, ...rest }): RequestAttributes => req({ ...rest, headers: x === undefined ? {} : { 'x-h': x } }));
 
 const pattern = (values: string[]) => fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 3 });
 const fieldValues = {
@@ -38,23 +40,28 @@ const fieldValues = {
 };
 type FieldName = keyof typeof fieldValues;
 const sourceFields: FieldName[] = ['principals', 'namespaces', 'ipBlocks'];
-const operationFields: FieldName[] = ['ports', 'methods', 'paths'];
 
 function specFor(field: FieldName, negated: boolean, values: string[]): Record<string, unknown> {
   const key = negated ? `not${field[0]!.toUpperCase()}${field.slice(1)}` : field;
-  return sourceFields.includes(field) ? { from: [{ source: { [key]: values } }] } : { to: [{ operation: { [key]: values } }] };
+  return sourceFields.includes(field)
+    ? { from: [{ source: { [key]: values } }] }
+    : { to: [{ operation: { [key]: values } }] };
 }
 
 describe('not-variant symmetry', () => {
   it('for every field, exactly one of X and notX matches a request that has the attribute', () => {
     const field = fc.constantFrom(...(Object.keys(fieldValues) as FieldName[]));
     fc.assert(
-      fc.property(field.chain((name) => fc.tuple(fc.constant(name), fieldValues[name])), request, ([name, values], r) => {
-        if ((name === 'principals' || name === 'namespaces') && r.sourceIdentity === undefined) return;
-        const positive = evaluateL7([kube({ rules: [specFor(name, false, values)] })], r).allowed;
-        const negative = evaluateL7([kube({ rules: [specFor(name, true, values)] })], r).allowed;
-        expect(positive).not.toBe(negative);
-      }),
+      fc.property(
+        field.chain((name) => fc.tuple(fc.constant(name), fieldValues[name])),
+        request,
+        ([name, values], r) => {
+          if ((name === 'principals' || name === 'namespaces') && r.sourceIdentity === undefined) return;
+          const positive = evaluateL7([kube({ rules: [specFor(name, false, values)] })], r).allowed;
+          const negative = evaluateL7([kube({ rules: [specFor(name, true, values)] })], r).allowed;
+          expect(positive).not.toBe(negative);
+        },
+      ),
       runs,
     );
   });
@@ -74,10 +81,12 @@ describe('not-variant symmetry', () => {
   it('header values and notValues are complementary when the header is present, and `when` is symmetric at L4 too', () => {
     fc.assert(
       fc.property(pattern(['v1', 'v*', '*2', '*']), request, fc.constantFrom(80, 8080, 9090), (values, r, p) => {
-        const when = (negated: boolean) => kube({ rules: [{ when: [{ key: 'request.headers[x-h]', [negated ? 'notValues' : 'values']: values }] }] });
+        const when = (negated: boolean) =>
+          kube({ rules: [{ when: [{ key: 'request.headers[x-h]', [negated ? 'notValues' : 'values']: values }] }] });
         const present = { ...r, headers: { 'x-h': 'v12' } };
         expect(evaluateL7([when(false)], present).allowed).not.toBe(evaluateL7([when(true)], present).allowed);
-        const portWhen = (negated: boolean) => kube({ rules: [{ when: [{ key: 'destination.port', [negated ? 'notValues' : 'values']: ['8080'] }] }] });
+        const portWhen = (negated: boolean) =>
+          kube({ rules: [{ when: [{ key: 'destination.port', [negated ? 'notValues' : 'values']: ['8080'] }] }] });
         const c = conn({ destinationPort: p });
         expect(evaluateL4([portWhen(false)], c).allowed).not.toBe(evaluateL4([portWhen(true)], c).allowed);
       }),
@@ -91,26 +100,44 @@ describe('prefix and suffix matching', () => {
 
   it('`p*` matches exactly the values starting with p, `*s` those ending with s', () => {
     fc.assert(
-      fc.property(text.filter((s) => s.length > 0 && !s.startsWith('*')), text, (affix, value) => {
-        const header = (pattern: string) => kube({ rules: [{ when: [{ key: 'request.headers[x-h]', values: [pattern] }] }] });
-        const r = req({ headers: { 'x-h': value } });
-        expect(evaluateL7([header(`${affix}*`)], r).allowed).toBe(value.startsWith(affix));
-        expect(evaluateL7([header(`*${affix}`)], r).allowed).toBe(value.endsWith(affix));
-        expect(evaluateL7([header(affix)], r).allowed).toBe(value === affix);
-      }),
+      fc.property(
+        text.filter((s) => s.length > 0 && !s.startsWith('*')),
+        text,
+        (affix, value) => {
+          const header = (pattern: string) =>
+            kube({ rules: [{ when: [{ key: 'request.headers[x-h]', values: [pattern] }] }] });
+          const r = req({ headers: { 'x-h': value } });
+          expect(evaluateL7([header(`${affix}*`)], r).allowed).toBe(value.startsWith(affix));
+          expect(evaluateL7([header(`*${affix}`)], r).allowed).toBe(value.endsWith(affix));
+          expect(evaluateL7([header(affix)], r).allowed).toBe(value === affix);
+        },
+      ),
       runs,
     );
   });
 
   it('ztunnel principals: prefix/suffix over the identity without spiffe://', () => {
     fc.assert(
-      fc.property(text.filter((s) => s.length > 0), identity, (affix, id) => {
-        const principal = id?.slice('spiffe://'.length);
-        const policy = (m: Record<string, string>) => fromXdsAuthorization({ name: 'p', namespace: 'n', rules: [{ clauses: [{ matches: [{ principals: [m] }] }] }] });
-        const c = conn({ sourceIdentity: id });
-        expect(evaluateL4([policy({ prefix: affix })], c).allowed).toBe(principal !== undefined && principal.startsWith(affix));
-        expect(evaluateL4([policy({ suffix: affix })], c).allowed).toBe(principal !== undefined && principal.endsWith(affix));
-      }),
+      fc.property(
+        text.filter((s) => s.length > 0),
+        identity,
+        (affix, id) => {
+          const principal = id?.slice('spiffe://'.length);
+          const policy = (m: Record<string, string>) =>
+            fromXdsAuthorization({
+              name: 'p',
+              namespace: 'n',
+              rules: [{ clauses: [{ matches: [{ principals: [m] }] }] }],
+            });
+          const c = conn({ sourceIdentity: id });
+          expect(evaluateL4([policy({ prefix: affix })], c).allowed).toBe(
+            principal !== undefined && principal.startsWith(affix),
+          );
+          expect(evaluateL4([policy({ suffix: affix })], c).allowed).toBe(
+            principal !== undefined && principal.endsWith(affix),
+          );
+        },
+      ),
       runs,
     );
   });
@@ -120,15 +147,31 @@ describe('prefix and suffix matching', () => {
 const l4Rule = fc.record(
   {
     from: fc.array(
-      fc.record({ source: fc.record({ principals: fieldValues.principals, notNamespaces: fieldValues.namespaces, ipBlocks: fieldValues.ipBlocks }, { requiredKeys: [] }) }).filter(
-        (entry) => Object.keys(entry.source).length > 0,
-      ),
+      fc
+        .record({
+          source: fc.record(
+            {
+              principals: fieldValues.principals,
+              notNamespaces: fieldValues.namespaces,
+              ipBlocks: fieldValues.ipBlocks,
+            },
+            { requiredKeys: [] },
+          ),
+        })
+        .filter((entry) => Object.keys(entry.source).length > 0),
       { minLength: 1, maxLength: 2 },
     ),
-    to: fc.array(fc.record({ operation: fc.record({ ports: fieldValues.ports, methods: fieldValues.methods }, { requiredKeys: [] }) }).filter((entry) => Object.keys(entry.operation).length > 0), {
-      minLength: 1,
-      maxLength: 2,
-    }),
+    to: fc.array(
+      fc
+        .record({
+          operation: fc.record({ ports: fieldValues.ports, methods: fieldValues.methods }, { requiredKeys: [] }),
+        })
+        .filter((entry) => Object.keys(entry.operation).length > 0),
+      {
+        minLength: 1,
+        maxLength: 2,
+      },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -140,7 +183,11 @@ describe('xDS round trip', () => {
     fc.assert(
       fc.property(fc.array(policySpec, { minLength: 1, maxLength: 3 }), connection, (specs, c) => {
         const policies = specs.map((spec, i) => kube(spec, { name: `p${i}` }));
-        const translated = policies.map((policy) => fromXdsAuthorization(JSON.parse(JSON.stringify(toXdsAuthorization(policy, { rootNamespace: 'istio-system' })))));
+        const translated = policies.map((policy) =>
+          fromXdsAuthorization(
+            JSON.parse(JSON.stringify(toXdsAuthorization(policy, { rootNamespace: 'istio-system' }))),
+          ),
+        );
         for (const emptyDenyMatch of ['match', 'never-match'] as const) {
           expect(evaluateL4(translated, c, { emptyDenyMatch })).toMatchObject({
             allowed: evaluateL4(policies, c, { emptyDenyMatch }).allowed,
@@ -154,7 +201,14 @@ describe('xDS round trip', () => {
 });
 
 describe('fail-safe loading', () => {
-  const badValues: Record<FieldName, string> = { principals: '', namespaces: '', ipBlocks: '10.0.0.999', ports: 'http', methods: '', paths: '/a/{x}' };
+  const badValues: Record<FieldName, string> = {
+    principals: '',
+    namespaces: '',
+    ipBlocks: '10.0.0.999',
+    ports: 'http',
+    methods: '',
+    paths: '/a/{x}',
+  };
   const validPools: Record<FieldName, string[]> = {
     principals: ['cluster.local/ns/a/sa/x', 'cluster.local/ns/b/*', '*'],
     namespaces: ['a', 'b', '*'],

@@ -16,8 +16,19 @@ class Invalid extends Error {
 
 const scopes: readonly XdsScope[] = ['GLOBAL', 'NAMESPACE', 'WORKLOAD_SELECTOR'];
 const matchFields = new Set([
-  'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts', 'principals', 'notPrincipals',
-  'sourceIps', 'notSourceIps', 'destinationIps', 'notDestinationIps', 'destinationPorts', 'notDestinationPorts', 'extensions',
+  'namespaces',
+  'notNamespaces',
+  'serviceAccounts',
+  'notServiceAccounts',
+  'principals',
+  'notPrincipals',
+  'sourceIps',
+  'notSourceIps',
+  'destinationIps',
+  'notDestinationIps',
+  'destinationPorts',
+  'notDestinationPorts',
+  'extensions',
 ]);
 const base64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
@@ -29,7 +40,8 @@ function list(value: unknown, path: Path): unknown[] {
 
 function only(value: unknown, path: Path, keys: readonly string[]): Record<string, unknown> {
   if (!isRecord(value)) throw new Invalid(path, `expected an object, found ${describe(value)}`);
-  for (const key of Object.keys(value)) if (!keys.includes(key)) throw new Invalid([...path, key], `unknown field ${JSON.stringify(key)}`);
+  for (const key of Object.keys(value))
+    if (!keys.includes(key)) throw new Invalid([...path, key], `unknown field ${JSON.stringify(key)}`);
   return value;
 }
 
@@ -43,7 +55,8 @@ function enumValue<T extends string>(value: unknown, path: Path, names: readonly
 function stringMatch(value: unknown, path: Path): StringMatcher {
   const match = only(value, path, ['exact', 'prefix', 'suffix', 'presence']);
   const keys = Object.keys(match);
-  if (keys.length !== 1) throw new Invalid(path, `a StringMatch needs exactly one of exact, prefix, suffix, presence; found ${keys.length}`);
+  if (keys.length !== 1)
+    throw new Invalid(path, `a StringMatch needs exactly one of exact, prefix, suffix, presence; found ${keys.length}`);
   const key = keys[0]!;
   if (key === 'presence') {
     if (!isRecord(match['presence'])) throw new Invalid([...path, key], 'presence must be {} (google.protobuf.Empty)');
@@ -81,7 +94,8 @@ function serviceAccount(value: unknown, path: Path): { namespace: string; servic
   const raw = only(value, path, ['namespace', 'serviceAccount']);
   const namespace = raw['namespace'] ?? '';
   const name = raw['serviceAccount'] ?? '';
-  if (typeof namespace !== 'string' || typeof name !== 'string') throw new Invalid(path, 'namespace and serviceAccount must be strings');
+  if (typeof namespace !== 'string' || typeof name !== 'string')
+    throw new Invalid(path, 'namespace and serviceAccount must be strings');
   return { namespace, serviceAccount: name };
 }
 
@@ -89,8 +103,12 @@ function convertMatch(value: unknown, path: Path): Match {
   const raw = only(value, path, [...matchFields]);
   const conditions: Condition[] = [];
   const pairs = [
-    ['namespaces', 'source.namespace'], ['principals', 'source.principal'], ['serviceAccounts', 'source.serviceAccount'],
-    ['sourceIps', 'source.ip'], ['destinationIps', 'destination.ip'], ['destinationPorts', 'destination.port'],
+    ['namespaces', 'source.namespace'],
+    ['principals', 'source.principal'],
+    ['serviceAccounts', 'source.serviceAccount'],
+    ['sourceIps', 'source.ip'],
+    ['destinationIps', 'destination.ip'],
+    ['destinationPorts', 'destination.port'],
   ] as const;
   for (const [name, attribute] of pairs) {
     for (const negated of [false, true]) {
@@ -126,7 +144,8 @@ function convert(input: unknown): AuthorizationPolicy {
   const name = raw['name'] ?? '';
   const namespace = raw['namespace'] ?? '';
   if (typeof name !== 'string' || name === '') throw new Invalid(['name'], 'name must be a non-empty string');
-  if (typeof namespace !== 'string') throw new Invalid(['namespace'], `expected a string, found ${describe(namespace)}`);
+  if (typeof namespace !== 'string')
+    throw new Invalid(['namespace'], `expected a string, found ${describe(namespace)}`);
   const scope = enumValue(raw['scope'], ['scope'], scopes);
   const action = enumValue(raw['action'], ['action'], ['ALLOW', 'DENY'] as const);
   const dryRun = raw['dryRun'] ?? false;
@@ -138,7 +157,9 @@ function convert(input: unknown): AuthorizationPolicy {
     const clauses: Clause[] = list(rule['clauses'], [...rulePath, 'clauses']).map((rawClause, c) => {
       const clausePath = [...rulePath, 'clauses', c];
       const clause = only(rawClause, clausePath, ['matches']);
-      const matches = list(clause['matches'], [...clausePath, 'matches']).map((m, i) => convertMatch(m, [...clausePath, 'matches', i]));
+      const matches = list(clause['matches'], [...clausePath, 'matches']).map((m, i) =>
+        convertMatch(m, [...clausePath, 'matches', i]),
+      );
       return { kind: 'xds', field: formatPath(clausePath), matches };
     });
     return { index, field: formatPath(rulePath), clauses, hasHttpOnly: false, hasNonL4: false };
@@ -169,6 +190,9 @@ export function fromXdsAuthorization(input: unknown): AuthorizationPolicy {
     const raw = isRecord(input) ? input : {};
     const key = `${typeof raw['namespace'] === 'string' ? raw['namespace'] : ''}/${typeof raw['name'] === 'string' ? raw['name'] : '<unnamed>'}`;
     const field = formatPath(error.path) || '<root>';
-    throw new PolicyError('INVALID_XDS_AUTHORIZATION', `istio.security.Authorization ${key}: ${field}: ${error.message}`);
+    throw new PolicyError(
+      'INVALID_XDS_AUTHORIZATION',
+      `istio.security.Authorization ${key}: ${field}: ${error.message}`,
+    );
   }
 }

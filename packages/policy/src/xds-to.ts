@@ -105,7 +105,10 @@ function scopeOf(policy: AuthorizationPolicy, rootNamespace: string): XdsScope {
 /** The translation with notes on what was dropped and istiod's status message. */
 export function translateForZtunnel(policy: AuthorizationPolicy, options: ToXdsOptions): ZtunnelTranslation {
   if (policy.attachment.kind === 'targetRefs') {
-    return { authorization: undefined, dropped: ['targetRefs policies are enforced by waypoints and never sent to ztunnel'] };
+    return {
+      authorization: undefined,
+      dropped: ['targetRefs policies are enforced by waypoints and never sent to ztunnel'],
+    };
   }
   if (policy.action !== 'ALLOW' && policy.action !== 'DENY') {
     const message = `ztunnel does not support the ${policy.action} action`;
@@ -122,10 +125,13 @@ export function translateForZtunnel(policy: AuthorizationPolicy, options: ToXdsO
     const http = httpFields(rule);
     for (const name of http) found.add(name);
     if (policy.action === 'ALLOW' && http.length > 0) {
-      dropped.push(`${rule.field}: omitted (HTTP attributes ${http.join(', ')}; an ALLOW rule ztunnel cannot check never matches)`);
+      dropped.push(
+        `${rule.field}: omitted (HTTP attributes ${http.join(', ')}; an ALLOW rule ztunnel cannot check never matches)`,
+      );
       continue;
     }
-    if (http.length > 0) dropped.push(`${rule.field}: HTTP attributes ${http.join(', ')} dropped; the L4 parts are enforced`);
+    if (http.length > 0)
+      dropped.push(`${rule.field}: HTTP attributes ${http.join(', ')} dropped; the L4 parts are enforced`);
     const clauses = orderClauses(rule.clauses).map(toClause);
     rules.push(clauses.length > 0 ? { clauses } : {});
   }

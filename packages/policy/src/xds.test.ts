@@ -33,7 +33,13 @@ describe('fromXdsAuthorization', () => {
         },
       ],
     });
-    expect(policy).toMatchObject({ key: 'ns/p', action: 'DENY', dryRun: false, origin: 'xds', attachment: { kind: 'xds', scope: 'NAMESPACE' } });
+    expect(policy).toMatchObject({
+      key: 'ns/p',
+      action: 'DENY',
+      dryRun: false,
+      origin: 'xds',
+      attachment: { kind: 'xds', scope: 'NAMESPACE' },
+    });
     const conditions = policy.rules[0]!.clauses[0]!.matches[0]!.conditions;
     expect(conditions.map((c) => `${c.negated ? '!' : ''}${c.attribute}`)).toEqual([
       'source.principal',
@@ -42,7 +48,10 @@ describe('fromXdsAuthorization', () => {
       'source.ip',
       'destination.port',
     ]);
-    expect(conditions[3]).toMatchObject({ field: 'rules[0].clauses[0].matches[0].sourceIps', values: [{ family: 4, prefixLength: 8 }] });
+    expect(conditions[3]).toMatchObject({
+      field: 'rules[0].clauses[0].matches[0].sourceIps',
+      values: [{ family: 4, prefixLength: 8 }],
+    });
   });
 
   it('applies proto3 defaults: GLOBAL, ALLOW, not dry-run, no rules', () => {
@@ -55,7 +64,14 @@ describe('fromXdsAuthorization', () => {
   });
 
   it('accepts enum numbers and ignores extensions', () => {
-    const policy = fromXdsAuthorization({ name: 'p', namespace: 'n', scope: 2, action: 1, extensions: [{ name: 'x' }], rules: [{ clauses: [{ matches: [{ extensions: [] }] }] }] });
+    const policy = fromXdsAuthorization({
+      name: 'p',
+      namespace: 'n',
+      scope: 2,
+      action: 1,
+      extensions: [{ name: 'x' }],
+      rules: [{ clauses: [{ matches: [{ extensions: [] }] }] }],
+    });
     expect(policy).toMatchObject({ action: 'DENY', attachment: { scope: 'WORKLOAD_SELECTOR' } });
   });
 
@@ -65,10 +81,22 @@ describe('fromXdsAuthorization', () => {
     [{ name: 'p', action: 'AUDIT' }, 'action'],
     [{ name: 'p', dryRun: 'yes' }, 'dryRun'],
     [{ name: 'p', bogus: 1 }, 'bogus'],
-    [{ name: 'p', rules: [{ clauses: [{ matches: [{ principals: [{}] }] }] }] }, 'rules[0].clauses[0].matches[0].principals[0]'],
-    [{ name: 'p', rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'a', prefix: 'b' }] }] }] }] }, 'rules[0].clauses[0].matches[0].principals[0]'],
-    [{ name: 'p', rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64(1, 2, 3), length: 8 }] }] }] }] }, 'sourceIps[0].address'],
-    [{ name: 'p', rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64(10, 0, 0, 0), length: 33 }] }] }] }] }, 'sourceIps[0].length'],
+    [
+      { name: 'p', rules: [{ clauses: [{ matches: [{ principals: [{}] }] }] }] },
+      'rules[0].clauses[0].matches[0].principals[0]',
+    ],
+    [
+      { name: 'p', rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'a', prefix: 'b' }] }] }] }] },
+      'rules[0].clauses[0].matches[0].principals[0]',
+    ],
+    [
+      { name: 'p', rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64(1, 2, 3), length: 8 }] }] }] }] },
+      'sourceIps[0].address',
+    ],
+    [
+      { name: 'p', rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64(10, 0, 0, 0), length: 33 }] }] }] }] },
+      'sourceIps[0].length',
+    ],
     [{ name: 'p', rules: [{ clauses: [{ matches: [{ destinationPorts: [70000] }] }] }] }, 'destinationPorts[0]'],
     [{ name: 'p', rules: [{ clauses: [{ matches: [{ trustDomains: [] }] }] }] }, 'matches[0].trustDomains'],
     [{ name: 'p', rules: 'x' }, 'rules'],
@@ -94,7 +122,12 @@ describe('toXdsAuthorization (istiod translation)', () => {
       scope: 'WORKLOAD_SELECTOR',
       rules: [{}],
     });
-    expect(toXdsAuthorization(kube({ rules: [{}] }), root)).toEqual({ name: 'p', namespace: 'ns', scope: 'NAMESPACE', rules: [{}] });
+    expect(toXdsAuthorization(kube({ rules: [{}] }), root)).toEqual({
+      name: 'p',
+      namespace: 'ns',
+      scope: 'NAMESPACE',
+      rules: [{}],
+    });
     expect(toXdsAuthorization(kube({ action: 'DENY', rules: [{}] }, { namespace: 'istio-system' }), root)).toEqual({
       name: 'p',
       namespace: 'istio-system',
@@ -108,7 +141,16 @@ describe('toXdsAuthorization (istiod translation)', () => {
       {
         rules: [
           {
-            from: [{ source: { principals: ['*', 'cluster.local/*', '*/sa/x', 'exact'], notNamespaces: ['kube-system'], ipBlocks: ['10.0.0.0/8', '2001:db8::1'] } }, { source: { serviceAccounts: ['sa1', 'other/sa2'] } }],
+            from: [
+              {
+                source: {
+                  principals: ['*', 'cluster.local/*', '*/sa/x', 'exact'],
+                  notNamespaces: ['kube-system'],
+                  ipBlocks: ['10.0.0.0/8', '2001:db8::1'],
+                },
+              },
+              { source: { serviceAccounts: ['sa1', 'other/sa2'] } },
+            ],
             to: [{ operation: { ports: ['8080'], notPorts: ['9090'] } }],
             when: [{ key: 'destination.ip', values: ['10.1.0.0/16'], notValues: ['10.1.1.1'] }],
           },
@@ -135,18 +177,35 @@ describe('toXdsAuthorization (istiod translation)', () => {
                     { address: b64(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), length: 128 },
                   ],
                 },
-                { serviceAccounts: [{ namespace: 'app', serviceAccount: 'sa1' }, { namespace: 'other', serviceAccount: 'sa2' }] },
+                {
+                  serviceAccounts: [
+                    { namespace: 'app', serviceAccount: 'sa1' },
+                    { namespace: 'other', serviceAccount: 'sa2' },
+                  ],
+                },
               ],
             },
-            { matches: [{ destinationIps: [{ address: b64(10, 1, 0, 0), length: 16 }], notDestinationIps: [{ address: b64(10, 1, 1, 1), length: 32 }] }] },
+            {
+              matches: [
+                {
+                  destinationIps: [{ address: b64(10, 1, 0, 0), length: 16 }],
+                  notDestinationIps: [{ address: b64(10, 1, 1, 1), length: 32 }],
+                },
+              ],
+            },
           ],
         },
       ],
     });
   });
 
-  it('omits ALLOW rules with HTTP attributes entirely and says so in istiod\'s words', () => {
-    const policy = kube({ rules: [{ to: [{ operation: { ports: ['80'] } }, { operation: { methods: ['GET'] } }] }, { from: [{ source: { namespaces: ['a'] } }] }] });
+  it("omits ALLOW rules with HTTP attributes entirely and says so in istiod's words", () => {
+    const policy = kube({
+      rules: [
+        { to: [{ operation: { ports: ['80'] } }, { operation: { methods: ['GET'] } }] },
+        { from: [{ source: { namespaces: ['a'] } }] },
+      ],
+    });
     const translated = translateForZtunnel(policy, root);
     expect(translated.authorization!.rules).toEqual([{ clauses: [{ matches: [{ namespaces: [{ exact: 'a' }] }] }] }]);
     expect(translated.dropped[0]).toContain('spec.rules[0]: omitted (HTTP attributes methods');
@@ -161,7 +220,13 @@ describe('toXdsAuthorization (istiod translation)', () => {
   it('keeps the L4 parts of DENY rules; an L7-only part becomes an empty match', () => {
     const policy = kube({
       action: 'DENY',
-      rules: [{ from: [{ source: { requestPrincipals: ['*'] } }], to: [{ operation: { ports: ['80'], paths: ['/x'] } }], when: [{ key: 'request.headers[a]', values: ['b'] }] }],
+      rules: [
+        {
+          from: [{ source: { requestPrincipals: ['*'] } }],
+          to: [{ operation: { ports: ['80'], paths: ['/x'] } }],
+          when: [{ key: 'request.headers[a]', values: ['b'] }],
+        },
+      ],
     });
     expect(toXdsAuthorization(policy, root)!.rules).toEqual([
       { clauses: [{ matches: [{ destinationPorts: [80] }] }, { matches: [{}] }, { matches: [{}] }] },
@@ -169,23 +234,44 @@ describe('toXdsAuthorization (istiod translation)', () => {
   });
 
   it('sends nothing for targetRefs, AUDIT and CUSTOM policies', () => {
-    expect(toXdsAuthorization(kube({ targetRefs: [{ kind: 'Service', group: '', name: 's' }], rules: [{}] }), root)).toBeUndefined();
+    expect(
+      toXdsAuthorization(kube({ targetRefs: [{ kind: 'Service', group: '', name: 's' }], rules: [{}] }), root),
+    ).toBeUndefined();
     const audit = translateForZtunnel(kube({ action: 'AUDIT', rules: [{}] }), root);
-    expect(audit).toMatchObject({ authorization: undefined, status: { message: 'ztunnel does not support the AUDIT action' } });
+    expect(audit).toMatchObject({
+      authorization: undefined,
+      status: { message: 'ztunnel does not support the AUDIT action' },
+    });
     expect(toXdsAuthorization(kube({ action: 'CUSTOM', provider: { name: 'x' }, rules: [{}] }), root)).toBeUndefined();
   });
 
   it('carries the fail-safe form of broken policies (allow-nothing / deny-all)', () => {
     expect(toXdsAuthorization(lenient({ rule: [] }), root)).toEqual({ name: 'p', namespace: 'ns', scope: 'NAMESPACE' });
-    expect(toXdsAuthorization(lenient({ action: 'DENY', bogus: 1 }), root)).toEqual({ name: 'p', namespace: 'ns', scope: 'NAMESPACE', action: 'DENY', rules: [{}] });
+    expect(toXdsAuthorization(lenient({ action: 'DENY', bogus: 1 }), root)).toEqual({
+      name: 'p',
+      namespace: 'ns',
+      scope: 'NAMESPACE',
+      action: 'DENY',
+      rules: [{}],
+    });
   });
 
   it('round-trips: ztunnel decides the same on the translated form', () => {
     const policy = kube({
-      rules: [{ from: [{ source: { namespaces: ['default'], notIpBlocks: ['10.9.0.0/16'] } }], to: [{ operation: { ports: ['8080'] } }] }],
+      rules: [
+        {
+          from: [{ source: { namespaces: ['default'], notIpBlocks: ['10.9.0.0/16'] } }],
+          to: [{ operation: { ports: ['8080'] } }],
+        },
+      ],
     });
     const back = fromXdsAuthorization(JSON.parse(JSON.stringify(toXdsAuthorization(policy, root))));
-    for (const connection of [conn(), conn({ destinationPort: 1 }), conn({ sourceIp: '10.9.1.1' }), conn({ sourceIdentity: undefined })]) {
+    for (const connection of [
+      conn(),
+      conn({ destinationPort: 1 }),
+      conn({ sourceIp: '10.9.1.1' }),
+      conn({ sourceIdentity: undefined }),
+    ]) {
       expect(evaluateL4([back], connection).allowed).toBe(evaluateL4([policy], connection).allowed);
     }
   });

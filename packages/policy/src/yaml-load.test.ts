@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from './errors.ts';
+import type { PolicyError } from './errors.ts';
 import { loadPolicyDocuments, parsePolicyDocuments } from './yaml-load.ts';
 
 const text = `# mesh policies
@@ -53,12 +53,17 @@ describe('YAML documents', () => {
   });
 
   it('locates a missing field at its nearest parent', () => {
-    const loaded = loadPolicyDocuments('kind: AuthorizationPolicy\nmetadata:\n  namespace: x\nspec: {}\n', { file: 'a.yaml' });
+    const loaded = loadPolicyDocuments('kind: AuthorizationPolicy\nmetadata:\n  namespace: x\nspec: {}\n', {
+      file: 'a.yaml',
+    });
     expect(loaded.problems[0]).toMatchObject({ field: 'metadata.name', location: { line: 3 } });
   });
 
   it('reports YAML syntax errors with their line and keeps other documents', () => {
-    const loaded = loadPolicyDocuments('kind: AuthorizationPolicy\nmetadata: {name: a\n---\nkind: AuthorizationPolicy\nmetadata: {name: b}\n', { file: 'bad.yaml' });
+    const loaded = loadPolicyDocuments(
+      'kind: AuthorizationPolicy\nmetadata: {name: a\n---\nkind: AuthorizationPolicy\nmetadata: {name: b}\n',
+      { file: 'bad.yaml' },
+    );
     expect(loaded.authorizationPolicies.map((p) => p.name)).toEqual(['b']);
     expect(loaded.problems[0]).toMatchObject({ severity: 'error', location: { file: 'bad.yaml' } });
     let error: unknown;
@@ -71,7 +76,10 @@ describe('YAML documents', () => {
   });
 
   it('reads JSON text and kind: List', () => {
-    const list = JSON.stringify({ kind: 'List', items: [{ kind: 'AuthorizationPolicy', metadata: { name: 'a', namespace: 'n' }, spec: { rules: [{ bad: 1 }] } }] });
+    const list = JSON.stringify({
+      kind: 'List',
+      items: [{ kind: 'AuthorizationPolicy', metadata: { name: 'a', namespace: 'n' }, spec: { rules: [{ bad: 1 }] } }],
+    });
     const loaded = loadPolicyDocuments(list, { file: 'list.json' });
     expect(loaded.authorizationPolicies[0]!.key).toBe('n/a');
     expect(loaded.problems[0]).toMatchObject({ field: 'spec.rules[0].bad', location: { line: 1 } });

@@ -98,7 +98,10 @@ export function parsePolicyDocuments(text: string, options: YamlLoadOptions = {}
   if (errors.length > 0) {
     const first = errors[0]!;
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw new PolicyError(first.policy === '<yaml>' ? 'INVALID_YAML' : 'INVALID_POLICY', `${problemLine(first)}${more}`);
+    throw new PolicyError(
+      first.policy === '<yaml>' ? 'INVALID_YAML' : 'INVALID_POLICY',
+      `${problemLine(first)}${more}`,
+    );
   }
   return loaded;
 }

@@ -15,14 +15,23 @@ export function kube(
   return parseAuthorizationPolicy({
     apiVersion: 'security.istio.io/v1',
     kind: 'AuthorizationPolicy',
-    metadata: { name: metadata.name ?? 'p', namespace: metadata.namespace ?? 'ns', ...(metadata.annotations && { annotations: metadata.annotations }) },
+    metadata: {
+      name: metadata.name ?? 'p',
+      namespace: metadata.namespace ?? 'ns',
+      ...(metadata.annotations && { annotations: metadata.annotations }),
+    },
     spec,
   });
 }
 
 /** Loads even when there are problems (fail-safe form). */
 export function lenient(spec: unknown, name = 'p', namespace = 'ns'): AuthorizationPolicy {
-  return loadAuthorizationPolicy({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace }, spec }).policy;
+  return loadAuthorizationPolicy({
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace },
+    spec,
+  }).policy;
 }
 
 export function xds(input: Record<string, unknown>): AuthorizationPolicy {
@@ -32,7 +41,13 @@ export function xds(input: Record<string, unknown>): AuthorizationPolicy {
 export const SLEEP = 'spiffe://cluster.local/ns/default/sa/sleep';
 
 export function conn(overrides: Partial<L4Connection> = {}): L4Connection {
-  return { sourceIp: '10.0.0.1', sourceIdentity: SLEEP, destinationIp: '10.0.0.2', destinationPort: 8080, ...overrides };
+  return {
+    sourceIp: '10.0.0.1',
+    sourceIdentity: SLEEP,
+    destinationIp: '10.0.0.2',
+    destinationPort: 8080,
+    ...overrides,
+  };
 }
 
 export function req(overrides: Partial<RequestAttributes> = {}): RequestAttributes {

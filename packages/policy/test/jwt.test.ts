@@ -17,7 +17,7 @@ import {
 interface Key {
   kid: string;
   alg: 'RS256' | 'ES256';
-  privateKey: CryptoKey;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   jwk: Record<string, unknown>;
 }
 
@@ -32,7 +32,11 @@ const now = () => clock;
 
 function sign(key: Key, claims: JWTPayload, lifetimeSeconds = 3600): Promise<string> {
   const iat = Math.floor(clock / 1000);
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid }).setIssuedAt(iat).setExpirationTime(iat + lifetimeSeconds).sign(key.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid })
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetimeSeconds)
+    .sign(key.privateKey);
 }
 
 // ---- a JWKS server on port 0 ----
@@ -79,11 +83,19 @@ let rsa: Key;
 let ec: Key;
 let ecRotated: Key;
 beforeAll(async () => {
-  [rsa, ec, ecRotated] = await Promise.all([makeKey('RS256', 'rsa-1'), makeKey('ES256', 'ec-1'), makeKey('ES256', 'ec-2')]);
+  [rsa, ec, ecRotated] = await Promise.all([
+    makeKey('RS256', 'rsa-1'),
+    makeKey('ES256', 'ec-1'),
+    makeKey('ES256', 'ec-2'),
+  ]);
 });
 
 function requestAuthn(jwtRules: unknown[]): RequestAuthenticationPolicy {
-  return parseRequestAuthentication({ kind: 'RequestAuthentication', metadata: { name: 'jwt', namespace: 'ns' }, spec: { jwtRules } });
+  return parseRequestAuthentication({
+    kind: 'RequestAuthentication',
+    metadata: { name: 'jwt', namespace: 'ns' },
+    spec: { jwtRules },
+  });
 }
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, path: '/' });
@@ -103,7 +115,12 @@ describe('inline JWKS (RS256)', () => {
       kind: 'authenticated',
       issuer,
       subject: 'alice',
-      auth: { principal: 'https://issuer.example/alice', audiences: ['api'], presenter: 'cli', claims: { scope: ['read', 'write'] } },
+      auth: {
+        principal: 'https://issuer.example/alice',
+        audiences: ['api'],
+        presenter: 'cli',
+        claims: { scope: ['read', 'write'] },
+      },
       headersToRemove: ['authorization'],
     });
     const decision = evaluateL7([], { path: '/', auth: result.auth });
@@ -120,7 +137,12 @@ describe('inline JWKS (RS256)', () => {
     ['unknown issuer', { iss: 'https://other.example', sub: 'a', aud: 'api' }, 3600, 'Jwt issuer is not configured'],
   ])('%s → 401', async (_, claims, lifetime, reason) => {
     const token = await sign(rsa, { iss: issuer, ...claims }, lifetime);
-    expect(await authenticateRequest([policy], bearer(token), options)).toEqual({ kind: 'rejected', status: 401, reason, issuer: claims.iss ?? issuer });
+    expect(await authenticateRequest([policy], bearer(token), options)).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason,
+      issuer: (claims as { iss?: string }).iss ?? issuer,
+    });
   });
 
   it('a bad signature → 401', async () => {
@@ -169,14 +191,19 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
     jwksKeys = [ec.jwk];
     const jwks = new JwksCache({ now, unknownKidCooldownMs: 30_000 });
     const policy = requestAuthn([{ issuer, jwksUri: `${base}/jwks` }]);
-    expect((await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'a' })), { jwks, now })).kind).toBe('authenticated');
+    expect(
+      (await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'a' })), { jwks, now })).kind,
+    ).toBe('authenticated');
     jwksKeys = [ec.jwk, ecRotated.jwk];
     const rotated = await sign(ecRotated, { iss: issuer, sub: 'b' });
     expect((await authenticateRequest([policy], bearer(rotated), { jwks, now })).kind).toBe('authenticated');
     expect(jwksFetches).toBe(2);
 
     const unknown = await makeKey('ES256', 'ec-unknown');
-    const result = await authenticateRequest([policy], bearer(await sign(unknown, { iss: issuer, sub: 'c' })), { jwks, now });
+    const result = await authenticateRequest([policy], bearer(await sign(unknown, { iss: issuer, sub: 'c' })), {
+      jwks,
+      now,
+    });
     expect(result).toMatchObject({ kind: 'rejected', reason: "Jwks doesn't have key to match kid or alg from Jwt" });
     expect(jwksFetches).toBe(2); // within the cooldown: no refetch
     clock = T0 + 31_000;
@@ -187,7 +214,10 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
   it('a JWKS that does not answer in time → 401 "Jwks remote fetch is failed"', async () => {
     const base = await jwksServer();
     const policy = requestAuthn([{ issuer, jwksUri: `${base}/hang`, timeout: '0.2s' }]);
-    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'a' })), { jwks: new JwksCache({ now }), now });
+    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'a' })), {
+      jwks: new JwksCache({ now }),
+      now,
+    });
     expect(result).toEqual({ kind: 'rejected', status: 401, reason: 'Jwks remote fetch is failed', issuer });
   });
 
@@ -195,7 +225,10 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
     const base = await jwksServer();
     jwksKeys = [ec.jwk];
     const policy = requestAuthn([{ issuer: base }]);
-    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: base, sub: 'a' })), { jwks: new JwksCache({ now }), now });
+    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: base, sub: 'a' })), {
+      jwks: new JwksCache({ now }),
+      now,
+    });
     expect(result).toMatchObject({ kind: 'authenticated', auth: { principal: `${base}/a` } });
   });
 
@@ -210,7 +243,10 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
       server.closeAllConnections();
     }
     clock = T0 + 301_000;
-    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'b' })), { jwks, now });
+    const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'b' })), {
+      jwks,
+      now,
+    });
     expect(result.kind).toBe('authenticated');
     expect(jwksFetches).toBe(1); // the refresh failed; the stale set was used
   });
@@ -238,15 +274,21 @@ describe('token locations and outputs', () => {
       expect((await authenticateRequest([policy], request, { now })).kind).toBe('authenticated');
     }
     // The prefix must match exactly; the default locations are not used when locations are configured.
-    expect((await authenticateRequest([policy], { headers: { 'x-jwt': `Bearer ${token}` } }, { now })).kind).toBe('anonymous');
+    expect((await authenticateRequest([policy], { headers: { 'x-jwt': `Bearer ${token}` } }, { now })).kind).toBe(
+      'anonymous',
+    );
     expect((await authenticateRequest([policy], bearer(token), { now })).kind).toBe('anonymous');
   });
 
   it('default locations: Authorization Bearer, then access_token', async () => {
     const policy = requestAuthn([{ issuer, jwks: JSON.stringify({ keys: [rsa.jwk] }) }]);
     const token = await sign(rsa, { iss: issuer, sub: 'a' });
-    expect((await authenticateRequest([policy], { path: `/?access_token=${token}` }, { now })).kind).toBe('authenticated');
-    expect((await authenticateRequest([policy], { headers: { authorization: `bearer ${token}` } }, { now })).kind).toBe('authenticated');
+    expect((await authenticateRequest([policy], { path: `/?access_token=${token}` }, { now })).kind).toBe(
+      'authenticated',
+    );
+    expect((await authenticateRequest([policy], { headers: { authorization: `bearer ${token}` } }, { now })).kind).toBe(
+      'authenticated',
+    );
   });
 
   it('outputPayloadToHeader, outputClaimToHeaders and forwardOriginalToken', async () => {
@@ -266,20 +308,36 @@ describe('token locations and outputs', () => {
     const token = await sign(rsa, { iss: issuer, sub: 'alice', org: { team: 'core' }, admin: true, groups: ['a'] });
     const result = await authenticateRequest([policy], bearer(token), { now });
     if (result.kind !== 'authenticated') throw new Error(JSON.stringify(result));
-    expect(result.headersToSet).toEqual({ 'x-jwt-payload': token.split('.')[1], 'x-sub': 'alice', 'x-team': 'core', 'x-admin': 'true' });
-    expect(JSON.parse(Buffer.from(result.headersToSet['x-jwt-payload']!, 'base64url').toString())).toMatchObject({ sub: 'alice' });
+    expect(result.headersToSet).toEqual({
+      'x-jwt-payload': token.split('.')[1],
+      'x-sub': 'alice',
+      'x-team': 'core',
+      'x-admin': 'true',
+    });
+    expect(JSON.parse(Buffer.from(result.headersToSet['x-jwt-payload']!, 'base64url').toString())).toMatchObject({
+      sub: 'alice',
+    });
     expect(result.headersToRemove).toEqual(['authorization']);
-    const forwarding = requestAuthn([{ issuer, jwks: JSON.stringify({ keys: [rsa.jwk] }), forwardOriginalToken: true }]);
+    const forwarding = requestAuthn([
+      { issuer, jwks: JSON.stringify({ keys: [rsa.jwk] }), forwardOriginalToken: true },
+    ]);
     expect(await authenticateRequest([forwarding], bearer(token), { now })).toMatchObject({ headersToRemove: [] });
   });
 
   it('CORS preflight skips JWT checks', async () => {
     const policy = requestAuthn([{ issuer, jwks: JSON.stringify({ keys: [rsa.jwk] }) }]);
-    const result = await authenticateRequest([policy], { method: 'OPTIONS', headers: { authorization: 'Bearer junk', origin: 'https://a', 'access-control-request-method': 'GET' } }, { now });
+    const result = await authenticateRequest(
+      [policy],
+      {
+        method: 'OPTIONS',
+        headers: { authorization: 'Bearer junk', origin: 'https://a', 'access-control-request-method': 'GET' },
+      },
+      { now },
+    );
     expect(result.kind).toBe('anonymous');
   });
 
-  it('a rule with an unusable JWKS rejects its issuer\'s tokens (fail closed)', async () => {
+  it("a rule with an unusable JWKS rejects its issuer's tokens (fail closed)", async () => {
     const policy = requestAuthn([{ issuer, jwks: JSON.stringify({ keys: [rsa.jwk] }) }]);
     const broken = { ...policy, jwtRules: [{ ...policy.jwtRules[0]!, unusable: 'jwks parse error' }] };
     const result = await authenticateRequest([broken], bearer(await sign(rsa, { iss: issuer, sub: 'a' })), { now });
@@ -324,20 +382,35 @@ spec:
     const jwksOf = (key: Key) => JSON.stringify({ keys: [key.jwk] });
     const loaded = loadPolicyDocuments(waypointYaml(jwksOf(k1), jwksOf(k2), jwksOf(k3)), { file: 'waypoint-jwt.yaml' });
     expect(loaded.problems).toEqual([]);
-    const target = { rootNamespace: 'istio-system', gateway: { name: 'waypoint', namespace: 'echo' }, service: { name: 'b', namespace: 'echo' } };
+    const target = {
+      rootNamespace: 'istio-system',
+      gateway: { name: 'waypoint', namespace: 'echo' },
+      service: { name: 'b', namespace: 'echo' },
+    };
     const authentications = selectForWaypoint(loaded.requestAuthentications, target);
     const authorizations = selectForWaypoint(loaded.authorizationPolicies, target);
     expect(authentications.map((p) => p.name)).toEqual(['gateway-jwt']);
 
     const base = await listen((request, response) => {
       void (async () => {
-        const attributes = { method: request.method, path: request.url, headers: request.headers as Record<string, string> };
+        const attributes = {
+          method: request.method,
+          path: request.url,
+          headers: request.headers as Record<string, string>,
+        };
         const authn = await authenticateRequest(authentications, attributes, { now });
         if (authn.kind === 'rejected') {
-          response.writeHead(401, { 'www-authenticate': 'Bearer realm="echo", error="invalid_token"' }).end(authn.reason);
+          response
+            .writeHead(401, { 'www-authenticate': 'Bearer realm="echo", error="invalid_token"' })
+            .end(authn.reason);
           return;
         }
-        const decision = evaluateL7(authorizations, { ...attributes, host: request.headers.host, sourceIdentity: 'spiffe://cluster.local/ns/echo/sa/a', auth: authn.auth });
+        const decision = evaluateL7(authorizations, {
+          ...attributes,
+          host: request.headers.host,
+          sourceIdentity: 'spiffe://cluster.local/ns/echo/sa/a',
+          auth: authn.auth,
+        });
         if (!decision.allowed) response.writeHead(403).end('RBAC: access denied');
         else response.writeHead(200).end('ok');
       })();
@@ -349,9 +422,15 @@ spec:
     const sub1 = { sub: 'sub-1' };
     expect(await call('/')).toEqual({ status: 403, body: 'RBAC: access denied' });
     expect((await call('/', await sign(k1, { iss: 'test-issuer-1@istio.io', ...sub1 }))).status).toBe(200);
-    expect(await call('/', await sign(k3, { iss: 'test-issuer-3@istio.io', ...sub1 }))).toEqual({ status: 401, body: 'Jwt issuer is not configured' });
+    expect(await call('/', await sign(k3, { iss: 'test-issuer-3@istio.io', ...sub1 }))).toEqual({
+      status: 401,
+      body: 'Jwt issuer is not configured',
+    });
     expect((await call('/', await sign(k2, { iss: 'test-issuer-2@istio.io', ...sub1 }))).status).toBe(403);
-    expect(await call('/', await sign(k1, { iss: 'test-issuer-1@istio.io', ...sub1 }, -3600))).toEqual({ status: 401, body: 'Jwt is expired' });
+    expect(await call('/', await sign(k1, { iss: 'test-issuer-1@istio.io', ...sub1 }, -3600))).toEqual({
+      status: 401,
+      body: 'Jwt is expired',
+    });
     expect((await call('/healthz')).status).toBe(200);
   });
 });

@@ -31,9 +31,29 @@ export type AuthnResult =
       readonly headersToRemove: readonly string[];
     }
   /** A token is present but unusable: respond 401 with this reason (Envoy's wording). */
-  | { readonly kind: 'rejected'; readonly status: 401; readonly reason: string; readonly issuer?: string };
+  | {
+      readonly kind: 'rejected';
+      readonly status: 401;
+      readonly reason: string;
+      readonly issuer?: string;
+      readonly auth?: undefined;
+    };
 
-const algorithms = ['ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+const algorithms = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'EdDSA',
+];
 const localSets = new WeakMap<object, ReturnType<typeof createLocalJWKSet>>();
 
 function localSet(keys: JsonWebKeySet): ReturnType<typeof createLocalJWKSet> {
@@ -62,7 +82,8 @@ function reasonFor(error: unknown): string {
   if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) {
     return 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections';
   }
-  if (error instanceof Error && (error as { code?: string }).code === 'JWKS_FETCH_FAILED') return 'Jwks remote fetch is failed';
+  if (error instanceof Error && (error as { code?: string }).code === 'JWKS_FETCH_FAILED')
+    return 'Jwks remote fetch is failed';
   return `Jwt verification fails: ${error instanceof Error ? error.message : String(error)}`;
 }
 
@@ -111,7 +132,8 @@ function authFrom(payload: JWTPayload, rule: JwtRule): RequestAuth {
   }
   const aud = payload.aud;
   return {
-    ...(typeof payload.iss === 'string' && typeof payload.sub === 'string' && { principal: `${payload.iss}/${payload.sub}` }),
+    ...(typeof payload.iss === 'string' &&
+      typeof payload.sub === 'string' && { principal: `${payload.iss}/${payload.sub}` }),
     audiences: typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a) => typeof a === 'string') : [],
     ...(typeof payload['azp'] === 'string' && { presenter: payload['azp'] }),
     claims,
@@ -119,7 +141,11 @@ function authFrom(payload: JWTPayload, rule: JwtRule): RequestAuth {
 }
 
 function isCorsPreflight(request: TokenRequest, view: RequestView): boolean {
-  return request.method?.toUpperCase() === 'OPTIONS' && view.header('origin') !== undefined && view.header('access-control-request-method') !== undefined;
+  return (
+    request.method?.toUpperCase() === 'OPTIONS' &&
+    view.header('origin') !== undefined &&
+    view.header('access-control-request-method') !== undefined
+  );
 }
 
 /** Authenticate a request against the RequestAuthentication policies that apply to it. Never throws. */
@@ -154,7 +180,8 @@ export async function authenticateRequest(
         return { kind: 'rejected', status: 401, reason: reasonFor(error) };
       }
       const candidates = rules.filter((rule) => rule.issuer === '' || rule.issuer === issuer);
-      if (candidates.length === 0) return { kind: 'rejected', status: 401, reason: 'Jwt issuer is not configured', ...(issuer && { issuer }) };
+      if (candidates.length === 0)
+        return { kind: 'rejected', status: 401, reason: 'Jwt issuer is not configured', ...(issuer && { issuer }) };
       let failure: unknown;
       let payload: JWTPayload | undefined;
       let used: JwtRule | undefined;
@@ -167,7 +194,8 @@ export async function authenticateRequest(
           failure ??= error;
         }
       }
-      if (!payload || !used) return { kind: 'rejected', status: 401, reason: reasonFor(failure), ...(issuer && { issuer }) };
+      if (!payload || !used)
+        return { kind: 'rejected', status: 401, reason: reasonFor(failure), ...(issuer && { issuer }) };
       verified.push({ payload, rule: used, found });
     }
 
@@ -178,7 +206,8 @@ export async function authenticateRequest(
       if (rule.outputPayloadToHeader) headersToSet[rule.outputPayloadToHeader] = found.token.split('.')[1] ?? '';
       for (const { header, claim } of rule.outputClaimToHeaders) {
         const value = claimAt(payload, claim);
-        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') headersToSet[header] = String(value);
+        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+          headersToSet[header] = String(value);
       }
       if (!rule.forwardOriginalToken && found.header) headersToRemove.add(found.header);
     }

@@ -78,13 +78,19 @@ export class JwksCache {
   #start(uri: string, timeoutMs: number, previous: Ready | undefined): Promise<JsonWebKeySet> {
     const promise = this.#fetchJson(uri, timeoutMs).then(
       (body) => {
-        if (!isKeySet(body)) throw new PolicyError('JWKS_FETCH_FAILED', `${uri} did not return a JWKS ({"keys": [...]})`);
+        if (!isKeySet(body))
+          throw new PolicyError('JWKS_FETCH_FAILED', `${uri} did not return a JWKS ({"keys": [...]})`);
         this.#entries.set(uri, { state: 'ready', keys: body, fetchedAt: this.#now() });
         return body;
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
-        this.#entries.set(uri, { state: 'failed', error: message, failedAt: this.#now(), ...(previous && { previous }) });
+        this.#entries.set(uri, {
+          state: 'failed',
+          error: message,
+          failedAt: this.#now(),
+          ...(previous && { previous }),
+        });
         if (previous) return previous.keys;
         throw error;
       },

@@ -46,8 +46,18 @@ export interface RequestAuthenticationPolicy {
 }
 
 const ruleKeys = new Set([
-  'issuer', 'audiences', 'jwksUri', 'jwks', 'fromHeaders', 'fromParams', 'fromCookies', 'outputPayloadToHeader',
-  'outputClaimToHeaders', 'forwardOriginalToken', 'timeout', 'spaceDelimitedClaims',
+  'issuer',
+  'audiences',
+  'jwksUri',
+  'jwks',
+  'fromHeaders',
+  'fromParams',
+  'fromCookies',
+  'outputPayloadToHeader',
+  'outputClaimToHeaders',
+  'forwardOriginalToken',
+  'timeout',
+  'spaceDelimitedClaims',
 ]);
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -67,7 +77,8 @@ function strings(raw: unknown, path: Path, bad: (why: string, at: Path) => void)
   }
   const out: string[] = [];
   raw.forEach((value: unknown, index) => {
-    if (typeof value !== 'string' || value === '') bad(`expected a non-empty string, found ${describe(value)}`, [...path, index]);
+    if (typeof value !== 'string' || value === '')
+      bad(`expected a non-empty string, found ${describe(value)}`, [...path, index]);
     else out.push(value);
   });
   return out;
@@ -83,22 +94,29 @@ function readRule(raw: unknown, path: Path, problems: Problems): JwtRule | undef
     problems.error(path, `a jwtRule must be an object, found ${describe(raw)}`, 'ignored');
     return undefined;
   }
-  for (const key of Object.keys(raw)) if (!ruleKeys.has(key)) bad(`unknown field ${JSON.stringify(key)}`, [...path, key]);
+  for (const key of Object.keys(raw))
+    if (!ruleKeys.has(key)) bad(`unknown field ${JSON.stringify(key)}`, [...path, key]);
   const issuer = typeof raw['issuer'] === 'string' ? raw['issuer'] : '';
-  if (raw['issuer'] !== undefined && typeof raw['issuer'] !== 'string') bad('`issuer` must be a string', [...path, 'issuer']);
+  if (raw['issuer'] !== undefined && typeof raw['issuer'] !== 'string')
+    bad('`issuer` must be a string', [...path, 'issuer']);
   const jwksUri = typeof raw['jwksUri'] === 'string' && raw['jwksUri'] !== '' ? raw['jwksUri'] : undefined;
   if (issuer === '' && !jwksUri) {
-    problems.error([...path, 'issuer'], 'issuer or jwksUri must be a non-empty string', 'ignored: no token can be matched to this rule');
+    problems.error(
+      [...path, 'issuer'],
+      'issuer or jwksUri must be a non-empty string',
+      'ignored: no token can be matched to this rule',
+    );
     return undefined;
   }
   if (jwksUri) {
-    let scheme = '';
+    let scheme: string;
     try {
       scheme = new URL(jwksUri).protocol;
     } catch {
       scheme = 'invalid';
     }
-    if (scheme !== 'http:' && scheme !== 'https:') bad(`jwksUri ${JSON.stringify(jwksUri)} is not an http(s) URL`, [...path, 'jwksUri']);
+    if (scheme !== 'http:' && scheme !== 'https:')
+      bad(`jwksUri ${JSON.stringify(jwksUri)} is not an http(s) URL`, [...path, 'jwksUri']);
     if (jwksUri.length > 2048) bad('jwksUri is longer than 2048 characters', [...path, 'jwksUri']);
   }
   let jwks: JwtRule['jwks'];
@@ -113,7 +131,8 @@ function readRule(raw: unknown, path: Path, problems: Problems): JwtRule | undef
   }
   const fromHeaders: JwtHeaderLocation[] = [];
   const rawHeaders = raw['fromHeaders'];
-  if (rawHeaders !== undefined && !Array.isArray(rawHeaders)) bad('`fromHeaders` must be a list', [...path, 'fromHeaders']);
+  if (rawHeaders !== undefined && !Array.isArray(rawHeaders))
+    bad('`fromHeaders` must be a list', [...path, 'fromHeaders']);
   if (Array.isArray(rawHeaders)) {
     rawHeaders.forEach((location: unknown, index) => {
       const at = [...path, 'fromHeaders', index];
@@ -130,17 +149,25 @@ function readRule(raw: unknown, path: Path, problems: Problems): JwtRule | undef
   if (Array.isArray(rawOutputs)) {
     rawOutputs.forEach((output: unknown, index) => {
       const at = [...path, 'outputClaimToHeaders', index];
-      if (!isRecord(output) || typeof output['header'] !== 'string' || typeof output['claim'] !== 'string' || !output['header'] || !output['claim']) {
+      if (
+        !isRecord(output) ||
+        typeof output['header'] !== 'string' ||
+        typeof output['claim'] !== 'string' ||
+        !output['header'] ||
+        !output['claim']
+      ) {
         return bad('outputClaimToHeaders header and claim must be non-empty strings', at);
       }
-      if (!headerName.test(output['header'])) return bad(`invalid header name ${JSON.stringify(output['header'])}`, [...at, 'header']);
+      if (!headerName.test(output['header']))
+        return bad(`invalid header name ${JSON.stringify(output['header'])}`, [...at, 'header']);
       outputClaimToHeaders.push({ header: output['header'].toLowerCase(), claim: output['claim'] });
     });
   } else if (rawOutputs !== undefined) bad('`outputClaimToHeaders` must be a list', [...path, 'outputClaimToHeaders']);
   let outputPayloadToHeader: string | undefined;
   if (raw['outputPayloadToHeader'] !== undefined && raw['outputPayloadToHeader'] !== '') {
     const value = raw['outputPayloadToHeader'];
-    if (typeof value !== 'string' || !headerName.test(value)) bad('invalid outputPayloadToHeader header name', [...path, 'outputPayloadToHeader']);
+    if (typeof value !== 'string' || !headerName.test(value))
+      bad('invalid outputPayloadToHeader header name', [...path, 'outputPayloadToHeader']);
     else outputPayloadToHeader = value.toLowerCase();
   }
   let timeoutMs = 5000;
@@ -150,7 +177,8 @@ function readRule(raw: unknown, path: Path, problems: Problems): JwtRule | undef
     else timeoutMs = parsed;
   }
   const forward = raw['forwardOriginalToken'];
-  if (forward !== undefined && typeof forward !== 'boolean') bad('`forwardOriginalToken` must be a boolean', [...path, 'forwardOriginalToken']);
+  if (forward !== undefined && typeof forward !== 'boolean')
+    bad('`forwardOriginalToken` must be a boolean', [...path, 'forwardOriginalToken']);
   const audiences = strings(raw['audiences'], [...path, 'audiences'], bad);
   if (!jwks && !jwksUri) problems.warn(path, 'no jwks or jwksUri: keys come from OIDC discovery of the issuer');
   return {
@@ -171,14 +199,19 @@ function readRule(raw: unknown, path: Path, problems: Problems): JwtRule | undef
 }
 
 /** Load a RequestAuthentication object. Never throws; problems name the policy and field. */
-export function loadRequestAuthentication(input: unknown, options: LoadOptions = {}): Loaded<RequestAuthenticationPolicy> {
+export function loadRequestAuthentication(
+  input: unknown,
+  options: LoadOptions = {},
+): Loaded<RequestAuthenticationPolicy> {
   const meta = readMetadata(input, 'RequestAuthentication', options.defaultNamespace ?? 'default');
   const { problems, name, namespace } = meta;
   const raw = isRecord(input) ? input : {};
   const spec = isRecord(raw['spec']) ? raw['spec'] : {};
-  for (const fatal of meta.fatal) problems.error(fatal.path, fatal.message, 'policy ignored: its issuers are unknown, so their tokens get 401');
+  for (const fatal of meta.fatal)
+    problems.error(fatal.path, fatal.message, 'policy ignored: its issuers are unknown, so their tokens get 401');
   for (const key of Object.keys(spec)) {
-    if (!['selector', 'targetRef', 'targetRefs', 'jwtRules'].includes(key)) problems.error(['spec', key], `unknown field ${JSON.stringify(key)}`, 'ignored');
+    if (!['selector', 'targetRef', 'targetRefs', 'jwtRules'].includes(key))
+      problems.error(['spec', key], `unknown field ${JSON.stringify(key)}`, 'ignored');
   }
   const target = readTargetAttachment(spec, namespace, problems);
   for (const fatal of target.fatal) problems.error(fatal.path, fatal.message, 'attachment as far as it could be read');
@@ -190,7 +223,11 @@ export function loadRequestAuthentication(input: unknown, options: LoadOptions =
       if (read) jwtRules.push(read);
     });
   } else if (rawRules !== undefined && !Array.isArray(rawRules)) {
-    problems.error(['spec', 'jwtRules'], `\`jwtRules\` must be a list, found ${describe(rawRules)}`, 'no rules loaded: tokens get 401');
+    problems.error(
+      ['spec', 'jwtRules'],
+      `\`jwtRules\` must be a list, found ${describe(rawRules)}`,
+      'no rules loaded: tokens get 401',
+    );
   }
   const policy: RequestAuthenticationPolicy = {
     kind: 'RequestAuthentication',

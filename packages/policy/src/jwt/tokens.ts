@@ -62,7 +62,12 @@ export class RequestView {
   }
 }
 
-function fromHeader(view: RequestView, name: string, prefix: string, caseInsensitivePrefix: boolean): FoundToken | undefined {
+function fromHeader(
+  view: RequestView,
+  name: string,
+  prefix: string,
+  caseInsensitivePrefix: boolean,
+): FoundToken | undefined {
   const value = view.header(name);
   if (value === undefined) return undefined;
   let token = value;

@@ -83,7 +83,7 @@ export class ProxyState {
           this.#metrics.xdsMessages.inc({ url });
           this.#metrics.xdsMessageBytes.inc({ url }, bytes);
         },
-        onNack: (url, _nonce, message) => log.error({ url, message }, 'rejected xds resources (NACK)'),
+        onNack: (url, _nonce, detail) => log.error({ url, error: detail }, 'rejected xds resources (NACK)'),
       },
     });
     this.#client.start();

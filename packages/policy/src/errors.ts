@@ -7,8 +7,6 @@ export type PolicyErrorCode =
   | 'INVALID_XDS_AUTHORIZATION'
   /** YAML text could not be parsed. */
   | 'INVALID_YAML'
-  /** Options passed to a function of this package were wrong (a programming error, not traffic). */
-  | 'INVALID_OPTIONS'
   /** A JWKS could not be fetched or parsed. */
   | 'JWKS_FETCH_FAILED';
 

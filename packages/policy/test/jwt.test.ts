@@ -1,56 +1,29 @@
 // RequestAuthentication with real signed tokens (RS256, ES256) and a JWKS server on port 0.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticateRequest,
   evaluateL7,
   JwksCache,
-  loadPolicyDocuments,
-  parseRequestAuthentication,
-  selectForWaypoint,
   type AuthenticateOptions,
   type RequestAuthenticationPolicy,
 } from '../src/index.ts';
-
-interface Key {
-  kid: string;
-  alg: 'RS256' | 'ES256';
-  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-  jwk: Record<string, unknown>;
-}
-
-async function makeKey(alg: Key['alg'], kid: string): Promise<Key> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-  return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
-}
-
-const T0 = 1_800_000_000_000; // fake "now" (ms)
-let clock = T0;
-const now = () => clock;
-
-function sign(key: Key, claims: JWTPayload, lifetimeSeconds = 3600): Promise<string> {
-  const iat = Math.floor(clock / 1000);
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid })
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + lifetimeSeconds)
-    .sign(key.privateKey);
-}
+import {
+  bearer,
+  cleanup,
+  clock,
+  listen,
+  makeKey,
+  now,
+  requestAuthn,
+  servers,
+  sign,
+  T0,
+  type Key,
+} from './jwt-fixtures.ts';
 
 // ---- a JWKS server on port 0 ----
-let servers: Server[] = [];
 let jwksKeys: Record<string, unknown>[] = [];
 let jwksFetches = 0;
-
-async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 async function jwksServer(): Promise<string> {
   const base = await listen((request, response) => {
     if (request.url === '/jwks') {
@@ -70,13 +43,8 @@ async function jwksServer(): Promise<string> {
 }
 
 afterEach(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  servers = [];
+  await cleanup();
   jwksFetches = 0;
-  clock = T0;
 });
 
 let rsa: Key;
@@ -89,16 +57,6 @@ beforeAll(async () => {
     makeKey('ES256', 'ec-2'),
   ]);
 });
-
-function requestAuthn(jwtRules: unknown[]): RequestAuthenticationPolicy {
-  return parseRequestAuthentication({
-    kind: 'RequestAuthentication',
-    metadata: { name: 'jwt', namespace: 'ns' },
-    spec: { jwtRules },
-  });
-}
-
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, path: '/' });
 
 describe('inline JWKS (RS256)', () => {
   const issuer = 'https://issuer.example';
@@ -161,9 +119,9 @@ describe('inline JWKS (RS256)', () => {
 
   it('tolerates 60 s of clock skew, not more', async () => {
     const token = await sign(rsa, { iss: issuer, sub: 'a', aud: 'api' }, 10);
-    clock = T0 + 50_000;
+    clock.ms = T0 + 50_000;
     expect((await authenticateRequest([policy], bearer(token), options)).kind).toBe('authenticated');
-    clock = T0 + 80_000;
+    clock.ms = T0 + 80_000;
     expect((await authenticateRequest([policy], bearer(token), options)).kind).toBe('rejected');
   });
 });
@@ -181,7 +139,7 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
       expect(result).toMatchObject({ kind: 'authenticated', auth: { principal: `${issuer}/${sub}` } });
     }
     expect(jwksFetches).toBe(1);
-    clock = T0 + 301_000;
+    clock.ms = T0 + 301_000;
     await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'c' })), { jwks, now });
     expect(jwksFetches).toBe(2);
   });
@@ -206,7 +164,7 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
     });
     expect(result).toMatchObject({ kind: 'rejected', reason: "Jwks doesn't have key to match kid or alg from Jwt" });
     expect(jwksFetches).toBe(2); // within the cooldown: no refetch
-    clock = T0 + 31_000;
+    clock.ms = T0 + 31_000;
     await authenticateRequest([policy], bearer(await sign(unknown, { iss: issuer, sub: 'c' })), { jwks, now });
     expect(jwksFetches).toBe(3);
   });
@@ -242,7 +200,7 @@ describe('jwksUri (ES256): fetched, cached, refreshed on unknown kid', () => {
       server.close();
       server.closeAllConnections();
     }
-    clock = T0 + 301_000;
+    clock.ms = T0 + 301_000;
     const result = await authenticateRequest([policy], bearer(await sign(ec, { iss: issuer, sub: 'b' })), {
       jwks,
       now,
@@ -342,95 +300,5 @@ describe('token locations and outputs', () => {
     const broken = { ...policy, jwtRules: [{ ...policy.jwtRules[0]!, unusable: 'jwks parse error' }] };
     const result = await authenticateRequest([broken], bearer(await sign(rsa, { iss: issuer, sub: 'a' })), { now });
     expect(result).toMatchObject({ kind: 'rejected', status: 401 });
-  });
-});
-
-describe('acceptance: TestL7JWT through an HTTP server (status codes on the wire)', () => {
-  const waypointYaml = (jwks1: string, jwks2: string, jwks3: string) => `
-apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata: { name: gateway-jwt, namespace: echo }
-spec:
-  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: waypoint }]
-  jwtRules:
-  - issuer: test-issuer-1@istio.io
-    jwks: '${jwks1}'
-  - issuer: test-issuer-2@istio.io
-    jwks: '${jwks2}'
----
-apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata: { name: selector-jwt, namespace: echo }
-spec:
-  selector: { matchLabels: { app: b } }
-  jwtRules:
-  - issuer: test-issuer-3@istio.io
-    jwks: '${jwks3}'
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: { name: require-jwt, namespace: echo }
-spec:
-  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: waypoint }]
-  rules:
-  - from: [{ source: { requestPrincipals: ["test-issuer-1@istio.io/sub-1", "test-issuer-3@istio.io/sub-1"] } }]
-  - to: [{ operation: { paths: ["/healthz"] } }]
-`;
-
-  it('no token 403, issuer-1 200, issuer-3 401 (its rule is selector-based), issuer-2 403, expired 401, /healthz 200', async () => {
-    const [k1, k2, k3] = await Promise.all([makeKey('RS256', 'k1'), makeKey('ES256', 'k2'), makeKey('RS256', 'k3')]);
-    const jwksOf = (key: Key) => JSON.stringify({ keys: [key.jwk] });
-    const loaded = loadPolicyDocuments(waypointYaml(jwksOf(k1), jwksOf(k2), jwksOf(k3)), { file: 'waypoint-jwt.yaml' });
-    expect(loaded.problems).toEqual([]);
-    const target = {
-      rootNamespace: 'istio-system',
-      gateway: { name: 'waypoint', namespace: 'echo' },
-      service: { name: 'b', namespace: 'echo' },
-    };
-    const authentications = selectForWaypoint(loaded.requestAuthentications, target);
-    const authorizations = selectForWaypoint(loaded.authorizationPolicies, target);
-    expect(authentications.map((p) => p.name)).toEqual(['gateway-jwt']);
-
-    const base = await listen((request, response) => {
-      void (async () => {
-        const attributes = {
-          method: request.method,
-          path: request.url,
-          headers: request.headers as Record<string, string>,
-        };
-        const authn = await authenticateRequest(authentications, attributes, { now });
-        if (authn.kind === 'rejected') {
-          response
-            .writeHead(401, { 'www-authenticate': 'Bearer realm="echo", error="invalid_token"' })
-            .end(authn.reason);
-          return;
-        }
-        const decision = evaluateL7(authorizations, {
-          ...attributes,
-          host: request.headers.host,
-          sourceIdentity: 'spiffe://cluster.local/ns/echo/sa/a',
-          auth: authn.auth,
-        });
-        if (!decision.allowed) response.writeHead(403).end('RBAC: access denied');
-        else response.writeHead(200).end('ok');
-      })();
-    });
-    const call = async (path: string, token?: string) => {
-      const response = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-      return { status: response.status, body: await response.text() };
-    };
-    const sub1 = { sub: 'sub-1' };
-    expect(await call('/')).toEqual({ status: 403, body: 'RBAC: access denied' });
-    expect((await call('/', await sign(k1, { iss: 'test-issuer-1@istio.io', ...sub1 }))).status).toBe(200);
-    expect(await call('/', await sign(k3, { iss: 'test-issuer-3@istio.io', ...sub1 }))).toEqual({
-      status: 401,
-      body: 'Jwt issuer is not configured',
-    });
-    expect((await call('/', await sign(k2, { iss: 'test-issuer-2@istio.io', ...sub1 }))).status).toBe(403);
-    expect(await call('/', await sign(k1, { iss: 'test-issuer-1@istio.io', ...sub1 }, -3600))).toEqual({
-      status: 401,
-      body: 'Jwt is expired',
-    });
-    expect((await call('/healthz')).status).toBe(200);
   });
 });

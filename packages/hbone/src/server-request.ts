@@ -1,0 +1,162 @@
+// One inbound CONNECT stream, as the application callback sees it: parsed authority, peer identity,
+// headers and addresses, and exactly one answer — accept (200, then bytes) or refuse (HEADERS-only).
+import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { HboneAuthority, SocketAddress } from './authority.ts';
+import { HboneError } from './errors.ts';
+import { sendRstStream } from './h2-reset.ts';
+
+export type ConnectRequestState = 'pending' | 'accepted' | 'refused' | 'gone';
+
+export interface ConnectRequest {
+  readonly authority: HboneAuthority;
+  /** `:authority` exactly as received. */
+  readonly rawAuthority: string;
+  /** The client's SPIFFE ID (verified during the TLS handshake). */
+  readonly peerIdentity: string;
+  /** Regular request headers (no pseudo headers), lower-case names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Where the TLS connection arrived (the workload address this proxy serves). */
+  readonly local: SocketAddress;
+  /** The client's TCP address. */
+  readonly remote: SocketAddress;
+  readonly state: ConnectRequestState;
+  /** Aborted when the client resets the stream or its connection goes away. */
+  readonly signal: AbortSignal;
+  /** Answer 200 (with e.g. a `baggage` header) and get the tunnel; bytes flow both ways from here. */
+  accept(responseHeaders?: Readonly<Record<string, string>>): AcceptedTunnel;
+  /** Answer a non-200 status as HEADERS with END_STREAM (400 bad request, 401 denied, 503 no backend...). */
+  refuse(status: number): void;
+}
+
+export interface AcceptedTunnel {
+  readonly request: ConnectRequest;
+  /** The tunnel's bytes: backpressured; `end()` sends END_STREAM, 'end' means the client half-closed. */
+  readonly stream: Duplex;
+  /**
+   * Close from outside (e.g. a policy change now denies it): `reset` (default) sends RST_STREAM
+   * CONNECT_ERROR, which the client sees as an error; `cancel` sends RST_STREAM CANCEL (read as EOF).
+   */
+  close(mode?: 'reset' | 'cancel'): void;
+  /** Resolves when the stream is fully closed. */
+  readonly closed: Promise<void>;
+}
+
+export interface RequestContext {
+  authority: HboneAuthority;
+  rawAuthority: string;
+  peerIdentity: string;
+  local: SocketAddress;
+  remote: SocketAddress;
+  onAccepted: (tunnel: AcceptedTunnel) => void;
+  onRefused: (status: number) => void;
+}
+
+/** Answer a stream with a HEADERS-only status (used before and instead of the callback). */
+export function respondStatus(stream: ServerHttp2Stream, status: number): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  try {
+    stream.respond({ ':status': status }, { endStream: true, sendDate: false } as { endStream: boolean });
+  } catch {
+    // The client reset the stream between our check and the write.
+  }
+}
+
+function regularHeaders(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const name of Object.keys(headers)) if (!name.startsWith(':')) out[name] = headers[name];
+  return out;
+}
+
+export class ServerConnectRequest implements ConnectRequest {
+  readonly authority: HboneAuthority;
+  readonly rawAuthority: string;
+  readonly peerIdentity: string;
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+  readonly #stream: ServerHttp2Stream;
+  readonly #rawHeaders: IncomingHttpHeaders;
+  readonly #context: RequestContext;
+  #headers: Record<string, string | string[] | undefined> | undefined;
+  #state: ConnectRequestState = 'pending';
+  #abort: AbortController | undefined;
+
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, context: RequestContext) {
+    this.#stream = stream;
+    this.#rawHeaders = headers;
+    this.#context = context;
+    this.authority = context.authority;
+    this.rawAuthority = context.rawAuthority;
+    this.peerIdentity = context.peerIdentity;
+    this.local = context.local;
+    this.remote = context.remote;
+    stream.once('close', () => {
+      if (this.#state === 'pending') this.#state = 'gone';
+      this.#abort?.abort(new HboneError('ABORTED', 'the client closed the CONNECT stream'));
+    });
+  }
+
+  get headers(): Readonly<Record<string, string | string[] | undefined>> {
+    this.#headers ??= regularHeaders(this.#rawHeaders);
+    return this.#headers;
+  }
+
+  get state(): ConnectRequestState {
+    return this.#state;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#stream.closed || this.#stream.destroyed) this.#abort.abort();
+    }
+    return this.#abort.signal;
+  }
+
+  #answer(): void {
+    if (this.#state === 'pending') return;
+    throw new HboneError(
+      this.#state === 'gone' ? 'ABORTED' : 'INVALID_OPTIONS',
+      this.#state === 'gone'
+        ? 'the client went away before the CONNECT was answered'
+        : `the CONNECT was already answered (${this.#state}); answer each request once`,
+    );
+  }
+
+  accept(responseHeaders: Readonly<Record<string, string>> = {}): AcceptedTunnel {
+    this.#answer();
+    const stream = this.#stream;
+    try {
+      stream.respond({ ...responseHeaders, ':status': 200 }, {
+        endStream: false,
+        sendDate: false,
+      } as { endStream: boolean });
+    } catch (error) {
+      this.#state = 'gone';
+      throw new HboneError('ABORTED', 'the client went away before the CONNECT was answered', { cause: error });
+    }
+    this.#state = 'accepted';
+    const tunnel: AcceptedTunnel = {
+      request: this,
+      stream,
+      close: (mode = 'reset') =>
+        sendRstStream(stream, mode === 'cancel' ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_CONNECT_ERROR),
+      closed: new Promise((resolve) => {
+        if (stream.closed && stream.destroyed) resolve();
+        else stream.once('close', () => resolve());
+      }),
+    };
+    this.#context.onAccepted(tunnel);
+    return tunnel;
+  }
+
+  refuse(status: number): void {
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      throw new HboneError('INVALID_OPTIONS', `refuse(status): status must be 300-599, got ${status}`);
+    }
+    this.#answer();
+    this.#state = 'refused';
+    respondStatus(this.#stream, status);
+    this.#context.onRefused(status);
+  }
+}

@@ -1,0 +1,300 @@
+// The HBONE server (inbound 15008): verified mTLS connections become HTTP/2 sessions with ztunnel's
+// settings; each CONNECT stream is validated and handed to the application callback.
+// Lifecycle (docs/lifecycle-hbone.md): idle → listening → draining → closed.
+import { EventEmitter } from 'node:events';
+import { constants as h2, createServer as createH2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { normalizeAddress, parseAuthority, type SocketAddress } from './authority.ts';
+import { HboneError } from './errors.ts';
+import { startKeepalive } from './keepalive.ts';
+import { Acceptor, type CredentialSource, type VerifiedConnection } from './server-accept.ts';
+import { BufferGuard } from './server-guard.ts';
+import { respondStatus, ServerConnectRequest, type AcceptedTunnel, type ConnectRequest } from './server-request.ts';
+import { checkInteger, checkKeepalive, checkTuning, HBONE_DEFAULTS, serverHttp2Options } from './settings.ts';
+import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
+
+export interface HboneServerOptions {
+  /** Certificate for a connection, chosen by the local address it arrived on (clients send no SNI). */
+  credentials: CredentialSource;
+  /** Called once per valid CONNECT; must `accept()` or `refuse()` it (a throw or rejection answers 503). */
+  onConnect: (request: ConnectRequest) => void | Promise<void>;
+  /** Also allow TLS 1.2 (ztunnel's TLS12_ENABLED). Default false: TLS 1.3 only. */
+  tls12?: boolean;
+  http2?: Http2Tuning & { maxConcurrentStreams?: number };
+  keepalive?: KeepaliveOptions;
+  /** Accept → verified TLS, including the credential lookup. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Verified TLS → first CONNECT headers. Default 10 s. */
+  headerTimeoutMs?: number;
+  /** Bytes one connection may leave unread in its tunnels before the biggest are reset. Default 32 MiB. */
+  maxBufferedPerConnection?: number;
+  /** Refuse TCP connections beyond this many (node:net maxConnections). Default unlimited. */
+  maxConnections?: number;
+}
+
+export type HboneServerState = 'idle' | 'listening' | 'draining' | 'closed';
+
+export interface HboneServerStats {
+  connections: number;
+  handshaking: number;
+  tunnels: number;
+  accepted: number;
+  refused: number;
+  rejectedConnections: number;
+  bufferResets: number;
+}
+
+export interface HboneServerEvents {
+  /** A connection was turned away before HTTP/2 (TLS failure, wrong trust domain, timeout...). */
+  connectionError: [error: HboneError, remote: SocketAddress];
+}
+
+interface Connection extends VerifiedConnection {
+  session: ServerHttp2Session;
+  tunnels: Set<AcceptedTunnel>;
+  guard: BufferGuard<AcceptedTunnel>;
+  headerTimer: NodeJS.Timeout | undefined;
+}
+
+export class HboneServer extends EventEmitter<HboneServerEvents> {
+  readonly #options: HboneServerOptions;
+  readonly #net: NetServer;
+  readonly #h2: Http2Server;
+  readonly #acceptor: Acceptor;
+  readonly #connections = new Map<ServerHttp2Session, Connection>();
+  readonly #keepalive: Required<KeepaliveOptions>;
+  readonly #connectionWindow: number;
+  readonly #headerTimeoutMs: number;
+  readonly #budget: number;
+  #next: VerifiedConnection | undefined;
+  #state: HboneServerState = 'idle';
+  #stats = { accepted: 0, refused: 0, rejectedConnections: 0, bufferResets: 0 };
+
+  constructor(options: HboneServerOptions) {
+    super();
+    if (typeof options?.credentials !== 'function' || typeof options.onConnect !== 'function') {
+      throw new HboneError('INVALID_OPTIONS', 'createHboneServer needs credentials(local) and onConnect(request)');
+    }
+    const tuning = checkTuning(options.http2, 'http2');
+    checkInteger(options.http2?.maxConcurrentStreams, 'http2.maxConcurrentStreams', 1, 2 ** 31 - 1);
+    checkInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 1, 2 ** 31 - 1);
+    checkInteger(options.headerTimeoutMs, 'headerTimeoutMs', 1, 2 ** 31 - 1);
+    checkInteger(options.maxBufferedPerConnection, 'maxBufferedPerConnection', 65_536, 2 ** 40);
+    checkInteger(options.maxConnections, 'maxConnections', 1, 2 ** 31 - 1);
+    this.#options = options;
+    this.#keepalive = checkKeepalive(options.keepalive, 'keepalive');
+    this.#connectionWindow = tuning.connectionWindow;
+    this.#headerTimeoutMs = options.headerTimeoutMs ?? HBONE_DEFAULTS.headerTimeoutMs;
+    this.#budget = options.maxBufferedPerConnection ?? HBONE_DEFAULTS.maxBufferedPerConnection;
+    const streams = options.http2?.maxConcurrentStreams ?? HBONE_DEFAULTS.serverMaxConcurrentStreams;
+    this.#h2 = createH2Server(serverHttp2Options(tuning, streams));
+    this.#h2.on('session', (session) => this.#onSession(session));
+    this.#h2.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    this.#acceptor = new Acceptor({
+      credentials: options.credentials,
+      tls12: options.tls12 ?? false,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? HBONE_DEFAULTS.handshakeTimeoutMs,
+      onVerified: (connection) => this.#onVerified(connection),
+      onRejected: (error, remote) => {
+        this.#stats.rejectedConnections++;
+        this.emit('connectionError', error, remote);
+      },
+    });
+    this.#net = createNetServer({
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: HBONE_DEFAULTS.tcpKeepaliveIdleMs,
+    });
+    if (options.maxConnections !== undefined) this.#net.maxConnections = options.maxConnections;
+    this.#net.on('connection', (socket) => {
+      if (this.#state !== 'listening') socket.destroy();
+      else this.#acceptor.accept(socket);
+    });
+  }
+
+  get state(): HboneServerState {
+    return this.#state;
+  }
+
+  /** Bind and start accepting; resolves with the bound address (port 0 picks a free port). */
+  async listen(address: { host: string; port: number }): Promise<SocketAddress> {
+    if (this.#state !== 'idle') {
+      throw new HboneError('SERVER_CLOSED', `listen() called on a server that is ${this.#state}; create a new server`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.#net.once('error', reject);
+      this.#net.listen({ host: address.host, port: address.port }, () => {
+        this.#net.off('error', reject);
+        resolve();
+      });
+    });
+    this.#state = 'listening';
+    const bound = this.#net.address() as AddressInfo;
+    return { address: normalizeAddress(bound.address), port: bound.port };
+  }
+
+  /** Live accepted tunnels (e.g. to re-check authorization after a policy change). */
+  tunnels(): AcceptedTunnel[] {
+    return [...this.#connections.values()].flatMap((connection) => [...connection.tunnels]);
+  }
+
+  stats(): HboneServerStats {
+    return {
+      connections: this.#connections.size,
+      handshaking: this.#acceptor.pendingCount,
+      tunnels: [...this.#connections.values()].reduce((sum, connection) => sum + connection.tunnels.size, 0),
+      ...this.#stats,
+    };
+  }
+
+  /**
+   * Stop accepting, send GOAWAY on every connection, let open tunnels finish until `deadlineMs` from
+   * now, then close whatever is left. Resolves when everything is closed.
+   */
+  async drain(deadlineMs: number): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'draining';
+    this.#net.close();
+    this.#acceptor.destroyPending();
+    for (const connection of this.#connections.values()) connection.session.close();
+    const deadline = setTimeout(() => this.#destroyAll(), Math.max(0, deadlineMs));
+    deadline.unref();
+    await this.#allClosed();
+    clearTimeout(deadline);
+    this.#state = 'closed';
+  }
+
+  /** Close everything now: open tunnels are reset. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'draining';
+    this.#net.close();
+    this.#destroyAll();
+    await this.#allClosed();
+    this.#state = 'closed';
+  }
+
+  #destroyAll(): void {
+    this.#acceptor.destroyPending();
+    for (const connection of this.#connections.values()) {
+      connection.session.destroy(undefined, h2.NGHTTP2_NO_ERROR);
+      connection.socket.destroy();
+    }
+  }
+
+  async #allClosed(): Promise<void> {
+    const sessions = [...this.#connections.keys()].map(
+      (session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', resolve))),
+    );
+    const listener = new Promise<void>((resolve) => {
+      if (!this.#net.listening) resolve();
+      else this.#net.once('close', () => resolve());
+    });
+    await Promise.all([...sessions, listener]);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  #onVerified(connection: VerifiedConnection): void {
+    if (this.#state !== 'listening') {
+      connection.socket.destroy();
+      return;
+    }
+    // 'session' fires synchronously from emit('connection'), which is how it finds this record.
+    this.#next = connection;
+    this.#h2.emit('connection', connection.socket);
+    this.#next = undefined;
+  }
+
+  #onSession(session: ServerHttp2Session): void {
+    const verified = this.#next;
+    if (!verified) {
+      session.destroy();
+      return;
+    }
+    const tunnels = new Set<AcceptedTunnel>();
+    const connection: Connection = {
+      ...verified,
+      session,
+      tunnels,
+      guard: new BufferGuard(tunnels, this.#budget, () => this.#stats.bufferResets++),
+      headerTimer: setTimeout(() => session.destroy(), this.#headerTimeoutMs),
+    };
+    connection.headerTimer!.unref();
+    this.#connections.set(session, connection);
+    session.on('error', () => {});
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(this.#connectionWindow);
+      } catch {
+        // Session already gone.
+      }
+    });
+    const stopKeepalive = startKeepalive(session, this.#keepalive, () => session.destroy());
+    session.once('close', () => {
+      stopKeepalive();
+      clearTimeout(connection.headerTimer);
+      connection.guard.stop();
+      this.#connections.delete(session);
+      connection.socket.destroy();
+    });
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    // Errors reach whoever consumes the tunnel; without a listener a client RST would crash the process.
+    stream.on('error', () => {});
+    const connection = this.#connections.get(stream.session as ServerHttp2Session);
+    if (!connection) {
+      stream.close(h2.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    if (connection.headerTimer) {
+      clearTimeout(connection.headerTimer);
+      connection.headerTimer = undefined;
+    }
+    if (headers[':method'] !== 'CONNECT') {
+      this.#stats.refused++;
+      respondStatus(stream, 400);
+      return;
+    }
+    const rawAuthority = headers[':authority'] ?? '';
+    let authority;
+    try {
+      authority = parseAuthority(rawAuthority);
+    } catch {
+      this.#stats.refused++;
+      respondStatus(stream, 400);
+      return;
+    }
+    const request = new ServerConnectRequest(stream, headers, {
+      authority,
+      rawAuthority,
+      peerIdentity: connection.peerIdentity,
+      local: connection.local,
+      remote: connection.remote,
+      onAccepted: (tunnel) => {
+        this.#stats.accepted++;
+        connection.tunnels.add(tunnel);
+        connection.guard.update();
+        stream.once('close', () => {
+          connection.tunnels.delete(tunnel);
+          connection.guard.update();
+        });
+      },
+      onRefused: () => this.#stats.refused++,
+    });
+    const fail = (): void => {
+      if (request.state === 'pending') request.refuse(503);
+    };
+    try {
+      const result = this.#options.onConnect(request);
+      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).catch(fail);
+    } catch {
+      fail();
+    }
+  }
+}
+
+export function createHboneServer(options: HboneServerOptions): HboneServer {
+  return new HboneServer(options);
+}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { kube, req, xds } from '../test/helpers.ts';
 import { prepareRequest, type RequestAttributes } from './attributes.ts';
 import { evalPolicy, planFor } from './engine.ts';
-import { evaluateL4, evaluateL7 } from './evaluate.ts';
+import { evaluateL4, evaluateL7, explainL4, explainL7 } from './evaluate.ts';
 import type { AuthorizationPolicy } from './model.ts';
 import { admits, candidates, indexedSetFor, policyGuard, requestKeys } from './policy-set.ts';
 
@@ -156,6 +156,37 @@ describe('guards and the index are sound', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('explanations agree with decisions (traced and compiled evaluation are the same logic)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(kubePolicy, { minLength: 1, maxLength: 6 }),
+        fc.array(xdsPolicy, { maxLength: 3 }),
+        request,
+        (kubes, xdses, r) => {
+          const policies = build(kubes, xdses);
+          const connection = {
+            sourceIp: r.sourceIp!,
+            sourceIdentity: r.sourceIdentity,
+            destinationIp: '10.0.0.2',
+            destinationPort: r.destinationPort!,
+          };
+          for (const explanation of [explainL7(policies, r), explainL4(policies, connection)]) {
+            for (const trace of explanation.policies) {
+              if (trace.outcome === 'not-applicable') continue;
+              const first = trace.rules.find((rule) => rule.outcome === 'match');
+              const unknown = trace.rules.find((rule) => rule.outcome === 'unknown');
+              if (first) expect(trace).toMatchObject({ outcome: 'matched', rule: first.rule });
+              else if (unknown && trace.action !== 'ALLOW')
+                expect(trace).toMatchObject({ outcome: 'matched', rule: unknown.rule });
+              else expect(trace.outcome).toBe('not-matched');
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -17,6 +17,9 @@ export class Authorizer {
   readonly #log: Logger;
   readonly #infoLogging: boolean;
   readonly #converted = new WeakMap<XdsAuthorization, AuthorizationPolicy>();
+  // One array per workload, kept until the store changes: the evaluator indexes a reused array.
+  readonly #perWorkload = new Map<string, AuthorizationPolicy[]>();
+  #storeVersion = -1;
 
   constructor(store: DiscoveryStore, log: Logger, infoLogging: boolean) {
     this.#store = store;
@@ -50,8 +53,21 @@ export class Authorizer {
   }
 
   /** Decide an inbound connection to `workload` (never throws). */
+  #policiesFor(workload: Workload): AuthorizationPolicy[] {
+    if (this.#store.version !== this.#storeVersion) {
+      this.#perWorkload.clear();
+      this.#storeVersion = this.#store.version;
+    }
+    let policies = this.#perWorkload.get(workload.uid);
+    if (!policies) {
+      policies = this.#store.policiesFor(workload).map((policy) => this.#convert(policy));
+      this.#perWorkload.set(workload.uid, policies);
+    }
+    return policies;
+  }
+
   check(workload: Workload, connection: L4Connection): AuthzDecision {
-    const policies = this.#store.policiesFor(workload).map((policy) => this.#convert(policy));
+    const policies = this.#policiesFor(workload);
     const decision = evaluateL4(policies, connection);
     const fields = { workload: workload.uid, policy: decision.policy, reason: decision.reason, ...connection };
     if (this.#infoLogging)

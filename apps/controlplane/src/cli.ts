@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `controlplane <command> ...`. Commands are a table so `serve` can join `validate` without touching the rest.
+// `controlplane <command> ...`: `validate` checks YAML, `serve` runs the control plane. Commands are a table.
 import { TRANSLATE_FLAGS_HELP } from './cli-options.ts';
 import { ControlPlaneError } from './errors.ts';
+import { runServe } from './serve/command.ts';
+import { SERVE_FLAGS_HELP } from './serve/options.ts';
 import { runValidate, type Output } from './validate.ts';
 
 export interface Command {
@@ -14,6 +16,10 @@ export const commands: Record<string, Command> = {
     summary: 'validate FILE...   check Kubernetes-style YAML, print every problem as file:line, exit 1 on errors',
     run: runValidate,
   },
+  serve: {
+    summary: 'serve FILE|DIR...   serve the YAML over delta xDS + Istio CA (plaintext 15010, TLS 15012), follow edits',
+    run: (args, io) => runServe(args, io),
+  },
 };
 
 export function usage(): string {
@@ -25,6 +31,7 @@ export function usage(): string {
     '',
     'flags:',
     ...TRANSLATE_FLAGS_HELP,
+    ...SERVE_FLAGS_HELP,
   ].join('\n');
 }
 

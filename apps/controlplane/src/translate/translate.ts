@@ -225,7 +225,7 @@ export function translate(
     addresses: addresses.sort(byName),
     authorizations: authorizations.sort(byName),
     l7: l7.sort(byName),
-    placement: buildPlacement(pods, c.nodes, opts.trustDomain),
+    placement: buildPlacement(pods, c.nodes, opts.trustDomain, waypoints.values()),
     problems: sortProblems(log.list),
     skipped: c.skipped,
   };

@@ -98,6 +98,19 @@ describe('waypoints', () => {
       loadBalancing: { routingPreference: ['NETWORK', 'REGION', 'ZONE', 'SUBZONE'], mode: 'FAILOVER' },
     });
     expect(mayIssue(t.placement, 'node-b', 'spiffe://cluster.local/ns/default/sa/wp')).toBe(true);
+    expect(t.placement.waypoints).toEqual([
+      { namespace: 'default', name: 'wp', identity: 'spiffe://cluster.local/ns/default/sa/wp', nodes: ['node-b'] },
+    ]);
+  });
+
+  it('placement names a waypoint with its service-account annotation, and without a node when it has none', () => {
+    const t = tx(
+      base +
+        waypointGateway('service').replace('ambient-ts.io/node: node-b', 'gateway.istio.io/service-account: wp-sa'),
+    );
+    expect(t.placement.waypoints).toEqual([
+      { namespace: 'default', name: 'wp', identity: 'spiffe://cluster.local/ns/default/sa/wp-sa', nodes: [] },
+    ]);
   });
 
   it('a Service label names its waypoint explicitly; addresses missing on the Gateway come from the options', () => {

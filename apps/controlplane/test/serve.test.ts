@@ -106,6 +106,10 @@ describe('controlplane serve: CA with node authorization', () => {
     await expect(nodeB.fetchCertificate(id('outside', 'default'))).resolves.toMatchObject({
       identity: id('outside', 'default'),
     });
+    // the waypoint pod runs on node-b, so node-b's ztunnel serves its identity
+    await expect(nodeB.fetchCertificate(id('default', 'waypoint'))).resolves.toMatchObject({
+      identity: id('default', 'waypoint'),
+    });
     expect(mesh.logs.messages('warn').some((m) => m.includes('certificate refused'))).toBe(true);
   });
 

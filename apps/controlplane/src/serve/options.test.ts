@@ -53,7 +53,7 @@ describe('serve options', () => {
   it("defaults like istiod's ports on loopback, state in .mesh under the current directory", () => {
     const resolved = resolveServeOptions({ files: ['mesh.yaml'] });
     expect(resolved).toMatchObject({
-      files: [resolve('mesh.yaml')],
+      files: ['mesh.yaml'],
       stateDir: resolve('.mesh'),
       host: '127.0.0.1',
       ports: { plaintext: 15010, tls: 15012 },

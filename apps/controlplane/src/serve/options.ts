@@ -71,7 +71,7 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
   if (!(debounceMs >= 0)) throw new ControlPlaneError('INVALID_OPTIONS', `debounceMs ${debounceMs} must be >= 0`);
   const translateOptions = options.translate ?? {};
   return {
-    files: options.files.map((file) => resolve(file)),
+    files: [...options.files], // as given, so problems read like `controlplane validate`'s
     stateDir: resolve(options.stateDir ?? DEFAULT_STATE_DIR),
     host,
     ports,

@@ -86,6 +86,13 @@ describe('TokenFiles', () => {
       node: 'node-a',
       mayImpersonate: true,
     });
+    await files.renewAll();
+    const renewed = readFileSync(join(dir, 'node-a'), 'utf8').trim();
+    expect(renewed).not.toBe(token);
+    expect(renewed).toBe(files.token('node-a'));
+    await expect(issuer.verifier().verify(renewed, { clusterId: 'Kubernetes' })).resolves.toMatchObject({
+      node: 'node-a',
+    });
     expect(await files.sync([node('node-a')])).toEqual({ written: [], removed: ['node-b'] });
     expect(readdirSync(dir)).toEqual(['node-a']);
     expect(files.token('node-b')).toBeUndefined();

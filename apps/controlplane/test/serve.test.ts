@@ -241,7 +241,9 @@ status: {podIP: 127.0.1.9}
 
     mesh.save(exampleYaml + extraPod);
     await eventually(() => recorder.names(ADDRESS_TYPE_URL).includes('Kubernetes//Pod/default/extra'), 'the fix');
-    expect(outcomes.at(-1)).toBe('accepted');
+    // listeners hear of the outcome just after the push went out
+    await eventually(() => outcomes.at(-1) === 'accepted', 'the accepted outcome');
+    expect(outcomes).toEqual(['refused', 'accepted']);
     expect(cp.served().version).toBe(2);
   });
 

@@ -120,14 +120,15 @@ class ControlPlane {
   async apply(loaded: LoadedConfig): Promise<UpdateOutcome> {
     const { translation } = loaded;
     const problems = loaded.problems;
+    // warnings are logged once, not again on every re-read
     const fresh = problems.filter((p) => p.severity === 'warning' && !this.#warned.has(formatProblem(p)));
     if (this.#served !== undefined) logProblems(this.#configLog, fresh);
-    this.#warned = new Set(problems.map(formatProblem));
+    const tokenPlan = planTokens(translation.placement, this.#opts.translate);
+    for (const why of tokenPlan.skipped) if (!this.#warned.has(why)) this.#log.warn(`no token: ${why}`);
+    this.#warned = new Set([...problems.map(formatProblem), ...tokenPlan.skipped]);
 
     const plan = planPush(this.#xds.cache, translation);
     this.#view.set(translation.placement);
-    const tokenPlan = planTokens(translation.placement, this.#opts.translate);
-    for (const why of tokenPlan.skipped) this.#log.warn(`no token: ${why}`);
     const synced = await this.#tokens.sync(tokenPlan.specs);
     this.#xds.update(...plan.updates);
 

@@ -2,6 +2,7 @@
 // destination identities, dialled address, source IP}. One dial per key at a time; a connection takes
 // at most min(100, peer's SETTINGS_MAX_CONCURRENT_STREAMS) streams; connections not picked for 5 min
 // are released; GOAWAY'd or broken connections are never handed out again.
+import { constants as h2 } from 'node:http2';
 import { formatSocketAddress } from './authority.ts';
 import type { HboneConnection, HboneTunnel } from './client-connection.ts';
 import { dialHbone } from './dial.ts';
@@ -64,6 +65,12 @@ interface Entry {
   dialing: Promise<void> | undefined;
 }
 
+/** RFC 9113 §8.7: a refused stream, or one cut off by GOAWAY, was not processed and may be retried. */
+function unprocessed(error: unknown): boolean {
+  const { code, h2Code } = error as HboneError;
+  return code === 'CONNECTION_CLOSED' || (code === 'TUNNEL_RESET' && h2Code === h2.NGHTTP2_REFUSED_STREAM);
+}
+
 function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return promise;
   return new Promise((resolve, reject) => {
@@ -124,8 +131,8 @@ export class HbonePool {
         try {
           return await pooled.connection.openTunnel(options);
         } catch (error) {
-          // A GOAWAY raced with our pick: one more try on another connection.
-          if ((error as HboneError).code !== 'CONNECTION_CLOSED' || retried) throw error;
+          // A GOAWAY raced with our pick (the stream was never processed): one more try elsewhere.
+          if (!unprocessed(error) || retried) throw error;
           retried = true;
           continue;
         }

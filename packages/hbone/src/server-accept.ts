@@ -131,14 +131,21 @@ export class Acceptor {
     });
     server.on('secureConnection', (socket: TLSSocket) => this.#verify(entry, socket));
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-      const remote = addressOf(socket.remoteAddress ?? '(closed)', socket.remotePort);
+      // node:tls reports but does not close (e.g. on handshake timeout): the connection is done.
+      socket.destroy();
+      // The TLS socket may already be closed; its raw socket (`_parent`) still knows the peer.
+      const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+      const remote = addressOf(
+        socket.remoteAddress ?? raw?.remoteAddress ?? '(closed)',
+        socket.remotePort ?? raw?.remotePort,
+      );
+      // node:tls sets authorizationError and destroys the socket when the client chain fails to verify.
+      const reason = socket.authorizationError;
       const timedOut = /timed? ?out/i.test(error.message);
+      const code = reason ? 'PEER_CERTIFICATE_INVALID' : timedOut ? 'HANDSHAKE_TIMEOUT' : 'TLS_HANDSHAKE_FAILED';
+      const why = reason ? `client certificate rejected: ${String(reason)}` : error.message;
       this.#options.onRejected(
-        new HboneError(
-          timedOut ? 'HANDSHAKE_TIMEOUT' : 'TLS_HANDSHAKE_FAILED',
-          `TLS handshake with ${remote.address}:${remote.port} failed: ${error.message}`,
-          { cause: error },
-        ),
+        new HboneError(code, `TLS handshake with ${remote.address}:${remote.port} failed: ${why}`, { cause: error }),
         remote,
       );
     });

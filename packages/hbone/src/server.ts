@@ -185,7 +185,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
 
   async #allClosed(): Promise<void> {
     const sessions = [...this.#connections.keys()].map(
-      (session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', resolve))),
+      (session) => new Promise<void>((resolve) => (session.destroyed ? resolve() : session.once('close', resolve))),
     );
     const listener = new Promise<void>((resolve) => {
       if (!this.#net.listening) resolve();

@@ -5,7 +5,7 @@ import { connect as h2Connect, constants as h2 } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { HboneError, splice, type ConnectRequest } from '../src/index.ts';
+import { HboneError, splice, type ConnectRequest, type SpliceResult } from '../src/index.ts';
 import {
   CLIENT_ID,
   SERVER_ID,
@@ -233,7 +233,7 @@ describe('CONNECT tunnels', () => {
       },
     });
     const pool = newPool();
-    const results = [];
+    const results: Promise<SpliceResult>[] = [];
     for (const authority of ['1.1.1.1:1', '1.1.1.1:2']) {
       const tunnel = await pool.connect(connectOptions(pki, port, { authority }));
       const { port: appPort } = await startTcp((socket) => results.push(splice(socket, tunnel.stream).done));

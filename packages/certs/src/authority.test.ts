@@ -1,7 +1,7 @@
 // The signing core: roots it creates, material it loads (made by an independent builder), and the
 // shape of what it issues, checked with the SPIFFE verifier in strict mode and with openssl.
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,5 +203,29 @@ describe('issueServerCertificate', () => {
     await expect(ca.issueServerCertificate({ ipAddresses: ['localhost'] })).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
     });
+  });
+});
+
+describe('CertificateAuthority.exportPem', () => {
+  it('round-trips through load: the reloaded CA signs certificates that chain to the same root', async () => {
+    const created = await CertificateAuthority.create({ trustDomain: 'cluster.local' });
+    const material = created.exportPem();
+    expect(material.keyPem).toContain('BEGIN PRIVATE KEY');
+    expect(material.rootCertsPem).toBe(material.certPem);
+    const loaded = CertificateAuthority.load({
+      trustDomain: 'cluster.local',
+      certPem: material.certPem,
+      keyPem: material.keyPem,
+    });
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const chain = loaded.signWorkload(
+      'spiffe://cluster.local/ns/a/sa/b',
+      publicKey.export({ type: 'spki', format: 'der' }),
+      3600,
+    );
+    const bundle = TrustBundle.fromPem('cluster.local', created.exportPem().certPem);
+    expect(verifyX509Svid(chain.join(''), bundle, { mode: 'istio' }).spiffeId.toString()).toBe(
+      'spiffe://cluster.local/ns/a/sa/b',
+    );
   });
 });

@@ -86,6 +86,7 @@ export class CertificateAuthority {
   readonly roots: readonly X509Certificate[];
   readonly #signer: Signer;
   readonly #clock: AuthorityClock;
+  readonly #key: KeyObject;
 
   private constructor(
     trustDomain: string,
@@ -101,6 +102,20 @@ export class CertificateAuthority {
     this.roots = roots;
     this.#signer = signerFor(signingCertificate, key);
     this.#clock = clock;
+    this.#key = key;
+  }
+
+  /**
+   * The signing certificate and its private key as PEM, for persisting a CA made with `create` and
+   * loading it again with `load` (the key is a secret: store it with mode 0600).
+   */
+  exportPem(): { certPem: string; keyPem: string; chainPem: string; rootCertsPem: string } {
+    return {
+      certPem: this.signingCertificate.toString(),
+      keyPem: privateKeyToPem(this.#key),
+      chainPem: this.intermediates.map((certificate) => certificate.toString()).join(''),
+      rootCertsPem: this.roots.map((certificate) => certificate.toString()).join(''),
+    };
   }
 
   /** A CA with a fresh self-signed root. */

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CertificateAuthority, CertsError } from '@ambient-ts/certs';
 import { ControlPlaneError } from '../errors.ts';
-import { createRootMaterial } from './root-ca.ts';
 
 /** File names inside the state directory. */
 export const STATE_FILES = {
@@ -94,10 +93,10 @@ export async function loadOrCreateAuthority(dir: string, trustDomain: string): P
       );
     }
   }
-  const material = await createRootMaterial({ trustDomain });
+  const authority = await CertificateAuthority.create({ trustDomain, commonName: 'ambient-ts local mesh root' });
+  const material = authority.exportPem();
   await writeFileAtomic(keyPath, material.keyPem, 0o600);
   await writeFileAtomic(certPath, material.certPem, 0o644);
-  const authority = CertificateAuthority.load({ trustDomain, certPem: material.certPem, keyPem: material.keyPem });
   return { authority, created: true, warnings };
 }
 

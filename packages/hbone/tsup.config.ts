@@ -1,3 +1,4 @@
 import { buildConfig } from '@ambient-ts/tsup-preset';
 
-export default buildConfig();
+// The library door and the `hbone` command (package.json "bin").
+export default buildConfig({ entry: ['src/index.ts', 'src/cli.ts'] });

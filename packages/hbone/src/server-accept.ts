@@ -170,7 +170,7 @@ export class Acceptor {
           `client certificate rejected: ${String(socket.authorizationError ?? 'no certificate')}`,
         );
       }
-      const peerIdentity = verifyClientPeer(socket.getPeerCertificate(true), entry);
+      const peerIdentity = verifyClientPeer(socket.getPeerCertificate(true), entry, socket.authorized);
       this.#options.onVerified({ socket, peerIdentity, local, remote });
     } catch (error) {
       socket.destroy();

@@ -20,7 +20,7 @@ export const CLIENT_ID = 'spiffe://cluster.local/ns/client/sa/app';
 
 // certgen occasionally emits a serial whose DER is not minimal (leading 0x00) and fails to parse it;
 // a retry avoids a flaky fixture.
-function retry<T>(make: () => T): T {
+export function retry<T>(make: () => T): T {
   for (let attempt = 0; ; attempt++) {
     try {
       return make();

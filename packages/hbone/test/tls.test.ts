@@ -8,7 +8,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { createCertificate } from '@ambient-ts/certgen';
+import { createCa, createCertificate, createLeaf } from '@ambient-ts/certgen';
 import { dialHbone, HboneError, type HboneServer, type TlsCredentials } from '../src/index.ts';
 import {
   CLIENT_ID,
@@ -19,6 +19,7 @@ import {
   newPool,
   onCleanup,
   readAll,
+  retry,
   startServer,
 } from './fixtures.ts';
 
@@ -103,12 +104,14 @@ describe('server side mTLS', () => {
     await rawTls(watched.port, rawCreds(expired));
     await expectRefused(watched, 'PEER_CERTIFICATE_INVALID');
     expect(watched.rejected[0]!.message).toMatch(/CERT_HAS_EXPIRED/);
-    const caLeaf = createCertificate({
-      issuer: pki.root,
-      isCa: true,
-      keyUsage: ['keyCertSign', 'digitalSignature'],
-      uris: [CLIENT_ID],
-    });
+    const caLeaf = retry(() =>
+      createCertificate({
+        issuer: pki.root,
+        isCa: true,
+        keyUsage: ['keyCertSign', 'digitalSignature'],
+        uris: [CLIENT_ID],
+      }),
+    );
     await rawTls(watched.port, {
       cert: caLeaf.certPem,
       key: caLeaf.keyPem,
@@ -190,6 +193,33 @@ describe('server side mTLS', () => {
       expect(tunnel.peerIdentity).toBe(id);
       expect((await readAll(tunnel.stream)).toString()).toBe(host);
     }
+  });
+});
+
+describe('certificate chains', () => {
+  it('accepts leaves issued by an intermediate on both ends (node:tls shows the server only the leaf)', async () => {
+    const root = pki.root;
+    const intermediate = retry(() => createCa({ commonName: 'hbone test intermediate', issuer: root }));
+    const viaIntermediate = (id: string): TlsCredentials => {
+      const leaf = retry(() => createLeaf({ issuer: intermediate, uris: [id] }));
+      return {
+        certChainPem: leaf.certPem + intermediate.certPem,
+        privateKeyPem: leaf.keyPem,
+        rootCertsPem: root.certPem,
+      };
+    };
+    const seen: string[] = [];
+    const { port } = await startServer({
+      credentials: () => viaIntermediate(SERVER_ID),
+      onConnect: (request) => {
+        seen.push(request.peerIdentity);
+        request.accept().stream.end('ok');
+      },
+    });
+    const pool = newPool();
+    const tunnel = await pool.connect(connectOptions(pki, port, { credentials: viaIntermediate(CLIENT_ID) }));
+    expect((await readAll(tunnel.stream)).toString()).toBe('ok');
+    expect(seen).toEqual([CLIENT_ID]);
   });
 });
 

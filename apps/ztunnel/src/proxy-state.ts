@@ -24,6 +24,9 @@ export class ProxyState {
   readonly #metrics: ProxyMetrics;
   readonly #readiness: Readiness;
   #client: DeltaXdsClient | undefined;
+  #synced!: () => void;
+  /** Resolves once static config is loaded and xDS (if any) has synced every type once. */
+  readonly synced = new Promise<void>((resolve) => (this.#synced = resolve));
 
   constructor(config: Config, deps: { logging: Logging; metrics: ProxyMetrics; readiness: Readiness }) {
     this.#config = config;
@@ -49,6 +52,7 @@ export class ProxyState {
     }
     if (!config.xdsAddress) {
       this.#readiness.complete(stateTask);
+      this.#synced();
       return;
     }
     const metadata = Object.fromEntries(
@@ -89,6 +93,7 @@ export class ProxyState {
     this.#client.start();
     void this.#client.whenSynced().then(() => {
       this.#readiness.complete(stateTask);
+      this.#synced();
       log.info(
         { workloads: this.store.workloadCount, services: this.store.serviceCount, policies: this.store.policyCount },
         'xds synced',

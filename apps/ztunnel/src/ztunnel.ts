@@ -195,7 +195,8 @@ export class Ztunnel {
       });
       this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
     }
-    this.readiness.complete('proxy');
+    // Ready once the first config is in and its workloads' listeners are bound.
+    void this.state.synced.then(() => this.#listeners?.sync()).then(() => this.readiness.complete('proxy'));
     this.lifecycle.running();
     log.info({ ports: this.ports, listeners: this.#listeners.status() }, 'ztunnel started');
   }

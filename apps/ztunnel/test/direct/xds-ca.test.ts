@@ -151,7 +151,7 @@ describe('against xDS and the CA', () => {
     const lonely = await startZtunnel({ NODE_NAME: 'node-z', XDS_ADDRESS: 'http://127.0.0.1:1', LOCAL_XDS: '' });
     try {
       const response = await lonely.ready();
-      expect([response.status, await response.text()]).toEqual([500, 'not ready, pending: state manager\n']);
+      expect([response.status, await response.text()]).toEqual([500, 'not ready, pending: proxy, state manager\n']);
     } finally {
       await lonely.ztunnel.drain(100);
     }

@@ -1,0 +1,93 @@
+// The refreshing terminal view of the running mesh: processes, workloads, connections and bytes scraped
+// from each ztunnel, denials, the behaviours' running tallies, and where to look next.
+import type { LocalMesh } from './local-mesh.ts';
+import type { Outcome, Scenario } from './scenarios.ts';
+
+export interface Tally {
+  ok: number;
+  failed: number;
+  last?: Outcome;
+}
+
+function sum(text: string, name: string, filter: (line: string) => boolean = () => true): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && filter(line)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+async function scrape(url: string): Promise<string> {
+  try {
+    return await (await fetch(url, { signal: AbortSignal.timeout(1000) })).text();
+  } catch {
+    return '';
+  }
+}
+
+const pad = (text: string, width: number): string =>
+  text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+
+export async function renderView(
+  mesh: LocalMesh,
+  file: string,
+  tallies: Map<string, Tally>,
+  scenarios: Scenario[],
+  events: string[],
+): Promise<string> {
+  const lines: string[] = [];
+  lines.push(`ambient-ts local mesh — ${file}   (Ctrl-C stops; edit the YAML and watch the mesh react)`);
+  lines.push(`control plane  xDS+CA https://localhost:15012, http://127.0.0.1:15010   state ${mesh.options.stateDir}`);
+  lines.push('');
+  lines.push(
+    `${pad('PROCESS', 28)}${pad('STATE', 12)}${pad('CONNS', 8)}${pad('BYTES', 12)}${pad('DENIED', 8)}ADMIN / METRICS`,
+  );
+  for (const process of mesh.processes) {
+    const node = mesh.nodes.find((candidate) => `ztunnel ${candidate.node}` === process.spec.role);
+    const waypoint = mesh.waypointEndpoints.find(
+      (candidate) => process.spec.role === `waypoint ${candidate.namespace}/${candidate.name}`,
+    );
+    const metrics = node ? await scrape(node.metrics) : '';
+    const conns = node
+      ? String(sum(metrics, 'istio_tcp_connections_opened_total', (line) => line.includes('reporter="destination"')))
+      : '';
+    const bytes = node
+      ? String(sum(metrics, 'istio_tcp_received_bytes_total') + sum(metrics, 'istio_tcp_sent_bytes_total'))
+      : '';
+    const denied = node
+      ? String(sum(metrics, 'istio_tcp_connections_failed_total', (line) => line.includes('response_flags="DENY"')))
+      : '';
+    const state = process.state.state + (process.restarts ? ` (${process.restarts}×)` : '');
+    const where = node ? `${node.admin}  ${node.metrics}` : waypoint ? `${waypoint.admin}  ${waypoint.metrics}` : '';
+    lines.push(
+      `${pad(process.spec.role, 28)}${pad(state, 12)}${pad(conns, 8)}${pad(bytes, 12)}${pad(denied, 8)}${where}`,
+    );
+  }
+  lines.push('');
+  lines.push(`${pad('WORKLOAD', 28)}${pad('IP', 14)}${pad('NODE', 10)}IDENTITY`);
+  for (const pod of mesh.mesh.pods) {
+    const identity = pod.ambient
+      ? `spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`
+      : '(not in the mesh: plain TCP)';
+    lines.push(`${pad(`${pod.namespace}/${pod.name}`, 28)}${pad(pod.ip, 14)}${pad(pod.node, 10)}${identity}`);
+  }
+  for (const waypoint of mesh.waypointEndpoints) {
+    lines.push(
+      `${pad(`${waypoint.namespace}/${waypoint.name} (waypoint)`, 28)}${pad(waypoint.podIp, 14)}${pad('', 10)}spiffe://cluster.local/ns/${waypoint.namespace}/sa/${waypoint.name}`,
+    );
+  }
+  lines.push('');
+  lines.push(`${pad('BEHAVIOUR', 70)}${pad('OK', 6)}${pad('FAIL', 6)}LAST`);
+  for (const scenario of scenarios) {
+    const tally = tallies.get(scenario.key) ?? { ok: 0, failed: 0 };
+    lines.push(
+      `${pad(scenario.title, 70)}${pad(String(tally.ok), 6)}${pad(String(tally.failed), 6)}${tally.last ? `${tally.last.ok ? '✓' : '✗'} ${tally.last.detail}` : '…'}`,
+    );
+  }
+  if (events.length > 0) {
+    lines.push('');
+    lines.push('EVENTS');
+    for (const event of events.slice(-6)) lines.push(`  ${event}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// `npm start [-- --once] [-- FILE...]`: run the local ambient mesh from examples/mesh.yaml.
+//   default   live view, traffic keeps flowing, Ctrl-C stops every process
+//   --once    run every behaviour once, print PASS/FAIL per behaviour, exit 0 only if all hold
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalMesh } from './local-mesh.ts';
+import { readMeshFile } from './mesh-file.ts';
+import { LogBook, scenarios, type Outcome } from './scenarios.ts';
+import { renderView, type Tally } from './live-view.ts';
+
+const usage = `usage: npm start [-- [--once] [--state-dir DIR] [FILE...]]
+
+Starts a whole ambient mesh on this machine from Kubernetes-style YAML (default examples/mesh.yaml):
+a control plane (xDS + CA), one ztunnel per node, the waypoints, sample echo workloads and traffic.
+  --once          run each behaviour once, print PASS/FAIL lines, exit 0 only if all hold
+  --state-dir DIR  where the CA, tokens and root certificate live (default .mesh)`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { once: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const repo = resolve(import.meta.dirname, '../../..');
+const files = positionals.length > 0 ? positionals.map((file) => resolve(file)) : [resolve(repo, 'examples/mesh.yaml')];
+const stateDir = resolve(values['state-dir'] ?? resolve(repo, '.mesh'));
+mkdirSync(stateDir, { recursive: true });
+
+const logs = new LogBook();
+const events: string[] = [];
+const note = (text: string): void => {
+  events.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
+  if (!process.stdout.isTTY || values.once) console.log(text);
+};
+const mesh = new LocalMesh(readMeshFile(files), {
+  files,
+  stateDir,
+  onLine: (role, line) => {
+    logs.add(role, line);
+    if (role === 'controlplane' && String(line['message']).startsWith('update refused'))
+      note(`controlplane: ${String(line['message'])}`);
+    if (role === 'controlplane' && String(line['message']).startsWith('config version'))
+      note(`controlplane: ${String(line['message'])}`);
+  },
+  onEvent: (role, text) => note(`${role}: ${text}`),
+});
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  await mesh.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+console.log(`starting the local mesh from ${files.join(', ')} (nodes: ${mesh.mesh.nodes.join(', ')}) …`);
+try {
+  await mesh.start();
+} catch (error) {
+  console.error(`local mesh failed to start: ${(error as Error).message}`);
+  await shutdown(1);
+}
+console.log(
+  'mesh is up: control plane, ' +
+    mesh.processes
+      .slice(1)
+      .map((process) => process.spec.role)
+      .join(', '),
+);
+
+if (values.once) {
+  let failures = 0;
+  for (const scenario of scenarios) {
+    let outcome: Outcome;
+    try {
+      outcome = await scenario.run(mesh, logs);
+    } catch (error) {
+      outcome = { ok: false, detail: (error as Error).message };
+    }
+    if (!outcome.ok) failures += 1;
+    console.log(`${outcome.ok ? 'PASS' : 'FAIL'} ${scenario.title}: ${outcome.detail}`);
+  }
+  console.log(
+    failures === 0 ? `all ${scenarios.length} behaviours hold` : `${failures} of ${scenarios.length} behaviours failed`,
+  );
+  await shutdown(failures === 0 ? 0 : 1);
+}
+
+// Live mode: traffic in a loop, the view refreshed every second.
+const tallies = new Map<string, Tally>();
+void (async () => {
+  while (!stopping) {
+    for (const scenario of scenarios) {
+      if (stopping) break;
+      const tally = tallies.get(scenario.key) ?? { ok: 0, failed: 0 };
+      let outcome: Outcome;
+      try {
+        outcome = await scenario.run(mesh, logs);
+      } catch (error) {
+        outcome = { ok: false, detail: (error as Error).message };
+      }
+      tally[outcome.ok ? 'ok' : 'failed'] += 1;
+      tally.last = outcome;
+      tallies.set(scenario.key, tally);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+})();
+const refresh = async (): Promise<void> => {
+  const view = await renderView(mesh, files.join(', '), tallies, scenarios, events);
+  if (process.stdout.isTTY) process.stdout.write(`\x1b[H\x1b[2J${view}\n`);
+  else console.log(`${view}\n`);
+};
+setInterval(() => void refresh(), process.stdout.isTTY ? 1000 : 10_000);

@@ -1,0 +1,252 @@
+// The waypoint's configuration, read from the environment with the names Istio's proxies use (ztunnel's
+// XDS_ADDRESS/CA_ADDRESS/..., the pod downward-API variables) plus documented additions. This is the only
+// file of the app that touches process.env; everything downstream takes the typed Config.
+import type { PathNormalization } from '@ambient-ts/policy';
+import {
+  parseBool,
+  parseChoice,
+  parseDuration,
+  parseHostPort,
+  parseInteger,
+  parseIp,
+  read,
+  withPrefix,
+  type Env,
+  type HostPort,
+} from './config-parse.ts';
+import { configError } from './errors.ts';
+
+export interface Config {
+  /** undefined disables xDS (XDS_ADDRESS=""): then LOCAL_XDS_PATH / LOCAL_XDS must supply everything. */
+  xdsAddress?: string;
+  caAddress?: string;
+  xdsRootCa: string;
+  caRootCa: string;
+  altXdsHostname?: string;
+  altCaHostname?: string;
+  /** A file path (re-read per request) or a literal token. */
+  authToken: string;
+  fakeCa: boolean;
+  clusterId: string;
+  clusterDomain: string;
+  network: string;
+  localXdsPath?: string;
+  localXds?: string;
+  secretTtlMs: number;
+  /** Who this waypoint is: the Gateway it implements and the identity it presents. */
+  self: {
+    podName: string;
+    podNamespace: string;
+    gatewayName: string;
+    serviceAccount: string;
+    trustDomain: string;
+    /** The address the HBONE listener binds (the waypoint pod's IP; a loopback address on one machine). */
+    instanceIp: string;
+    nodeName?: string;
+  };
+  /** meshConfig rootNamespace: where GatewayClass-targeted policies live. */
+  rootNamespace: string;
+  hbonePort: number;
+  pool: { maxStreamsPerConnection: number; unusedReleaseTimeoutMs: number };
+  terminationDeadlineMs: number;
+  /** How long to wait for the first bytes of an undeclared port before treating it as TCP. */
+  protocolDetectionTimeoutMs: number;
+  pathNormalization: PathNormalization;
+  xdsHeaders: Record<string, string>;
+  caHeaders: Record<string, string>;
+  proxyMetadata: Record<string, string>;
+  logging: { level: string; format: 'json' | 'plain' };
+  adminAddress: HostPort;
+  statsAddress: HostPort;
+  readinessAddress: HostPort;
+}
+
+/** The table behind `waypoint --help`: every variable, its default and meaning. */
+export const variables: [name: string, fallback: string, meaning: string][] = [
+  ['INSTANCE_IP', '(required)', 'address the HBONE listener binds (the waypoint pod IP, e.g. 127.0.2.10 locally)'],
+  ['POD_NAMESPACE', '(required)', "the waypoint's namespace (its Gateway's namespace)"],
+  ['POD_NAME', 'GATEWAY_NAME', 'pod name, used in the xDS node id'],
+  ['GATEWAY_NAME', 'POD_NAME without its ReplicaSet/pod suffix', 'name of the istio-waypoint Gateway implemented'],
+  ['SERVICE_ACCOUNT', 'GATEWAY_NAME', 'identity spiffe://<TRUST_DOMAIN>/ns/<POD_NAMESPACE>/sa/<SERVICE_ACCOUNT>'],
+  ['TRUST_DOMAIN', 'cluster.local', 'trust domain of the mesh'],
+  ['XDS_ADDRESS', 'https://localhost:15012', 'xDS server (istiod); "" disables xDS; a missing scheme means https://'],
+  ['CA_ADDRESS', 'same as XDS_ADDRESS', 'Istio CA address; ignored with FAKE_CA'],
+  ['XDS_ROOT_CA / CA_ROOT_CA', './var/run/secrets/istio/root-cert.pem', 'roots for xDS / CA TLS: path, SYSTEM or PEM'],
+  ['ALT_XDS_HOSTNAME / ALT_CA_HOSTNAME', '', 'name to verify the control-plane certificate against'],
+  ['AUTH_TOKEN', './var/run/secrets/tokens/istio-token', 'bearer token: a file path (re-read) or the literal token'],
+  ['FAKE_CA', 'false', 'use an in-process self-signed CA instead of CA_ADDRESS'],
+  ['CLUSTER_ID (ISTIO_META_CLUSTER_ID wins)', 'Kubernetes', 'sent as the clusterid header to xDS and the CA'],
+  ['CLUSTER_DOMAIN', 'cluster.local', 'DNS suffix of services'],
+  ['NETWORK', '', "this waypoint's network"],
+  ['NODE_NAME', '', 'node the waypoint runs on (xDS node metadata)'],
+  ['ROOT_NAMESPACE', 'istio-system', 'meshConfig rootNamespace (GatewayClass-targeted policies)'],
+  ['LOCAL_XDS_PATH / LOCAL_XDS', '', 'static config (file / inline YAML): LocalConfig plus Kubernetes L7 objects'],
+  ['SECRET_TTL', '24h', 'requested certificate lifetime'],
+  ['POOL_MAX_STREAMS_PER_CONNECTION', '100', 'streams per pooled upstream HBONE connection'],
+  ['POOL_UNUSED_RELEASE_TIMEOUT', '1h', 'idle upstream HBONE connections are released after this'],
+  ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
+  ['PROTOCOL_DETECTION_TIMEOUT', '5s', 'undeclared ports: wait this long for client bytes, then treat as TCP'],
+  ['PATH_NORMALIZATION', 'BASE', 'NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (meshConfig)'],
+  ['XDS_HEADER_<name> / CA_HEADER_<name>', '', 'extra gRPC metadata'],
+  ['ISTIO_META_<K>', '', 'xDS node metadata'],
+  ['RUST_LOG', 'info', 'log levels, e.g. info,access:debug'],
+  ['LOG_FORMAT', 'json', 'json or plain'],
+  ['IPV6_ENABLED', 'true', 'wildcard operator listeners on [::] instead of 0.0.0.0'],
+  ['ADMIN_ADDR', '127.0.0.1:15000', 'admin server (/config_dump, /logging, /quitquitquit)'],
+  ['STATS_ADDR', '[::]:15020', 'metrics server (/metrics, /stats/prometheus)'],
+  ['READINESS_ADDR', '[::]:15021', 'readiness server (/healthz/ready)'],
+];
+
+export function helpText(): string {
+  const width = Math.max(...variables.map(([name]) => name.length));
+  const rows = variables.map(
+    ([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${meaning}${fallback ? ` [default: ${fallback}]` : ''}`,
+  );
+  return [
+    'waypoint — the ambient-mesh L7 proxy (ambient-ts): HBONE in, AuthorizationPolicy, RequestAuthentication',
+    'and HTTPRoute, HBONE out.',
+    '',
+    'usage: waypoint [--help] [--version] [--print-config]',
+    '',
+    'environment:',
+    ...rows,
+  ].join('\n');
+}
+
+function address(env: Env, variable: string): string | undefined {
+  const value = env[variable];
+  if (value === undefined) return undefined;
+  if (value === '') return '';
+  return /^[a-z]+:\/\//.test(value) ? value : `https://${value}`;
+}
+
+/** `waypoint-7c9f8d6b5-x2x4z` → `waypoint` (Deployment pods); anything else as is. */
+export function gatewayNameFromPod(podName: string): string {
+  return /^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/.exec(podName)?.[1] ?? podName;
+}
+
+function terminationDeadline(env: Env): number {
+  if (env['CONNECTION_TERMINATION_DEADLINE'])
+    return parseDuration('CONNECTION_TERMINATION_DEADLINE', env['CONNECTION_TERMINATION_DEADLINE']);
+  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
+  if (!grace) return 5000;
+  const seconds = parseInteger('TERMINATION_GRACE_PERIOD_SECONDS', grace, 0);
+  return Math.max(1, seconds > 10 ? seconds - 5 : seconds - 1) * 1000;
+}
+
+function self(env: Env): Config['self'] {
+  const instanceIp = env['INSTANCE_IP'];
+  if (!instanceIp) throw configError('INSTANCE_IP', 'is required: the address the HBONE listener (15008) binds');
+  const podNamespace = env['POD_NAMESPACE'];
+  if (!podNamespace) throw configError('POD_NAMESPACE', "is required: the waypoint's (its Gateway's) namespace");
+  const podName = env['POD_NAME'] || env['GATEWAY_NAME'];
+  if (!podName) throw configError('GATEWAY_NAME', 'is required when POD_NAME is not set: the waypoint Gateway name');
+  const gatewayName = env['GATEWAY_NAME'] || gatewayNameFromPod(podName);
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (!dnsLabel.test(gatewayName)) throw configError('GATEWAY_NAME', `"${gatewayName}" is not a DNS label`);
+  if (!dnsLabel.test(podNamespace)) throw configError('POD_NAMESPACE', `"${podNamespace}" is not a DNS label`);
+  return {
+    podName,
+    podNamespace,
+    gatewayName,
+    serviceAccount: env['SERVICE_ACCOUNT'] || gatewayName,
+    trustDomain: env['TRUST_DOMAIN'] || 'cluster.local',
+    instanceIp: parseIp('INSTANCE_IP', instanceIp),
+    ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
+  };
+}
+
+/** Build the Config from an environment; throws WaypointError INVALID_CONFIG naming the first bad variable. */
+export function parseConfig(env: Env): Config {
+  if (env['LOCAL_XDS_PATH'] && env['LOCAL_XDS']) {
+    throw configError('LOCAL_XDS', 'LOCAL_XDS_PATH and LOCAL_XDS are mutually exclusive; set one');
+  }
+  const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
+  const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
+  const defaultXds = env['KUBERNETES_SERVICE_HOST']
+    ? 'https://istiod.istio-system.svc:15012'
+    : 'https://localhost:15012';
+  const xdsAddress = address(env, 'XDS_ADDRESS') ?? defaultXds;
+  const caAddress = address(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
+  const defaultRoot = './var/run/secrets/istio/root-cert.pem';
+  const config: Config = {
+    ...(xdsAddress ? { xdsAddress } : {}),
+    ...(caAddress ? { caAddress } : {}),
+    xdsRootCa: env['XDS_ROOT_CA'] || defaultRoot,
+    caRootCa: env['CA_ROOT_CA'] || defaultRoot,
+    ...(env['ALT_XDS_HOSTNAME'] ? { altXdsHostname: env['ALT_XDS_HOSTNAME'] } : {}),
+    ...(env['ALT_CA_HOSTNAME'] ? { altCaHostname: env['ALT_CA_HOSTNAME'] } : {}),
+    authToken: env['AUTH_TOKEN'] || './var/run/secrets/tokens/istio-token',
+    fakeCa: read(env, 'FAKE_CA', false, parseBool),
+    clusterId: env['ISTIO_META_CLUSTER_ID'] || env['CLUSTER_ID'] || 'Kubernetes',
+    clusterDomain: env['CLUSTER_DOMAIN'] || 'cluster.local',
+    network: env['NETWORK'] ?? '',
+    ...(env['LOCAL_XDS_PATH'] ? { localXdsPath: env['LOCAL_XDS_PATH'] } : {}),
+    ...(env['LOCAL_XDS'] ? { localXds: env['LOCAL_XDS'] } : {}),
+    secretTtlMs: read(env, 'SECRET_TTL', 24 * 3_600_000, parseDuration),
+    self: self(env),
+    rootNamespace: env['ROOT_NAMESPACE'] || 'istio-system',
+    hbonePort: 15008,
+    pool: {
+      maxStreamsPerConnection: read(env, 'POOL_MAX_STREAMS_PER_CONNECTION', 100, (v, t) => parseInteger(v, t, 1)),
+      unusedReleaseTimeoutMs: read(env, 'POOL_UNUSED_RELEASE_TIMEOUT', 3_600_000, parseDuration),
+    },
+    terminationDeadlineMs: terminationDeadline(env),
+    protocolDetectionTimeoutMs: read(env, 'PROTOCOL_DETECTION_TIMEOUT', 5000, parseDuration),
+    pathNormalization: read(
+      env,
+      'PATH_NORMALIZATION',
+      'BASE' as PathNormalization,
+      parseChoice<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
+    ),
+    xdsHeaders: withPrefix(env, 'XDS_HEADER_'),
+    caHeaders: withPrefix(env, 'CA_HEADER_'),
+    proxyMetadata: withPrefix(env, 'ISTIO_META_'),
+    logging: {
+      level: env['RUST_LOG'] || 'info',
+      format: read(env, 'LOG_FORMAT', 'json' as 'json' | 'plain', parseChoice(['json', 'plain'] as const)),
+    },
+    adminAddress: read(env, 'ADMIN_ADDR', { host: '127.0.0.1', port: 15000 }, (v, t) =>
+      parseHostPort(v, t, '127.0.0.1'),
+    ),
+    statsAddress: read(env, 'STATS_ADDR', { host: wildcard, port: 15020 }, (v, t) => parseHostPort(v, t, wildcard)),
+    readinessAddress: read(env, 'READINESS_ADDR', { host: wildcard, port: 15021 }, (v, t) =>
+      parseHostPort(v, t, wildcard),
+    ),
+  };
+  if (!config.xdsAddress && !config.localXdsPath && !config.localXds) {
+    throw configError(
+      'XDS_ADDRESS',
+      'xDS is disabled and no LOCAL_XDS_PATH or LOCAL_XDS is set: there would be no services to serve',
+    );
+  }
+  if (!config.fakeCa && !config.caAddress) {
+    throw configError(
+      'CA_ADDRESS',
+      'no CA address and FAKE_CA is not set: the waypoint certificate could not be obtained',
+    );
+  }
+  return config;
+}
+
+/** The one place the process environment is read. */
+export function loadConfig(): Config {
+  return parseConfig(process.env);
+}
+
+/** spiffe://<trust domain>/ns/<namespace>/sa/<service account>: what the waypoint presents. */
+export function waypointIdentity(config: Config): string {
+  return `spiffe://${config.self.trustDomain}/ns/${config.self.podNamespace}/sa/${config.self.serviceAccount}`;
+}
+
+/** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const looksLikeFile = (value: string): boolean => value.startsWith('/') || value.startsWith('./');
+  return {
+    ...config,
+    authToken: looksLikeFile(config.authToken) ? config.authToken : '<redacted>',
+    xdsHeaders: Object.fromEntries(Object.keys(config.xdsHeaders).map((key) => [key, '<redacted>'])),
+    caHeaders: Object.fromEntries(Object.keys(config.caHeaders).map((key) => [key, '<redacted>'])),
+    ...(config.localXds ? { localXds: `<${config.localXds.length} bytes of inline YAML>` } : {}),
+  };
+}

@@ -1,0 +1,269 @@
+// The waypoint app: discovery (Address + Authorization + L7 objects) + its own certificate + HBONE in and
+// out + policy + routing + telemetry. `Waypoint.start(config)` binds everything and resolves once
+// listening; `drain()` is the SIGTERM path.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CaClient } from '@ambient-ts/certs';
+import { createHboneServer, HbonePool, type HboneServer } from '@ambient-ts/hbone';
+import { JwksCache, type WaypointTarget } from '@ambient-ts/policy';
+import {
+  createAdminServer,
+  createMetricsServer,
+  createReadinessServer,
+  Logging,
+  ProxyMetrics,
+  Readiness,
+} from '@ambient-ts/telemetry';
+import { redactedConfig, waypointIdentity, type Config } from './config.ts';
+import { buildConfigDump } from './config-dump.ts';
+import { WaypointError } from './errors.ts';
+import { WaypointIdentity } from './identity.ts';
+import { Lifecycle, type LifecycleState } from './lifecycle.ts';
+import { HttpHandler } from './proxy/http-handler.ts';
+import { Inbound } from './proxy/inbound.ts';
+import { proxyTcp } from './proxy/tcp-proxy.ts';
+import type { TunnelContext } from './proxy/tunnel.ts';
+import type { WaypointSelf } from './routing/dispatch.ts';
+import { WaypointState } from './state/waypoint-state.ts';
+import { HttpMetrics } from './telemetry/http-metrics.ts';
+import { TrafficReporter } from './telemetry/reporter.ts';
+import { UpstreamAgent, UpstreamConnector } from './upstream/connector.ts';
+import { selfWorkload } from './upstream/endpoints.ts';
+
+export const version = '0.1.0';
+
+export interface WaypointOptions {
+  /** Use this CA client instead of CA_ADDRESS/FAKE_CA (tests and the local mesh share one CA). */
+  caClient?: CaClient;
+  /** Where logs go (tests capture them); default stdout. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+async function listen(server: Server, address: { host: string; port: number }, role: string): Promise<number> {
+  server.listen({ host: address.host, port: address.port });
+  const [error] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
+  if (error) throw bindError(role, address, error as NodeJS.ErrnoException);
+  return (server.address() as AddressInfo).port;
+}
+
+function bindError(role: string, address: { host: string; port: number }, error: NodeJS.ErrnoException): WaypointError {
+  const hint =
+    error.code === 'EADDRINUSE'
+      ? ': another process is using it'
+      : error.code === 'EADDRNOTAVAIL'
+        ? ': the address is not local to this host'
+        : '';
+  return new WaypointError(
+    'BIND_FAILED',
+    `${role} port ${address.host}:${address.port} cannot be bound (${error.code ?? error.message})${hint}`,
+    { cause: error },
+  );
+}
+
+export class Waypoint {
+  readonly config: Config;
+  readonly identity: string;
+  readonly logging: Logging;
+  readonly metrics = new ProxyMetrics({ component: 'waypoint', version });
+  readonly readiness = new Readiness();
+  readonly lifecycle = new Lifecycle();
+  readonly state: WaypointState;
+  readonly self: WaypointSelf;
+  readonly ports = { hbone: 0, admin: 0, stats: 0, readiness: 0 };
+  readonly #options: WaypointOptions;
+  #operatorServers: Server[] = [];
+  #certificates: WaypointIdentity | undefined;
+  #pool: HbonePool | undefined;
+  #agent: UpstreamAgent | undefined;
+  #hbone: HboneServer | undefined;
+  #inbound: Inbound | undefined;
+  #draining = false;
+
+  private constructor(config: Config, options: WaypointOptions) {
+    this.config = config;
+    this.#options = options;
+    this.identity = waypointIdentity(config);
+    this.logging = new Logging({
+      format: config.logging.format,
+      level: config.logging.level,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    this.state = new WaypointState(config, {
+      logging: this.logging,
+      metrics: this.metrics,
+      readiness: this.readiness,
+      version,
+    });
+    this.self = {
+      gatewayName: config.self.gatewayName,
+      namespace: config.self.podNamespace,
+      hostname: `${config.self.gatewayName}.${config.self.podNamespace}.svc.${config.clusterDomain}`,
+      instanceIp: config.self.instanceIp,
+      network: config.network,
+    };
+  }
+
+  static async start(config: Config, options: WaypointOptions = {}): Promise<Waypoint> {
+    const waypoint = new Waypoint(config, options);
+    try {
+      await waypoint.#start();
+    } catch (error) {
+      await waypoint.#shutdown();
+      throw error;
+    }
+    return waypoint;
+  }
+
+  async #start(): Promise<void> {
+    const { config, logging } = this;
+    const log = logging.scope('waypoint');
+    log.info({ config: redactedConfig(config), identity: this.identity, version }, 'running with config');
+    this.readiness.register('proxy');
+    const admin = createAdminServer({
+      configDump: () => this.configDump(),
+      logging,
+      quit: () => void this.drain(),
+      title: 'waypoint',
+    });
+    const stats = createMetricsServer(this.metrics);
+    const ready = createReadinessServer(this.readiness);
+    this.#operatorServers = [admin, stats, ready];
+    this.ports.admin = await listen(admin, config.adminAddress, 'admin');
+    this.ports.stats = await listen(stats, config.statsAddress, 'metrics');
+    this.ports.readiness = await listen(ready, config.readinessAddress, 'readiness');
+
+    await this.state.start();
+    const certificates = await WaypointIdentity.create(
+      config,
+      this.identity,
+      { logging, readiness: this.readiness },
+      this.#options.caClient,
+    );
+    this.#certificates = certificates;
+    this.#pool = new HbonePool({
+      maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
+      idleReleaseMs: config.pool.unusedReleaseTimeoutMs,
+    });
+    const connector = new UpstreamConnector({
+      pool: this.#pool,
+      credentials: () => certificates.credentials(),
+      sourceIdentity: this.identity,
+      hbonePort: config.hbonePort,
+    });
+    this.#agent = new UpstreamAgent(connector);
+    const reporter = new TrafficReporter(new HttpMetrics(this.metrics), this.metrics, logging.scope('access'));
+    const { store, l7 } = this.state;
+    const self = this.self;
+    const draining = (): boolean => this.#draining;
+    const me = (): ReturnType<typeof selfWorkload> => selfWorkload(store, self);
+    const http = new HttpHandler({
+      store,
+      l7,
+      self,
+      rootNamespace: config.rootNamespace,
+      clusterDomain: config.clusterDomain,
+      pathNormalization: config.pathNormalization,
+      jwks: new JwksCache(),
+      agent: this.#agent,
+      reporter,
+      selfWorkload: me,
+      draining,
+    });
+    const waypointTarget = (tunnel: TunnelContext): WaypointTarget => ({
+      rootNamespace: config.rootNamespace,
+      gateway: {
+        name: self.gatewayName,
+        namespace: self.namespace,
+        gatewayClassName: l7.gateway(self.namespace, self.gatewayName)?.gatewayClassName ?? 'istio-waypoint',
+      },
+      ...(tunnel.target.kind === 'service'
+        ? { service: { name: tunnel.target.service.name, namespace: tunnel.target.service.namespace } }
+        : {}),
+    });
+    const tcpDeps = {
+      store,
+      policies: () => l7.authorizationPolicies(),
+      waypointTarget,
+      connector,
+      reporter,
+      selfWorkload: me,
+    };
+    this.#inbound = new Inbound({
+      store,
+      self,
+      protocols: this.state.protocols,
+      http,
+      tcp: (tunnel, context, head) => proxyTcp(tcpDeps, tunnel, context, head),
+      log: logging.scope('inbound'),
+      protocolDetectionTimeoutMs: config.protocolDetectionTimeoutMs,
+      draining,
+    });
+    this.#hbone = createHboneServer({
+      credentials: () => certificates.credentials(),
+      onConnect: this.#inbound.onConnect,
+    });
+    this.#hbone.on('connectionError', (error, remote) =>
+      logging
+        .scope('inbound')
+        .warn({ 'src.addr': `${remote.address}:${remote.port}`, error: error.message }, 'HBONE connection rejected'),
+    );
+    const hboneAddress = { host: config.self.instanceIp, port: config.hbonePort };
+    try {
+      this.ports.hbone = (await this.#hbone.listen(hboneAddress)).port;
+    } catch (error) {
+      throw bindError('HBONE', hboneAddress, error as NodeJS.ErrnoException);
+    }
+    this.readiness.complete('proxy');
+    this.lifecycle.running();
+    log.info({ ports: this.ports, identity: this.identity, address: config.self.instanceIp }, 'waypoint started');
+  }
+
+  configDump(): Record<string, unknown> {
+    return buildConfigDump({
+      config: this.config,
+      version,
+      identity: this.identity,
+      self: this.self,
+      store: this.state.store,
+      l7: this.state.l7,
+      protocols: this.state.protocols,
+      tunnels: this.#inbound?.tunnels() ?? [],
+      certificates: this.#certificates?.manager.snapshot() ?? [],
+      xdsState: this.state.xdsState,
+      lifecycle: this.lifecycle.current.state,
+    });
+  }
+
+  /** Graceful shutdown: stop accepting, GOAWAY, finish in-flight requests until the deadline, then close. */
+  drain(deadlineMs = this.config.terminationDeadlineMs): Promise<LifecycleState> {
+    let tunnelsDone: Promise<void> = Promise.resolve();
+    return this.lifecycle.drain(deadlineMs, {
+      stopAccepting: async () => {
+        this.#draining = true;
+        // Closes the listener and sends GOAWAY; resolves once every HBONE connection is gone (or the deadline).
+        tunnelsDone = this.#hbone?.drain(deadlineMs) ?? Promise.resolve();
+      },
+      goAway: async () => {
+        this.#inbound?.closeIdle();
+      },
+      idle: () => tunnelsDone,
+      forceClose: () => 0,
+      shutdown: async () => {
+        await tunnelsDone;
+        await this.#shutdown();
+      },
+    });
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#agent?.destroy();
+    await this.#hbone?.close().catch(() => {});
+    await this.#pool?.close().catch(() => {});
+    this.#certificates?.close();
+    this.state.close();
+    await Promise.all(this.#operatorServers.map((server) => new Promise((resolve) => server.close(resolve))));
+    this.logging.scope('waypoint').info({}, 'waypoint stopped');
+    this.logging.flush();
+  }
+}

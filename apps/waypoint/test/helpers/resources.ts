@@ -1,0 +1,101 @@
+// xDS resources for the direct tests, in the proto3 JSON form istiod (or the local control plane) sends.
+import type { XdsAddress } from '@ambient-ts/discovery';
+
+export const TRUST_DOMAIN = 'cluster.local';
+export const WAYPOINT_HOST = 'waypoint.default.svc.cluster.local';
+
+const b64 = (ip: string): string => Buffer.from(ip.split('.').map(Number)).toString('base64');
+
+export const identityOf = (sa: string, namespace = 'default'): string =>
+  `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${sa}`;
+
+export interface WorkloadSpec {
+  name: string;
+  ip: string;
+  sa?: string;
+  /** service name → [servicePort, targetPort][] */
+  services?: Record<string, [number, number][]>;
+  version?: string;
+  protocol?: 'HBONE' | 'NONE';
+  healthy?: boolean;
+  /** Bound to the waypoint as a workload waypoint. */
+  waypoint?: boolean;
+}
+
+export function workload(spec: WorkloadSpec): XdsAddress {
+  return {
+    workload: {
+      uid: `Kubernetes//Pod/default/${spec.name}`,
+      name: spec.name,
+      namespace: 'default',
+      addresses: [b64(spec.ip)],
+      tunnelProtocol: spec.protocol ?? 'HBONE',
+      trustDomain: TRUST_DOMAIN,
+      serviceAccount: spec.sa ?? spec.name,
+      workloadName: spec.name,
+      canonicalName: spec.name.replace(/-v\d+$/, ''),
+      canonicalRevision: spec.version ?? 'latest',
+      clusterId: 'Kubernetes',
+      ...(spec.healthy === false ? { status: 'UNHEALTHY' } : {}),
+      ...(spec.waypoint
+        ? { waypoint: { hostname: { namespace: 'default', hostname: WAYPOINT_HOST }, hboneMtlsPort: 15008 } }
+        : {}),
+      services: Object.fromEntries(
+        Object.entries(spec.services ?? {}).map(([service, ports]) => [
+          `default/${service}.default.svc.cluster.local`,
+          { ports: ports.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) },
+        ]),
+      ),
+    },
+  } as XdsAddress;
+}
+
+export interface ServiceSpec {
+  name: string;
+  vip: string;
+  ports: { port: number; targetPort: number; appProtocol?: 'HTTP11' | 'HTTP2' | 'TCP' }[];
+  /** Bound to the test waypoint (default true). */
+  waypoint?: boolean;
+}
+
+export function service(spec: ServiceSpec): XdsAddress {
+  return {
+    service: {
+      name: spec.name,
+      namespace: 'default',
+      hostname: `${spec.name}.default.svc.cluster.local`,
+      addresses: [{ network: '', address: b64(spec.vip) }],
+      ports: spec.ports.map((p) => ({
+        servicePort: p.port,
+        targetPort: p.targetPort,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      })),
+      ...(spec.waypoint === false
+        ? {}
+        : { waypoint: { hostname: { namespace: 'default', hostname: WAYPOINT_HOST }, hboneMtlsPort: 15008 } }),
+    },
+  } as XdsAddress;
+}
+
+export function addressName(address: XdsAddress): string {
+  return address.workload ? address.workload.uid! : `default/${address.service!.hostname}`;
+}
+
+/** A Kubernetes object as the control plane forwards it, with its `Kind/ns/name` resource name. */
+export function l7(
+  kind: string,
+  name: string,
+  spec: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): { name: string; json: Record<string, unknown> } {
+  return { name: `${kind}/default/${name}`, json: { kind, metadata: { name, namespace: 'default', ...extra }, spec } };
+}
+
+export const serviceParent = (name: string, port?: number) => ({
+  group: '',
+  kind: 'Service',
+  name,
+  ...(port ? { port } : {}),
+});
+export const gatewayTarget = { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'waypoint' };
+export const serviceTarget = (name: string) => ({ group: '', kind: 'Service', name });

@@ -212,7 +212,7 @@ export class TestEnv {
       let body = '';
       for await (const chunk of response) body += (chunk as Buffer).toString();
       const reply: Reply = { status: response.statusCode ?? 0, headers: response.headers, body };
-      if (response.headers['x-backend']) reply.echo = JSON.parse(body) as Reply['echo'];
+      if (response.headers['content-type'] === 'application/json') reply.echo = JSON.parse(body) as Reply['echo'];
       return reply;
     } finally {
       tunnel.stream.destroy();

@@ -1,7 +1,7 @@
 // One client HBONE connection (mTLS + HTTP/2) and the CONNECT streams opened on it.
 // States: open → draining (GOAWAY received or close() called: no new streams) → closed.
 import { EventEmitter } from 'node:events';
-import { constants as h2, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { HboneError } from './errors.ts';
 import { sendRstStream } from './h2-reset.ts';
@@ -55,6 +55,59 @@ function streamError(error: unknown, rstCode: number | undefined, authority: str
   );
 }
 
+const kPending = Symbol('hbone.pendingTunnel');
+
+interface Pending {
+  connection: HboneConnection;
+  authority: string;
+  resolve: (tunnel: HboneTunnel) => void;
+  reject: (error: unknown) => void;
+  lastError: unknown;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+type TunnelStream = ClientHttp2Stream & { [kPending]?: Pending | undefined };
+
+/** Take the pending record off the stream (once): the tunnel is answered or gone. */
+function settle(stream: TunnelStream): Pending | undefined {
+  const pending = stream[kPending];
+  if (!pending) return undefined;
+  stream[kPending] = undefined;
+  // Answered: only the (now no-op) error listener and the connection's close counter stay.
+  stream.removeListener('close', pendingClose);
+  stream.removeListener('response', pendingResponse);
+  if (pending.signal && pending.onAbort) pending.signal.removeEventListener('abort', pending.onAbort);
+  return pending;
+}
+
+// Listeners are called with the stream as `this`.
+function pendingError(this: TunnelStream, error: unknown): void {
+  const pending = this[kPending];
+  if (pending) pending.lastError = error;
+}
+
+function pendingClose(this: TunnelStream): void {
+  const pending = settle(this);
+  if (pending) pending.reject(streamError(pending.lastError, this.rstCode, pending.authority));
+}
+
+function pendingResponse(this: TunnelStream, headers: IncomingHttpHeaders): void {
+  const pending = settle(this);
+  if (!pending) return;
+  const status = Number(headers[':status']);
+  if (status === 200) {
+    pending.resolve({ stream: this, status, headers, peerIdentity: pending.connection.peerIdentity });
+    return;
+  }
+  this.close(h2.NGHTTP2_NO_ERROR);
+  pending.reject(
+    new HboneError('TUNNEL_REFUSED', `the server answered HTTP ${status} to CONNECT ${pending.authority}`, {
+      status,
+    }),
+  );
+}
+
 export class HboneConnection extends EventEmitter<HboneConnectionEvents> {
   readonly session: ClientHttp2Session;
   readonly peerIdentity: string;
@@ -101,60 +154,41 @@ export class HboneConnection extends EventEmitter<HboneConnectionEvents> {
       return Promise.reject(new HboneError('CONNECTION_CLOSED', 'the HBONE connection is closed or draining'));
     }
     if (signal?.aborted) return Promise.reject(new HboneError('ABORTED', `the CONNECT to ${authority} was aborted`));
-    let stream;
+    let stream: TunnelStream;
     try {
       stream = this.session.request(
         { ...options.headers, ':method': 'CONNECT', ':authority': authority },
         { endStream: false },
-      );
+      ) as TunnelStream;
     } catch (error) {
       this.#markDraining();
       return Promise.reject(streamError(error, undefined, authority));
     }
     this.#active++;
-    stream.on('error', ignore);
-    stream.once('close', () => {
-      this.#active--;
-      this.emit('streamClosed');
-    });
+    // Shared listeners and one small state record per stream: an idle tunnel holds no closures.
+    stream.on('close', this.#onStreamClose);
+    stream.on('error', pendingError);
+    stream.on('close', pendingClose);
+    stream.on('response', pendingResponse);
     return new Promise<HboneTunnel>((resolve, reject) => {
-      let lastError: unknown;
-      const cleanup = (): void => {
-        stream.off('response', onResponse);
-        stream.off('error', onError);
-        stream.off('close', onClose);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onResponse = (headers: IncomingHttpHeaders): void => {
-        cleanup();
-        const status = Number(headers[':status']);
-        if (status === 200) {
-          resolve({ stream, status, headers, peerIdentity: this.peerIdentity });
-          return;
-        }
-        stream.close(h2.NGHTTP2_NO_ERROR);
-        reject(
-          new HboneError('TUNNEL_REFUSED', `the server answered HTTP ${status} to CONNECT ${authority}`, { status }),
-        );
-      };
-      const onError = (error: unknown): void => {
-        lastError = error;
-      };
-      const onClose = (): void => {
-        cleanup();
-        reject(streamError(lastError, stream.rstCode, authority));
-      };
-      const onAbort = (): void => {
-        cleanup();
-        sendRstStream(stream, h2.NGHTTP2_CANCEL);
-        reject(new HboneError('ABORTED', `the CONNECT to ${authority} was aborted`, { cause: signal?.reason }));
-      };
-      stream.once('response', onResponse);
-      stream.on('error', onError);
-      stream.once('close', onClose);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const pending: Pending = { connection: this, authority, resolve, reject, lastError: undefined };
+      stream[kPending] = pending;
+      if (signal) {
+        pending.signal = signal;
+        pending.onAbort = () => {
+          if (!settle(stream)) return;
+          sendRstStream(stream, h2.NGHTTP2_CANCEL);
+          reject(new HboneError('ABORTED', `the CONNECT to ${authority} was aborted`, { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
     });
   }
+
+  readonly #onStreamClose = (): void => {
+    this.#active--;
+    this.emit('streamClosed');
+  };
 
   /** Stop new streams; GOAWAY; the connection closes when its streams are done. */
   close(): void {

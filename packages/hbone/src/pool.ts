@@ -3,7 +3,6 @@
 // at most min(100, peer's SETTINGS_MAX_CONCURRENT_STREAMS) streams; connections not picked for 5 min
 // are released; GOAWAY'd or broken connections are never handed out again.
 import { constants as h2 } from 'node:http2';
-import { formatSocketAddress } from './authority.ts';
 import type { HboneConnection, HboneTunnel } from './client-connection.ts';
 import { dialHbone } from './dial.ts';
 import { HboneError } from './errors.ts';
@@ -49,8 +48,9 @@ export interface HbonePoolStats {
 export function poolKey(
   options: Pick<PoolConnectOptions, 'sourceIdentity' | 'expectedIdentities' | 'address' | 'sourceIp'>,
 ): string {
-  const dst = formatSocketAddress({ address: options.address.host, port: options.address.port });
-  return JSON.stringify([options.sourceIdentity, options.expectedIdentities, dst, options.sourceIp ?? '']);
+  // SPIFFE IDs and addresses contain no whitespace, so spaces and newlines keep the fields apart.
+  const { host, port } = options.address;
+  return `${options.sourceIdentity}\n${options.expectedIdentities.join(' ')}\n${host}\n${port}\n${options.sourceIp ?? ''}`;
 }
 
 interface Pooled {

@@ -42,14 +42,18 @@ export interface AcceptedTunnel {
   readonly closed: Promise<void>;
 }
 
-export interface RequestContext {
-  authority: HboneAuthority;
-  rawAuthority: string;
-  peerIdentity: string;
-  local: SocketAddress;
-  remote: SocketAddress;
-  onAccepted: (tunnel: AcceptedTunnel) => void;
-  onRefused: (status: number) => void;
+/** Where a request came from: shared by every request of one connection. */
+export interface RequestOrigin {
+  readonly peerIdentity: string;
+  readonly local: SocketAddress;
+  readonly remote: SocketAddress;
+}
+
+/** Server-wide callbacks, one object for all requests (no per-request closures). */
+export interface RequestHooks<O extends RequestOrigin> {
+  accepted(tunnel: ServerConnectRequest<O>): void;
+  refused(status: number): void;
+  closed(tunnel: ServerConnectRequest<O>): void;
 }
 
 /** Answer a stream with a HEADERS-only status (used before and instead of the callback). */
@@ -68,32 +72,51 @@ function regularHeaders(headers: IncomingHttpHeaders): Record<string, string | s
   return out;
 }
 
-export class ServerConnectRequest implements ConnectRequest {
+const ignore = (): void => {};
+
+/** One CONNECT stream; once accepted the same object is the AcceptedTunnel. */
+export class ServerConnectRequest<O extends RequestOrigin = RequestOrigin> implements ConnectRequest, AcceptedTunnel {
   readonly authority: HboneAuthority;
   readonly rawAuthority: string;
-  readonly peerIdentity: string;
-  readonly local: SocketAddress;
-  readonly remote: SocketAddress;
-  readonly #stream: ServerHttp2Stream;
+  readonly origin: O;
+  readonly stream: ServerHttp2Stream;
   readonly #rawHeaders: IncomingHttpHeaders;
-  readonly #context: RequestContext;
+  readonly #hooks: RequestHooks<O>;
   #headers: Record<string, string | string[] | undefined> | undefined;
   #state: ConnectRequestState = 'pending';
   #abort: AbortController | undefined;
+  #closed: Promise<void> | undefined;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, context: RequestContext) {
-    this.#stream = stream;
+  constructor(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    authority: HboneAuthority,
+    origin: O,
+    hooks: RequestHooks<O>,
+  ) {
+    this.stream = stream;
     this.#rawHeaders = headers;
-    this.#context = context;
-    this.authority = context.authority;
-    this.rawAuthority = context.rawAuthority;
-    this.peerIdentity = context.peerIdentity;
-    this.local = context.local;
-    this.remote = context.remote;
-    stream.once('close', () => {
-      if (this.#state === 'pending') this.#state = 'gone';
-      this.#abort?.abort(new HboneError('ABORTED', 'the client closed the CONNECT stream'));
-    });
+    this.authority = authority;
+    this.rawAuthority = headers[':authority'] ?? '';
+    this.origin = origin;
+    this.#hooks = hooks;
+    stream.once('close', () => this.#onClose());
+  }
+
+  get peerIdentity(): string {
+    return this.origin.peerIdentity;
+  }
+
+  get local(): SocketAddress {
+    return this.origin.local;
+  }
+
+  get remote(): SocketAddress {
+    return this.origin.remote;
+  }
+
+  get request(): ConnectRequest {
+    return this;
   }
 
   get headers(): Readonly<Record<string, string | string[] | undefined>> {
@@ -108,9 +131,22 @@ export class ServerConnectRequest implements ConnectRequest {
   get signal(): AbortSignal {
     if (!this.#abort) {
       this.#abort = new AbortController();
-      if (this.#stream.closed || this.#stream.destroyed) this.#abort.abort();
+      if (this.stream.closed || this.stream.destroyed) this.#abort.abort();
     }
     return this.#abort.signal;
+  }
+
+  get closed(): Promise<void> {
+    this.#closed ??= this.stream.destroyed
+      ? Promise.resolve()
+      : new Promise((resolve) => this.stream.once('close', () => resolve()));
+    return this.#closed;
+  }
+
+  #onClose(): void {
+    if (this.#state === 'pending') this.#state = 'gone';
+    else if (this.#state === 'accepted') this.#hooks.closed(this);
+    this.#abort?.abort(new HboneError('ABORTED', 'the client closed the CONNECT stream'));
   }
 
   #answer(): void {
@@ -123,11 +159,10 @@ export class ServerConnectRequest implements ConnectRequest {
     );
   }
 
-  accept(responseHeaders: Readonly<Record<string, string>> = {}): AcceptedTunnel {
+  accept(responseHeaders?: Readonly<Record<string, string>>): AcceptedTunnel {
     this.#answer();
-    const stream = this.#stream;
     try {
-      stream.respond({ ...responseHeaders, ':status': 200 }, {
+      this.stream.respond(responseHeaders ? { ...responseHeaders, ':status': 200 } : { ':status': 200 }, {
         endStream: false,
         sendDate: false,
       } as { endStream: boolean });
@@ -136,18 +171,12 @@ export class ServerConnectRequest implements ConnectRequest {
       throw new HboneError('ABORTED', 'the client went away before the CONNECT was answered', { cause: error });
     }
     this.#state = 'accepted';
-    const tunnel: AcceptedTunnel = {
-      request: this,
-      stream,
-      close: (mode = 'reset') =>
-        sendRstStream(stream, mode === 'cancel' ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_CONNECT_ERROR),
-      closed: new Promise((resolve) => {
-        if (stream.closed && stream.destroyed) resolve();
-        else stream.once('close', () => resolve());
-      }),
-    };
-    this.#context.onAccepted(tunnel);
-    return tunnel;
+    this.#hooks.accepted(this);
+    return this;
+  }
+
+  close(mode: 'reset' | 'cancel' = 'reset'): void {
+    sendRstStream(this.stream, mode === 'cancel' ? h2.NGHTTP2_CANCEL : h2.NGHTTP2_CONNECT_ERROR);
   }
 
   refuse(status: number): void {
@@ -156,7 +185,9 @@ export class ServerConnectRequest implements ConnectRequest {
     }
     this.#answer();
     this.#state = 'refused';
-    respondStatus(this.#stream, status);
-    this.#context.onRefused(status);
+    respondStatus(this.stream, status);
+    this.#hooks.refused(status);
   }
 }
+
+export { ignore as ignoreError };

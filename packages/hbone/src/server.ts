@@ -10,7 +10,14 @@ import { HboneError } from './errors.ts';
 import { startKeepalive } from './keepalive.ts';
 import { Acceptor, type CredentialSource, type VerifiedConnection } from './server-accept.ts';
 import { BufferGuard } from './server-guard.ts';
-import { respondStatus, ServerConnectRequest, type AcceptedTunnel, type ConnectRequest } from './server-request.ts';
+import {
+  ignoreError,
+  respondStatus,
+  ServerConnectRequest,
+  type AcceptedTunnel,
+  type ConnectRequest,
+  type RequestHooks,
+} from './server-request.ts';
 import { checkInteger, checkKeepalive, checkTuning, HBONE_DEFAULTS, serverHttp2Options } from './settings.ts';
 import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
 
@@ -52,8 +59,8 @@ export interface HboneServerEvents {
 
 interface Connection extends VerifiedConnection {
   session: ServerHttp2Session;
-  tunnels: Set<AcceptedTunnel>;
-  guard: BufferGuard<AcceptedTunnel>;
+  tunnels: Set<ServerConnectRequest<Connection>>;
+  guard: BufferGuard<ServerConnectRequest<Connection>>;
   headerTimer: NodeJS.Timeout | undefined;
 }
 
@@ -68,6 +75,18 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
   readonly #headerTimeoutMs: number;
   readonly #budget: number;
   #next: VerifiedConnection | undefined;
+  readonly #hooks: RequestHooks<Connection> = {
+    accepted: (tunnel) => {
+      this.#stats.accepted++;
+      tunnel.origin.tunnels.add(tunnel);
+      tunnel.origin.guard.update();
+    },
+    refused: () => this.#stats.refused++,
+    closed: (tunnel) => {
+      tunnel.origin.tunnels.delete(tunnel);
+      tunnel.origin.guard.update();
+    },
+  };
   #state: HboneServerState = 'idle';
   #stats = { accepted: 0, refused: 0, rejectedConnections: 0, bufferResets: 0 };
 
@@ -212,7 +231,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       session.destroy();
       return;
     }
-    const tunnels = new Set<AcceptedTunnel>();
+    const tunnels = new Set<ServerConnectRequest<Connection>>();
     const connection: Connection = {
       ...verified,
       session,
@@ -242,7 +261,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     // Errors reach whoever consumes the tunnel; without a listener a client RST would crash the process.
-    stream.on('error', () => {});
+    stream.on('error', ignoreError);
     const connection = this.#connections.get(stream.session as ServerHttp2Session);
     if (!connection) {
       stream.close(h2.NGHTTP2_REFUSED_STREAM);
@@ -257,32 +276,15 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       respondStatus(stream, 400);
       return;
     }
-    const rawAuthority = headers[':authority'] ?? '';
     let authority;
     try {
-      authority = parseAuthority(rawAuthority);
+      authority = parseAuthority(headers[':authority'] ?? '');
     } catch {
       this.#stats.refused++;
       respondStatus(stream, 400);
       return;
     }
-    const request = new ServerConnectRequest(stream, headers, {
-      authority,
-      rawAuthority,
-      peerIdentity: connection.peerIdentity,
-      local: connection.local,
-      remote: connection.remote,
-      onAccepted: (tunnel) => {
-        this.#stats.accepted++;
-        connection.tunnels.add(tunnel);
-        connection.guard.update();
-        stream.once('close', () => {
-          connection.tunnels.delete(tunnel);
-          connection.guard.update();
-        });
-      },
-      onRefused: () => this.#stats.refused++,
-    });
+    const request = new ServerConnectRequest(stream, headers, authority, connection, this.#hooks);
     const fail = (): void => {
       if (request.state === 'pending') request.refuse(503);
     };

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { createHboneServer, HbonePool, splice, type TlsCredentials } from '@ambient-ts/hbone';
 import { runSink } from './load.ts';
+import { cpuSeconds } from './processes.ts';
 
 interface Config {
   certDir: string;
@@ -18,6 +19,7 @@ interface Config {
   seconds?: number;
   concurrency?: number;
   tunnels?: number;
+  serverPid?: number;
 }
 
 const [role, json] = process.argv.slice(2);
@@ -124,9 +126,18 @@ async function rate(): Promise<void> {
   };
   await run(500);
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  const server0 = config.serverPid ? cpuSeconds(config.serverPid) : 0;
   const count = await run((config.seconds ?? 3) * 1000);
   const perSecond = count / ((performance.now() - start) / 1000);
-  ready({ perSecond, connections: pool.stats().dials });
+  const cpu = process.cpuUsage(cpu0);
+  const serverUs = config.serverPid ? (cpuSeconds(config.serverPid) - server0) * 1e6 : 0;
+  ready({
+    perSecond,
+    connections: pool.stats().dials,
+    clientCpuUs: (cpu.user + cpu.system) / count,
+    serverCpuUs: serverUs / count,
+  });
   await pool.close();
   process.exit(0);
 }

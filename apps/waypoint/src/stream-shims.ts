@@ -4,7 +4,7 @@
 //   HTTP/2 stream), so string chunks are turned into Buffers first;
 // - the socket methods node:http calls that an Http2Stream lacks become no-ops.
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 
 type WritevChunk = { chunk: Buffer | string; encoding: BufferEncoding | 'buffer' };
 type Writev = (chunks: WritevChunk[], callback: (error?: Error | null) => void) => void;
@@ -33,4 +33,18 @@ export function asHttpConnection(stream: Duplex): Duplex {
   target.ref ??= () => target as Socket;
   target.unref ??= () => target as Socket;
   return target;
+}
+
+/**
+ * The tunnel with `head` in front: the bytes read while sniffing when the client had already half-closed
+ * (they can no longer be pushed back into the stream, and its 'end' has been seen).
+ */
+export function withHead(stream: Duplex, head: Buffer): Duplex {
+  const joined = Duplex.from({
+    readable: Readable.from(head.length > 0 ? [head] : []),
+    writable: asHttpConnection(stream),
+  }) as Duplex & { setTimeout?: () => Duplex };
+  // node:http arms idle timers through setTimeout; the joined stream closes with the tunnel instead.
+  joined.setTimeout ??= () => joined;
+  return joined;
 }

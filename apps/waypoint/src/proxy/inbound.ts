@@ -3,7 +3,7 @@
 // serve the stream with node:http (HTTP/1.1), node:http2 (h2c prior knowledge) or the TCP proxy.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
-import { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { serviceKey, type DiscoveryStore } from '@ambient-ts/discovery';
 import type { AcceptedTunnel, ConnectRequest } from '@ambient-ts/hbone';
 import { declaredProtocol, sniff, type Sniffed } from '../protocol/sniff.ts';
@@ -11,7 +11,7 @@ import { dispatch, type WaypointSelf } from '../routing/dispatch.ts';
 import type { AppProtocols } from '../state/app-protocols.ts';
 import type { Logging } from '@ambient-ts/telemetry';
 import type { HttpHandler } from './http-handler.ts';
-import { asHttpConnection } from '../stream-shims.ts';
+import { asHttpConnection, withHead } from '../stream-shims.ts';
 import type { TunnelContext } from './tunnel.ts';
 
 type Logger = ReturnType<Logging['scope']>;
@@ -109,7 +109,9 @@ export class Inbound {
       await deps.tcp(tunnel, context, sniffed.head);
       return;
     }
-    const stream = sniffed.head.length > 0 ? withHead(tunnel.stream, sniffed.head) : asHttpConnection(tunnel.stream);
+    const stream = tunnel.stream.readableEnded
+      ? withHead(tunnel.stream, sniffed.head)
+      : asHttpConnection(tunnel.stream);
     if (sniffed.detected === 'http1') this.#serveHttp1(stream, context);
     else this.#serveH2(stream, context);
   };
@@ -140,14 +142,4 @@ export class Inbound {
     });
     server.emit('connection', stream);
   }
-}
-
-/** The tunnel with `head` (bytes read while sniffing, after the client half-closed) in front. */
-function withHead(stream: Duplex, head: Buffer): Duplex {
-  const joined = Duplex.from({ readable: Readable.from([head]), writable: asHttpConnection(stream) }) as Duplex & {
-    setTimeout?: () => Duplex;
-  };
-  // node:http arms idle timers through setTimeout; the joined stream closes with the tunnel instead.
-  joined.setTimeout ??= () => joined;
-  return joined;
 }

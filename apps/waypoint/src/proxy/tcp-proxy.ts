@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { TrafficReporter } from '../telemetry/reporter.ts';
 import type { UpstreamConnector } from '../upstream/connector.ts';
 import { pickEndpoint, upstreamTarget, type UpstreamTarget } from '../upstream/endpoints.ts';
+import { withHead } from '../stream-shims.ts';
 import { destinationIp, destinationPort, type TunnelContext } from './tunnel.ts';
 
 export interface TcpProxyDeps {
@@ -88,13 +89,13 @@ export async function proxyTcp(
     }
   }
   if (!upstream) return fail('UF', lastError, target);
-  if (head.length > 0) upstream.write(head);
-  const result = await splice(tunnel.stream, upstream).done;
+  const downstream = tunnel.stream.readableEnded ? withHead(tunnel.stream, head) : tunnel.stream;
+  const result = await splice(downstream, upstream).done;
   deps.reporter.connection({
     ...base,
     context: { ...report, destination: target?.workload },
     durationMs: performance.now() - started,
-    requestBytes: result.aToB + head.length,
+    requestBytes: result.aToB,
     responseBytes: result.bToA,
     flags: result.outcome === 'clean' ? '-' : 'UC',
     upstreamHost: hostOf(target),

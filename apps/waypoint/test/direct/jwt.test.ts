@@ -19,7 +19,13 @@ let esKey: CryptoKey;
 let strangerKey: CryptoKey;
 const echo = '10.7.3.1:80';
 
-async function token(key: CryptoKey, alg: string, issuer: string, subject: string, expires = '1h'): Promise<string> {
+async function token(
+  key: CryptoKey,
+  alg: string,
+  issuer: string,
+  subject: string,
+  expires: string | number = '1h',
+): Promise<string> {
   return new SignJWT({ group: 'dev' })
     .setProtectedHeader({ alg, kid: alg })
     .setIssuer(issuer)

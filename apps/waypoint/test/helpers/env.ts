@@ -6,6 +6,7 @@ import {
   createServer as createHttpServer,
   request as httpRequest,
   type IncomingHttpHeaders,
+  type IncomingMessage,
   type Server,
 } from 'node:http';
 import { PassThrough } from 'node:stream';
@@ -17,7 +18,13 @@ import {
   type RunningXdsServer,
   type XdsAddress,
 } from '@ambient-ts/discovery';
-import { createHboneServer, HbonePool, type HboneServer, type TlsCredentials } from '@ambient-ts/hbone';
+import {
+  createHboneServer,
+  HbonePool,
+  type HboneServer,
+  type HboneTunnel,
+  type TlsCredentials,
+} from '@ambient-ts/hbone';
 import { parseConfig } from '../../src/config.ts';
 import { L7_TYPE_URL } from '../../src/l7/l7-handler.ts';
 import { Waypoint } from '../../src/waypoint.ts';
@@ -47,6 +54,8 @@ export interface RequestOptions {
   body?: string;
   /** Client identity (service account in `default`); default `client`. */
   as?: string;
+  /** Another waypoint to send to (default: this environment's). */
+  waypointIp?: string;
 }
 
 async function credentialsFor(ca: LocalCa, identity: string): Promise<TlsCredentials> {
@@ -160,7 +169,9 @@ export class TestEnv {
     const app = createHttpServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
+      req.on('end', async () => {
+        // `/slow…` answers after a pause (drain tests need a request in flight).
+        if (req.url?.startsWith('/slow')) await new Promise((resolve) => setTimeout(resolve, 300));
         const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
         res.setHeader('content-type', 'application/json');
         res.setHeader('x-backend', name);
@@ -190,7 +201,7 @@ export class TestEnv {
   /** One HTTP/1.1 request through a fresh HBONE tunnel to the waypoint (as the client's ztunnel would). */
   async request(options: RequestOptions): Promise<Reply> {
     const tunnel = await this.#pool.connect({
-      address: { host: this.waypointIp, port: 15008 },
+      address: { host: options.waypointIp ?? this.waypointIp, port: 15008 },
       authority: options.authority,
       credentials: await this.#credentialsFor(options.as ?? 'client'),
       sourceIdentity: identityOf(options.as ?? 'client'),
@@ -219,24 +230,23 @@ export class TestEnv {
     }
   }
 
-  /** Raw bytes through a tunnel: write, half-close, collect until the waypoint ends (or resets) the stream. */
-  async tcp(
-    authority: string,
-    payload: string,
-    as = 'client',
-    options: { halfClose?: boolean } = {},
-  ): Promise<{ data: string; error?: string }> {
-    const tunnel = await this.#pool.connect({
+  /** A raw HBONE tunnel to the waypoint (the client ztunnel's side). */
+  async tunnel(authority: string, as = 'client'): Promise<HboneTunnel> {
+    return this.#pool.connect({
       address: { host: this.waypointIp, port: 15008 },
       authority,
       credentials: await this.#credentialsFor(as),
       sourceIdentity: identityOf(as),
       expectedIdentities: [identityOf('waypoint')],
     });
+  }
+
+  /** Raw bytes through a tunnel: write, half-close, collect until the waypoint ends (or resets) the stream. */
+  async tcp(authority: string, payload: string, as = 'client'): Promise<{ data: string; error?: string }> {
+    const tunnel = await this.tunnel(authority, as);
     let data = '';
     tunnel.stream.on('data', (chunk: Buffer) => (data += chunk.toString()));
-    if (options.halfClose === false) tunnel.stream.write(payload);
-    else tunnel.stream.end(payload);
+    tunnel.stream.end(payload);
     const [error] = await Promise.race([
       once(tunnel.stream, 'end').then(() => [undefined]),
       once(tunnel.stream, 'error'),

@@ -152,7 +152,8 @@ export class Ztunnel {
     const identities = this.#identities;
     this.#listeners = new WorkloadListeners({
       log: logging.scope('proxy'),
-      serves: (workload) => this.state.isLocal(workload) && workload.protocol === 'HBONE',
+      // Native-tunnel workloads (waypoints) terminate HBONE themselves: not captured, no listeners.
+      serves: (workload) => this.state.isLocal(workload) && workload.protocol === 'HBONE' && !workload.nativeTunnel,
       workloads: () => this.state.localWorkloads(),
       onPlaintext: (socket) => void onPlaintext(socket),
       createHboneServer: () => {

@@ -79,6 +79,7 @@ export class Waypoint {
   #hbone: HboneServer | undefined;
   #inbound: Inbound | undefined;
   #draining = false;
+  #unsubscribe: (() => void) | undefined;
 
   private constructor(config: Config, options: WaypointOptions) {
     this.config = config;
@@ -156,7 +157,10 @@ export class Waypoint {
     const { store, l7 } = this.state;
     const self = this.self;
     const draining = (): boolean => this.#draining;
-    const me = (): ReturnType<typeof selfWorkload> => selfWorkload(store, self);
+    // The waypoint as a load-balancing source, recomputed only when discovery changes.
+    let source: ReturnType<typeof selfWorkload> | undefined;
+    this.#unsubscribe = store.subscribe(() => (source = undefined));
+    const me = (): ReturnType<typeof selfWorkload> => (source ??= selfWorkload(store, self));
     const http = new HttpHandler({
       store,
       l7,
@@ -257,6 +261,7 @@ export class Waypoint {
   }
 
   async #shutdown(): Promise<void> {
+    this.#unsubscribe?.();
     this.#agent?.destroy();
     await this.#hbone?.close().catch(() => {});
     await this.#pool?.close().catch(() => {});

@@ -19,7 +19,10 @@ const hopByHop = new Set([
   'http2-settings',
 ]);
 
+const none = new Set<string>();
+
 function connectionTokens(value: string | string[] | undefined): Set<string> {
+  if (value === undefined) return none;
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(
     text

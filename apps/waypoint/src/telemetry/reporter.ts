@@ -71,6 +71,8 @@ export class TrafficReporter {
       requestBytes: report.requestBytes,
       responseBytes: report.responseBytes,
     });
+    const warn = report.status >= 500 || report.status === 0;
+    if (!this.#log.isLevelEnabled(warn ? 'warn' : 'info')) return;
     const line = present({
       message: 'request complete',
       start_time: report.startTime.toISOString(),
@@ -103,7 +105,7 @@ export class TrafficReporter {
       authz_policy: report.policy,
       reason: report.reason,
     });
-    if (report.status >= 500 || report.status === 0) this.#log.warn(line);
+    if (warn) this.#log.warn(line);
     else this.#log.info(line);
   }
 

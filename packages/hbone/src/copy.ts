@@ -96,7 +96,7 @@ export class Splice {
     };
     // HTTP/2 hands us one DATA chunk (≤ 16 KiB) per callback; many arrive per socket read. Corking the
     // socket until the end of this event-loop turn turns them into one writev instead of many writes.
-    const batch = !(globalThis as { __noBatch?: boolean }).__noBatch && isH2Stream(src) && dst instanceof Socket;
+    const batch = isH2Stream(src) && dst instanceof Socket;
     let corked = false;
     const uncork = (): void => {
       corked = false;

@@ -106,28 +106,47 @@ export class HbonePool {
   }
 
   /** Open one tunnel, reusing a pooled connection for the same key when one has room. */
-  async connect(options: PoolConnectOptions): Promise<HboneTunnel> {
+  connect(options: PoolConnectOptions): Promise<HboneTunnel> {
     if (!Array.isArray(options?.expectedIdentities) || options.expectedIdentities.length === 0) {
-      throw new HboneError('INVALID_OPTIONS', 'connect: expectedIdentities must list at least one SPIFFE ID');
+      return Promise.reject(
+        new HboneError('INVALID_OPTIONS', 'connect: expectedIdentities must list at least one SPIFFE ID'),
+      );
     }
     if (typeof options.authority !== 'string' || options.authority === '') {
-      throw new HboneError('INVALID_OPTIONS', 'connect: authority must be a non-empty "host:port" string');
+      return Promise.reject(
+        new HboneError('INVALID_OPTIONS', 'connect: authority must be a non-empty "host:port" string'),
+      );
     }
     const key = poolKey(options);
-    let retried = false;
+    // Fast path (the common case under load): a pooled connection with room, no extra async hop.
+    const pooled = this.#closed ? undefined : this.#pick(key);
+    if (pooled) {
+      return pooled.connection
+        .openTunnel(options)
+        .catch((error: unknown) =>
+          unprocessed(error) ? this.#connectSlow(options, key, true) : Promise.reject(error),
+        );
+    }
+    return this.#connectSlow(options, key, false);
+  }
+
+  #pick(key: string): Pooled | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    for (const candidate of entry.connections) {
+      if (candidate.connection.state === 'open' && candidate.connection.activeStreams < candidate.maxStreams) {
+        candidate.lastPicked = Date.now();
+        return candidate;
+      }
+    }
+    return undefined;
+  }
+
+  async #connectSlow(options: PoolConnectOptions, key: string, retried: boolean): Promise<HboneTunnel> {
     for (;;) {
       if (this.#closed) throw new HboneError('POOL_CLOSED', 'the HBONE pool is closed or draining');
-      let entry = this.#entries.get(key);
-      if (!entry) {
-        entry = { connections: [], dialing: undefined };
-        this.#entries.set(key, entry);
-      }
-      const pooled = entry.connections.find(
-        (candidate) =>
-          candidate.connection.state === 'open' && candidate.connection.activeStreams < candidate.maxStreams,
-      );
+      const pooled = this.#pick(key);
       if (pooled) {
-        pooled.lastPicked = Date.now();
         try {
           return await pooled.connection.openTunnel(options);
         } catch (error) {
@@ -136,6 +155,11 @@ export class HbonePool {
           retried = true;
           continue;
         }
+      }
+      let entry = this.#entries.get(key);
+      if (!entry) {
+        entry = { connections: [], dialing: undefined };
+        this.#entries.set(key, entry);
       }
       // One dial per key: everyone else waits for it (each with their own abort signal).
       const current = entry;

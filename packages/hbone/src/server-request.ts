@@ -73,6 +73,8 @@ function regularHeaders(headers: IncomingHttpHeaders): Record<string, string | s
 }
 
 const ignore = (): void => {};
+const kRequest = Symbol('hbone.request');
+type RequestStream = ServerHttp2Stream & { [kRequest]?: ServerConnectRequest };
 
 /** One CONNECT stream; once accepted the same object is the AcceptedTunnel. */
 export class ServerConnectRequest<O extends RequestOrigin = RequestOrigin> implements ConnectRequest, AcceptedTunnel {
@@ -100,8 +102,15 @@ export class ServerConnectRequest<O extends RequestOrigin = RequestOrigin> imple
     this.rawAuthority = headers[':authority'] ?? '';
     this.origin = origin;
     this.#hooks = hooks;
-    stream.once('close', () => this.#onClose());
+    (stream as RequestStream)[kRequest] = this as ServerConnectRequest;
+    stream.on('close', ServerConnectRequest.#closeListener);
   }
+
+  // One shared listener for every stream (called with the stream as `this`): no closure per request.
+  static readonly #closeListener = function (this: RequestStream): void {
+    const request = this[kRequest];
+    if (request) request.#onClose();
+  };
 
   get peerIdentity(): string {
     return this.origin.peerIdentity;

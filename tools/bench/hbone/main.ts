@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCa, createLeaf, type Fixture } from '@ambient-ts/certgen';
 import { download, gbps, upload, type Transfer } from './load.ts';
-import { cpuSeconds, spawnRole, tcpRate, type Child } from './processes.ts';
+import { cpuSeconds, rateRun, spawnRole, type Child } from './processes.ts';
 import { startStunnel } from './stunnel.ts';
 
 const { values } = parseArgs({
@@ -133,26 +133,39 @@ async function throughput(): Promise<void> {
 }
 
 async function rate(): Promise<void> {
-  const echo = await spawnRole('hbone-server', { ...base, echo: true }, children);
   const concurrency = 64;
-  const pooled: number[] = [];
-  const tcp: number[] = [];
-  let connections = 0;
+  const rows = [
+    { name: 'new TCP connection (baseline)', server: 'tcp-echo', client: 'tcp-rate' },
+    { name: 'bare node:http2 CONNECT stream, same mTLS (baseline)', server: 'bare-h2-server', client: 'bare-h2-rate' },
+    { name: 'new HBONE tunnel on pooled connections', server: 'hbone-server', client: 'rate' },
+  ];
+  const results = rows.map(() => ({ perSecond: [] as number[], cpu: [] as number[] }));
   for (let run = 0; run < runs; run++) {
-    const result = await spawnRole('rate', { ...base, server: echo.info, seconds, concurrency }, children);
-    pooled.push(result.info.perSecond as number);
-    connections = result.info.connections as number;
-    tcp.push(await tcpRate(seconds, concurrency));
+    for (const [index, row] of rows.entries()) {
+      const info = await rateRun(row.server, row.client, { ...base, echo: true, seconds, concurrency });
+      results[index]!.perSecond.push(info['perSecond']!);
+      results[index]!.cpu.push(info['clientCpuUs']! + info['serverCpuUs']!);
+    }
   }
   console.log(
     `\nNew tunnels per second (median of ${runs} × ${seconds} s, ${concurrency} in flight, 1-byte echo each)`,
   );
-  console.log('| path | per second | vs TCP |');
-  console.log('|---|---:|---:|');
-  console.log(`| new TCP connection (baseline) | ${fmt(median(tcp), 0)} | 1.00× |`);
-  console.log(
-    `| new HBONE tunnel on pooled connections (${connections} connections in the last run) | ${fmt(median(pooled), 0)} | ${fmt(median(pooled) / median(tcp))}× |`,
-  );
+  console.log('| path | per second | vs TCP | vs bare node:http2 | CPU µs per tunnel (client + server) |');
+  console.log('|---|---:|---:|---:|---:|');
+  const tcp = median(results[0]!.perSecond);
+  const bare = median(results[1]!.perSecond);
+  for (const [index, row] of rows.entries()) {
+    const perSecond = median(results[index]!.perSecond);
+    const cells = [
+      row.name,
+      fmt(perSecond, 0),
+      `${fmt(perSecond / tcp)}×`,
+      `${fmt(perSecond / bare)}×`,
+      fmt(median(results[index]!.cpu), 0),
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  console.log(`raw runs: ${JSON.stringify(results)}`);
 }
 
 async function idle(): Promise<void> {

@@ -17,7 +17,17 @@ const rolesFile = join(import.meta.dirname, 'roles.ts');
 export function spawnRole(role: string, config: Record<string, unknown>, all: Child[]): Promise<Child> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [...((globalThis as { __prof?: string[] }).__prof?.includes(role) ? ['--cpu-prof', '--cpu-prof-dir=/tmp/hb/prof'] : []), '--expose-gc', '--conditions=ambient-ts-source', rolesFile, role, JSON.stringify(config)],
+    [
+      ...((globalThis as { __prof?: string[] }).__prof?.includes(role)
+        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/hb/prof']
+        : []),
+      ...((globalThis as { __nodeFlags?: string[] }).__nodeFlags ?? []),
+      '--expose-gc',
+      '--conditions=ambient-ts-source',
+      rolesFile,
+      role,
+      JSON.stringify(config),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   const handle: Child = {
@@ -44,13 +54,17 @@ export function spawnRole(role: string, config: Record<string, unknown>, all: Ch
   });
 }
 
-/** Baseline for the tunnel rate: new TCP connections with the same 1-byte echo, also cross-process. */
-export async function tcpRate(seconds: number, concurrency: number): Promise<number> {
+/** One rate measurement: a fresh server role and a rate role against it. */
+export async function rateRun(
+  serverRole: string,
+  rateRole: string,
+  config: Record<string, unknown>,
+): Promise<Record<string, number>> {
   const all: Child[] = [];
   try {
-    const echo = await spawnRole('tcp-echo', {}, all);
-    const result = await spawnRole('tcp-rate', { server: echo.info, seconds, concurrency }, all);
-    return result.info.perSecond as number;
+    const server = await spawnRole(serverRole, config, all);
+    const result = await spawnRole(rateRole, { ...config, server: server.info, serverPid: server.pid }, all);
+    return result.info as Record<string, number>;
   } finally {
     for (const child of all) child.kill();
   }

@@ -2,10 +2,12 @@
 // Each role prints `READY <json>` on stdout when it is serving and answers IPC `{ cmd: 'rss' }` with
 // its resident set size after a full GC (children run with --expose-gc).
 import { readFileSync } from 'node:fs';
+import { setDefaultHighWaterMark } from 'node:stream';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { createHboneServer, HbonePool, splice, type TlsCredentials } from '@ambient-ts/hbone';
 import { runSink } from './load.ts';
-import { cpuSeconds } from './processes.ts';
+import { bareClient, bareServer } from './bare-h2.ts';
+import { measureRate } from './rate.ts';
 
 interface Config {
   certDir: string;
@@ -23,8 +25,11 @@ interface Config {
 }
 
 const [role, json] = process.argv.slice(2);
+// The proxy processes buffer up to 1 MiB per stream before backpressure instead of Node's 64 KiB: fewer
+// pause/resume cycles per byte (the tuning the package README recommends to applications).
+if (role?.startsWith('hbone') || role?.startsWith('bare') || role === 'rate' || role === 'idle')
+  setDefaultHighWaterMark(false, 1 << 20);
 process.on('SIGINT', () => process.exit(0));
-Object.assign(globalThis, JSON.parse(process.argv[3] ?? '{}').flags ?? {});
 const config = JSON.parse(json ?? '{}') as Config;
 
 function creds(name: string): TlsCredentials {
@@ -111,35 +116,18 @@ async function rate(): Promise<void> {
       stream.write('x');
     });
   };
-  const run = async (ms: number): Promise<number> => {
-    let done = 0;
-    const end = performance.now() + ms;
-    await Promise.all(
-      Array.from({ length: config.concurrency ?? 64 }, async () => {
-        while (performance.now() < end) {
-          await one();
-          done++;
-        }
-      }),
-    );
-    return done;
-  };
-  await run(500);
-  const start = performance.now();
-  const cpu0 = process.cpuUsage();
-  const server0 = config.serverPid ? cpuSeconds(config.serverPid) : 0;
-  const count = await run((config.seconds ?? 3) * 1000);
-  const perSecond = count / ((performance.now() - start) / 1000);
-  const cpu = process.cpuUsage(cpu0);
-  const serverUs = config.serverPid ? (cpuSeconds(config.serverPid) - server0) * 1e6 : 0;
-  ready({
-    perSecond,
-    connections: pool.stats().dials,
-    clientCpuUs: (cpu.user + cpu.system) / count,
-    serverCpuUs: serverUs / count,
-  });
+  const result = await measureRate(one, rateOptions());
+  ready({ ...result, connections: pool.stats().dials });
   await pool.close();
   process.exit(0);
+}
+
+function rateOptions(): { concurrency: number; seconds: number; serverPid?: number } {
+  return {
+    concurrency: config.concurrency ?? 64,
+    seconds: config.seconds ?? 3,
+    ...(config.serverPid === undefined ? {} : { serverPid: config.serverPid }),
+  };
 }
 
 /** Hold idle tunnels, opened on request: IPC `{ cmd: 'open', count }` answers `{ opened }`. */
@@ -191,23 +179,16 @@ async function tcpRate(): Promise<void> {
       socket.once('close', () => resolve());
       socket.once('error', reject);
     });
-  const run = async (ms: number): Promise<number> => {
-    let done = 0;
-    const end = performance.now() + ms;
-    await Promise.all(
-      Array.from({ length: config.concurrency ?? 64 }, async () => {
-        while (performance.now() < end) {
-          await one();
-          done++;
-        }
-      }),
-    );
-    return done;
-  };
-  await run(500);
-  const start = performance.now();
-  const count = await run((config.seconds ?? 3) * 1000);
-  ready({ perSecond: count / ((performance.now() - start) / 1000) });
+  ready(await measureRate(one, rateOptions()));
+  process.exit(0);
+}
+
+async function bareH2Server(): Promise<void> {
+  ready(await bareServer(creds('server')));
+}
+
+async function bareH2Rate(): Promise<void> {
+  ready(await measureRate(await bareClient(creds('client'), config.server!.port), rateOptions()));
   process.exit(0);
 }
 
@@ -223,6 +204,8 @@ const roles: Record<string, () => Promise<void>> = {
   sink,
   'tcp-echo': tcpEcho,
   'tcp-rate': tcpRate,
+  'bare-h2-server': bareH2Server,
+  'bare-h2-rate': bareH2Rate,
 };
 const run = roles[role ?? ''];
 if (!run) {

@@ -67,15 +67,16 @@ interface Pending {
   onAbort?: () => void;
 }
 
-type TunnelStream = ClientHttp2Stream & { [kPending]?: Pending | undefined };
+const kConnection = Symbol('hbone.connection');
+
+type TunnelStream = ClientHttp2Stream & { [kPending]?: Pending | undefined; [kConnection]?: HboneConnection };
 
 /** Take the pending record off the stream (once): the tunnel is answered or gone. */
 function settle(stream: TunnelStream): Pending | undefined {
   const pending = stream[kPending];
   if (!pending) return undefined;
   stream[kPending] = undefined;
-  // Answered: only the (now no-op) error listener and the connection's close counter stay.
-  stream.removeListener('close', pendingClose);
+  // Answered: only the (now no-op) error listener and the close listener stay.
   stream.removeListener('response', pendingResponse);
   if (pending.signal && pending.onAbort) pending.signal.removeEventListener('abort', pending.onAbort);
   return pending;
@@ -87,7 +88,8 @@ function pendingError(this: TunnelStream, error: unknown): void {
   if (pending) pending.lastError = error;
 }
 
-function pendingClose(this: TunnelStream): void {
+function tunnelClose(this: TunnelStream): void {
+  this[kConnection]?.streamClosed();
   const pending = settle(this);
   if (pending) pending.reject(streamError(pending.lastError, this.rstCode, pending.authority));
 }
@@ -166,9 +168,9 @@ export class HboneConnection extends EventEmitter<HboneConnectionEvents> {
     }
     this.#active++;
     // Shared listeners and one small state record per stream: an idle tunnel holds no closures.
-    stream.on('close', this.#onStreamClose);
+    stream[kConnection] = this;
     stream.on('error', pendingError);
-    stream.on('close', pendingClose);
+    stream.on('close', tunnelClose);
     stream.on('response', pendingResponse);
     return new Promise<HboneTunnel>((resolve, reject) => {
       const pending: Pending = { connection: this, authority, resolve, reject, lastError: undefined };
@@ -185,10 +187,11 @@ export class HboneConnection extends EventEmitter<HboneConnectionEvents> {
     });
   }
 
-  readonly #onStreamClose = (): void => {
+  /** @internal Called once per stream of this connection when it closes. */
+  streamClosed(): void {
     this.#active--;
     this.emit('streamClosed');
-  };
+  }
 
   /** Stop new streams; GOAWAY; the connection closes when its streams are done. */
   close(): void {

@@ -119,6 +119,8 @@ export interface ServicePortRec {
   /** 0 when the target port is named. */
   readonly targetPort: number;
   readonly targetPortName?: string;
+  /** `spec.ports[].appProtocol`, which wins over the name when deciding the protocol. */
+  readonly appProtocol?: string;
 }
 
 export type LoadBalancingJson = {

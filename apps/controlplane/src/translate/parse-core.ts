@@ -159,6 +159,7 @@ function readServicePorts(r: FieldReader): ServicePortRec[] {
     const base = ['spec', 'ports', index];
     const port = r.int([...base, 'port'], 1, 65535, true);
     const name = r.string([...base, 'name']);
+    const appProtocol = r.string([...base, 'appProtocol']);
     if (name === undefined && list.length > 1)
       r.error([...base, 'name'], 'is required when a Service has more than one port');
     const target = r.get([...base, 'targetPort']);
@@ -190,6 +191,7 @@ function readServicePorts(r: FieldReader): ServicePortRec[] {
       targetPort,
       ...(name === undefined ? {} : { name }),
       ...(targetPortName === undefined ? {} : { targetPortName }),
+      ...(appProtocol === undefined ? {} : { appProtocol }),
     });
   });
   return ports;

@@ -1,4 +1,5 @@
 // YAML in → the exact Address resources out, field by field.
+import { appProtocolOf } from './services.ts';
 import { describe, expect, it } from 'vitest';
 import { b64, base, service, tx, workload } from '../../test/support.ts';
 import { mayIssue } from './placement.ts';
@@ -99,8 +100,29 @@ describe('services', () => {
       namespace: 'default',
       hostname: 'echo.default.svc.cluster.local',
       addresses: [{ address: b64('127.10.0.1') }],
-      ports: [{ servicePort: 80 }, { servicePort: 9000, targetPort: 9001 }],
+      ports: [
+        { servicePort: 80, appProtocol: 'HTTP11' },
+        { servicePort: 9000, targetPort: 9001 },
+      ],
     });
+  });
+
+  it.each([
+    [{ name: 'http' }, 'HTTP11'],
+    [{ name: 'http-web' }, 'HTTP11'],
+    [{ name: 'HTTP2' }, 'HTTP2'],
+    [{ name: 'grpc-api' }, 'GRPC'],
+    [{ name: 'grpc-web' }, 'GRPC'],
+    [{ name: 'tcp-db' }, 'TCP'],
+    [{ name: 'redis' }, 'TCP'],
+    [{ name: 'https' }, 'TLS'],
+    [{ name: 'tcp', appProtocol: 'http' }, 'HTTP11'],
+    [{ name: 'http', appProtocol: 'kubernetes.io/h2c' }, 'HTTP2'],
+    [{ name: 'http', appProtocol: 'example.com/custom' }, undefined],
+    [{ name: 'admin' }, undefined],
+    [{}, undefined],
+  ])('port %o declares app protocol %s (Istio protocol selection)', (port, expected) => {
+    expect(appProtocolOf(port)).toBe(expected);
   });
 
   it('a missing targetPort defaults to the port; PreferClose and Local map to istiod load balancing', () => {

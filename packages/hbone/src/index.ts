@@ -44,14 +44,8 @@ export {
 } from './tls-config.ts';
 export { verifyClientPeer, verifyServerPeer, type PeerExpectation } from './peer-verify.ts';
 export { HBONE_DEFAULTS, type Http2Tuning, type KeepaliveOptions } from './settings.ts';
-export {
-  createHboneServer,
-  HboneServer,
-  type HboneServerOptions,
-  type HboneServerState,
-  type HboneServerStats,
-  type HboneServerEvents,
-} from './server.ts';
+export { createHboneServer, HboneServer } from './server.ts';
+export type { HboneServerOptions, HboneServerState, HboneServerStats, HboneServerEvents } from './server-options.ts';
 export type { CredentialSource } from './server-accept.ts';
 export type { ConnectRequest, ConnectRequestState, AcceptedTunnel } from './server-request.ts';
 export {

@@ -8,54 +8,24 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { normalizeAddress, parseAuthority, type SocketAddress } from './authority.ts';
 import { HboneError } from './errors.ts';
 import { startKeepalive } from './keepalive.ts';
-import { Acceptor, type CredentialSource, type VerifiedConnection } from './server-accept.ts';
+import { Acceptor, type VerifiedConnection } from './server-accept.ts';
 import { BufferGuard } from './server-guard.ts';
 import {
   ignoreError,
   respondStatus,
   ServerConnectRequest,
   type AcceptedTunnel,
-  type ConnectRequest,
   type RequestHooks,
 } from './server-request.ts';
-import { checkInteger, checkKeepalive, checkTuning, HBONE_DEFAULTS, serverHttp2Options } from './settings.ts';
-import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
-
-export interface HboneServerOptions {
-  /** Certificate for a connection, chosen by the local address it arrived on (clients send no SNI). */
-  credentials: CredentialSource;
-  /** Called once per valid CONNECT; must `accept()` or `refuse()` it (a throw or rejection answers 503). */
-  onConnect: (request: ConnectRequest) => void | Promise<void>;
-  /** Also allow TLS 1.2 (ztunnel's TLS12_ENABLED). Default false: TLS 1.3 only. */
-  tls12?: boolean;
-  http2?: Http2Tuning & { maxConcurrentStreams?: number };
-  keepalive?: KeepaliveOptions;
-  /** Accept → verified TLS, including the credential lookup. Default 10 s. */
-  handshakeTimeoutMs?: number;
-  /** Verified TLS → first CONNECT headers. Default 10 s. */
-  headerTimeoutMs?: number;
-  /** Bytes one connection may leave unread in its tunnels before the biggest are reset. Default 32 MiB. */
-  maxBufferedPerConnection?: number;
-  /** Refuse TCP connections beyond this many (node:net maxConnections). Default unlimited. */
-  maxConnections?: number;
-}
-
-export type HboneServerState = 'idle' | 'listening' | 'draining' | 'closed';
-
-export interface HboneServerStats {
-  connections: number;
-  handshaking: number;
-  tunnels: number;
-  accepted: number;
-  refused: number;
-  rejectedConnections: number;
-  bufferResets: number;
-}
-
-export interface HboneServerEvents {
-  /** A connection was turned away before HTTP/2 (TLS failure, wrong trust domain, timeout...). */
-  connectionError: [error: HboneError, remote: SocketAddress];
-}
+import {
+  checkServerOptions,
+  type HboneServerEvents,
+  type HboneServerOptions,
+  type HboneServerState,
+  type HboneServerStats,
+} from './server-options.ts';
+import { checkKeepalive, checkTuning, HBONE_DEFAULTS, serverHttp2Options } from './settings.ts';
+import type { KeepaliveOptions } from './settings.ts';
 
 interface Connection extends VerifiedConnection {
   session: ServerHttp2Session;
@@ -92,15 +62,8 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
 
   constructor(options: HboneServerOptions) {
     super();
-    if (typeof options?.credentials !== 'function' || typeof options.onConnect !== 'function') {
-      throw new HboneError('INVALID_OPTIONS', 'createHboneServer needs credentials(local) and onConnect(request)');
-    }
+    checkServerOptions(options);
     const tuning = checkTuning(options.http2, 'http2');
-    checkInteger(options.http2?.maxConcurrentStreams, 'http2.maxConcurrentStreams', 1, 2 ** 31 - 1);
-    checkInteger(options.handshakeTimeoutMs, 'handshakeTimeoutMs', 1, 2 ** 31 - 1);
-    checkInteger(options.headerTimeoutMs, 'headerTimeoutMs', 1, 2 ** 31 - 1);
-    checkInteger(options.maxBufferedPerConnection, 'maxBufferedPerConnection', 65_536, 2 ** 40);
-    checkInteger(options.maxConnections, 'maxConnections', 1, 2 ** 31 - 1);
     this.#options = options;
     this.#keepalive = checkKeepalive(options.keepalive, 'keepalive');
     this.#connectionWindow = tuning.connectionWindow;

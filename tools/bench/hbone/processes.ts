@@ -17,17 +17,7 @@ const rolesFile = join(import.meta.dirname, 'roles.ts');
 export function spawnRole(role: string, config: Record<string, unknown>, all: Child[]): Promise<Child> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      ...((globalThis as { __prof?: string[] }).__prof?.includes(role)
-        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/hb/prof']
-        : []),
-      ...((globalThis as { __nodeFlags?: string[] }).__nodeFlags ?? []),
-      '--expose-gc',
-      '--conditions=ambient-ts-source',
-      rolesFile,
-      role,
-      JSON.stringify(config),
-    ],
+    ['--expose-gc', '--conditions=ambient-ts-source', rolesFile, role, JSON.stringify(config)],
     { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   const handle: Child = {

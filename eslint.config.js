@@ -11,6 +11,7 @@ const depConstraints = [
   { sourceTag: 'pkg:spiffe', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:telemetry', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:netns', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:runtime', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
   { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe'] },

@@ -3,6 +3,7 @@
 // file of the app that touches process.env; everything downstream takes the typed Config.
 import type { PathNormalization } from '@ambient-ts/policy';
 import {
+  EnvError,
   parseBool,
   parseChoice,
   parseDuration,
@@ -13,7 +14,7 @@ import {
   withPrefix,
   type Env,
   type HostPort,
-} from './config-parse.ts';
+} from '@ambient-ts/runtime';
 import { configError } from './errors.ts';
 
 export interface Config {
@@ -157,7 +158,7 @@ function self(env: Env): Config['self'] {
 }
 
 /** Build the Config from an environment; throws WaypointError INVALID_CONFIG naming the first bad variable. */
-export function parseConfig(env: Env): Config {
+function buildConfig(env: Env): Config {
   if (env['LOCAL_XDS_PATH'] && env['LOCAL_XDS']) {
     throw configError('LOCAL_XDS', 'LOCAL_XDS_PATH and LOCAL_XDS are mutually exclusive; set one');
   }
@@ -227,6 +228,16 @@ export function parseConfig(env: Env): Config {
     );
   }
   return config;
+}
+
+/** Build the Config from an environment; throws WaypointError INVALID_CONFIG naming the first bad variable. */
+export function parseConfig(env: Env): Config {
+  try {
+    return buildConfig(env);
+  } catch (error) {
+    if (EnvError.isEnvError(error)) throw configError(error.variable, error.detail);
+    throw error;
+  }
 }
 
 /** The one place the process environment is read. */

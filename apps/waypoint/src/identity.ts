@@ -5,7 +5,7 @@ import { CertificateManager, IstioCaClient, LocalCa, type CaClient, type Workloa
 import type { TlsCredentials } from '@ambient-ts/hbone';
 import type { Logging, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
-import { tokenSource } from './token.ts';
+import { tokenSource } from '@ambient-ts/runtime';
 
 const certificateTask = 'certificate';
 

@@ -19,7 +19,7 @@ import { redactedConfig, waypointIdentity, type Config } from './config.ts';
 import { buildConfigDump } from './config-dump.ts';
 import { WaypointError } from './errors.ts';
 import { WaypointIdentity } from './identity.ts';
-import { Lifecycle, type LifecycleState } from './lifecycle.ts';
+import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
 import { HttpHandler } from './proxy/http-handler.ts';
 import { Inbound } from './proxy/inbound.ts';
 import { proxyTcp } from './proxy/tcp-proxy.ts';

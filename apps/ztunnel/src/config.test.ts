@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, helpText, parseConfig, redactedConfig, variables } from './config.ts';
-import { parseDuration } from './config-parse.ts';
+import { parseDuration } from '@ambient-ts/runtime';
 
 const base = { PROXY_MODE: 'node', NODE_NAME: 'node-a', FAKE_CA: 'true', XDS_ADDRESS: 'localhost:15012' };
 

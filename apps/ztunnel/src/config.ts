@@ -2,7 +2,7 @@
 // §8.2), plus documented additions so several ztunnels can share one host. This is the only file of the
 // app that touches process.env; everything downstream takes the typed Config.
 import {
-  ConfigError,
+  EnvError as ConfigError,
   parseBool,
   parseDuration,
   parseHostPort,
@@ -11,9 +11,10 @@ import {
   withPrefix,
   type Env,
   type HostPort,
-} from './config-parse.ts';
+} from '@ambient-ts/runtime';
 
-export { ConfigError } from './config-parse.ts';
+/** A bad environment value: `variable` names it, the message says the accepted form. */
+export { EnvError as ConfigError } from '@ambient-ts/runtime';
 
 /** `shared` (in-pod capture), `dedicated` (one workload), `node` (ours: all of a node's workloads, by IP). */
 export type ProxyMode = 'shared' | 'dedicated' | 'node';

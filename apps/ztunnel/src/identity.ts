@@ -7,7 +7,7 @@ import { workloadIdentity, type Workload } from '@ambient-ts/discovery';
 import type { Logging } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
 import type { ProxyState } from './proxy-state.ts';
-import { tokenSource } from './token.ts';
+import { tokenSource } from '@ambient-ts/runtime';
 
 /** What the HBONE layer presents and trusts for one identity. */
 export interface Credentials {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionManager } from './connection-manager.ts';
-import { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
+import { Lifecycle, type DrainSteps, type LifecycleState } from '@ambient-ts/runtime';
 
 function steps(manager: ConnectionManager, log: string[]): DrainSteps {
   return {

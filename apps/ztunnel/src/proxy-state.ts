@@ -13,7 +13,7 @@ import {
 } from '@ambient-ts/discovery';
 import type { Logging, ProxyMetrics, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
-import { tokenSource } from './token.ts';
+import { tokenSource } from '@ambient-ts/runtime';
 
 const stateTask = 'state manager';
 

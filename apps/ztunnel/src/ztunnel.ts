@@ -22,7 +22,7 @@ import { ConnectionManager } from './connection-manager.ts';
 import { WorkloadIdentities } from './identity.ts';
 import { inboundHandler } from './inbound.ts';
 import { passthroughHandler } from './inbound-passthrough.ts';
-import { Lifecycle, type LifecycleState } from './lifecycle.ts';
+import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
 import { nodeModeOriginalDestination } from './original-destination.ts';
 import { ProxyState } from './proxy-state.ts';
 import { startSocks5 } from './socks5-listener.ts';

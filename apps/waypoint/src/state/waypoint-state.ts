@@ -13,7 +13,7 @@ import type { Logging, ProxyMetrics, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from '../config.ts';
 import { l7Handler, L7_TYPE_URL } from '../l7/l7-handler.ts';
 import { L7Store } from '../l7/l7-store.ts';
-import { tokenSource } from '../token.ts';
+import { tokenSource } from '@ambient-ts/runtime';
 import { addressHandlerWithProtocols, AppProtocols } from './app-protocols.ts';
 import { loadLocalFile, parseLocalFile } from './local-file.ts';
 import { waypointNode } from './xds-node.ts';

@@ -1,14 +1,28 @@
 // Typed parsers for environment values. Each failure names the variable and the accepted form, so a bad
-// value stops the process at start with an actionable message.
+// value stops the process at start with an actionable message. Packages never read process.env: an app's
+// config.ts passes its environment in.
+import { isIP } from 'node:net';
 
-export class ConfigError extends Error {
-  readonly code = 'ZTUNNEL_INVALID_CONFIG';
+const marker = Symbol.for('@ambient-ts/runtime/EnvError');
+
+export class EnvError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  /** The environment variable at fault. */
   readonly variable: string;
+  /** What is wrong and what is accepted, without the variable name. */
+  readonly detail: string;
+  readonly [marker] = true;
 
-  constructor(variable: string, message: string) {
-    super(`invalid ${variable}: ${message}`);
-    this.name = 'ConfigError';
+  constructor(variable: string, detail: string) {
+    super(`invalid ${variable}: ${detail}`);
+    this.name = 'EnvError';
     this.variable = variable;
+    this.detail = detail;
+  }
+
+  /** Works across duplicate installs, unlike instanceof. */
+  static isEnvError(value: unknown): value is EnvError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
   }
 }
 
@@ -27,7 +41,7 @@ export function parseDuration(variable: string, text: string): number {
     consumed += match[0].length;
   }
   if (trimmed === '' || consumed !== trimmed.length) {
-    throw new ConfigError(variable, `"${text}" is not a duration; use a number with a unit, e.g. 10s, 5m, 24h, 1h30m`);
+    throw new EnvError(variable, `"${text}" is not a duration; use a number with a unit, e.g. 10s, 5m, 24h, 1h30m`);
   }
   return total;
 }
@@ -36,13 +50,13 @@ export function parseBool(variable: string, text: string): boolean {
   const value = text.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
-  throw new ConfigError(variable, `"${text}" is not a boolean; use true or false`);
+  throw new EnvError(variable, `"${text}" is not a boolean; use true or false`);
 }
 
 export function parseInteger(variable: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new ConfigError(variable, `"${text}" is not a whole number between ${min} and ${max}`);
+    throw new EnvError(variable, `"${text}" is not a whole number between ${min} and ${max}`);
   }
   return value;
 }
@@ -57,9 +71,22 @@ export function parseHostPort(variable: string, text: string, defaultHost = '0.0
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d+)$/.exec(text.trim());
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
-    throw new ConfigError(variable, `"${text}" is not an address; use host:port, [ipv6]:port or :port`);
+    throw new EnvError(variable, `"${text}" is not an address; use host:port, [ipv6]:port or :port`);
   }
   return { host: match[1] ?? (match[2] || defaultHost), port };
+}
+
+export function parseIp(variable: string, text: string): string {
+  const value = text.trim();
+  if (isIP(value) === 0) throw new EnvError(variable, `"${text}" is not an IPv4 or IPv6 address`);
+  return value;
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]): (variable: string, text: string) => T {
+  return (variable, text) => {
+    if ((choices as readonly string[]).includes(text)) return text as T;
+    throw new EnvError(variable, `"${text}" is not one of ${choices.join(', ')}`);
+  };
 }
 
 /** Reads one variable with a default and a parser; undefined or empty means the default. */

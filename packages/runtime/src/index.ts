@@ -1,0 +1,17 @@
+// @ambient-ts/runtime — the process shell ambient proxies share: typed environment parsing, the drain
+// lifecycle state machine, and bearer-token sources.
+export {
+  EnvError,
+  parseBool,
+  parseChoice,
+  parseDuration,
+  parseHostPort,
+  parseInteger,
+  parseIp,
+  read,
+  withPrefix,
+  type Env,
+  type HostPort,
+} from './env.ts';
+export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
+export { tokenSource } from './token.ts';

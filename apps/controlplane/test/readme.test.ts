@@ -1,26 +1,12 @@
 // The README examples must run as written.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { runReadmeExample } from '@ambient-ts/vitest-preset/readme';
 
-const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+const runExample = (marker: string) => runReadmeExample(join(import.meta.dirname, '..'), { marker });
 
-function runExample(marker: string): string {
-  const code = new RegExp(`<!-- ${marker} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
-  expect(code).toBeDefined();
-  // Inside the app directory, '@ambient-ts/controlplane' resolves to itself through package.json "exports".
-  const dir = mkdtempSync(join(import.meta.dirname, '../.readme-'));
-  writeFileSync(join(dir, 'example.ts'), code!);
-  try {
-    return execFileSync(process.execPath, ['--conditions=ambient-ts-source', 'example.ts'], { cwd: dir }).toString();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-it('README example runs and prints what it promises', () => {
-  const out = runExample('example');
+it('README example runs and prints what it promises', async () => {
+  const out = await runExample('example');
   expect(out).toContain('Kubernetes//Pod/default/echo HBONE');
   expect(out).toContain('default/echo.default.svc.cluster.local service');
   expect(out).toContain(
@@ -30,8 +16,8 @@ it('README example runs and prints what it promises', () => {
   expect(out).toContain('spiffe://cluster.local/ns/default/sa/echo');
 });
 
-it('README serve example runs: xDS over TLS with a node token, and node authorization', () => {
-  const out = runExample('example serve');
+it('README serve example runs: xDS over TLS with a node token, and node authorization', async () => {
+  const out = await runExample('example serve');
   expect(out).toContain('xds Kubernetes//Pod/default/db Kubernetes//Pod/default/echo');
   expect(out).toContain('issued spiffe://cluster.local/ns/default/sa/echo');
   expect(out).toContain('refused CA_PERMISSION_DENIED DENIED_NOT_ON_NODE');

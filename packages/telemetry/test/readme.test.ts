@@ -1,20 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The README example must run as written.
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { runReadmeExample } from '@ambient-ts/vitest-preset/readme';
 
-it('README example runs and prints the metric line', () => {
-  const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
-  const code = /<!-- example -->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  expect(code).toBeDefined();
-  const file = join(import.meta.dirname, '../.readme-example.ts');
-  writeFileSync(file, code!);
-  let out: string;
-  try {
-    out = execFileSync(process.execPath, ['--conditions=ambient-ts-source', file]).toString();
-  } finally {
-    rmSync(file, { force: true });
-  }
+it('README example runs and prints the metric line', async () => {
+  const out = await runReadmeExample(join(import.meta.dirname, '..'));
   expect(out).toMatch(/"scope":"access","message":"connection complete","src.addr":"10.0.0.1:4000"/);
   expect(out).toMatch(/^istio_tcp_connections_opened_total\{reporter="source",source_workload="client".*\} 1$/m);
 });

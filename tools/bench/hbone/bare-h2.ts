@@ -48,3 +48,36 @@ export async function bareClient(credentials: TlsCredentials, port: number): Pro
       stream.resume();
     });
 }
+
+/** Idle CONNECT streams, 100 per TLS session (what the HBONE pool does), held open. */
+export function bareIdle(credentials: TlsCredentials, port: number): (count: number) => Promise<number> {
+  const sessions: ClientHttp2Session[] = [];
+  const held: unknown[] = [];
+  let onSession = 100;
+  return async (count) => {
+    for (let i = 0; i < count; i++) {
+      if (onSession === 100) {
+        const session = h2Connect(`https://127.0.0.1:${port}`, {
+          cert: credentials.certChainPem,
+          key: credentials.privateKeyPem,
+          ca: credentials.rootCertsPem,
+          minVersion: 'TLSv1.3',
+          checkServerIdentity: () => undefined,
+          settings,
+        });
+        session.on('error', () => {});
+        await new Promise((resolve) => session.once('remoteSettings', resolve));
+        sessions.push(session);
+        onSession = 0;
+      }
+      const stream = sessions
+        .at(-1)!
+        .request({ ':method': 'CONNECT', ':authority': '127.0.0.1:9' }, { endStream: false });
+      stream.on('error', () => {});
+      onSession++;
+      held.push(stream);
+      if (i % 100 === 99) await new Promise((resolve) => stream.once('response', resolve));
+    }
+    return held.length;
+  };
+}

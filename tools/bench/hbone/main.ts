@@ -169,29 +169,37 @@ async function rate(): Promise<void> {
 }
 
 async function idle(): Promise<void> {
-  const server: number[] = [];
-  const client: number[] = [];
+  const rows = [
+    { name: 'bare node:http2 over the same mTLS (baseline)', server: 'bare-h2-server', client: 'bare-h2-idle' },
+    { name: 'HBONE', server: 'hbone-server', client: 'idle' },
+  ];
+  const results = rows.map(() => ({ server: [] as number[], client: [] as number[] }));
   for (let run = 0; run < runs; run++) {
-    const echo = await spawnRole('hbone-server', { ...base, echo: true }, children);
-    const holder = await spawnRole('idle', { ...base, server: echo.info }, children);
-    await holder.request({ cmd: 'open', count: 200 });
-    const s0 = (await echo.request({ cmd: 'rss' })).rss as number;
-    const c0 = (await holder.request({ cmd: 'rss' })).rss as number;
-    await holder.request({ cmd: 'open', count: tunnels });
-    const s1 = (await echo.request({ cmd: 'rss' })).rss as number;
-    const c1 = (await holder.request({ cmd: 'rss' })).rss as number;
-    server.push((s1 - s0) / tunnels);
-    client.push((c1 - c0) / tunnels);
-    holder.kill();
-    echo.kill();
+    for (const [index, row] of rows.entries()) {
+      const server = await spawnRole(row.server, { ...base, echo: true }, children);
+      const holder = await spawnRole(row.client, { ...base, server: server.info }, children);
+      await holder.request({ cmd: 'open', count: 200 });
+      const s0 = (await server.request({ cmd: 'rss' })).rss as number;
+      const c0 = (await holder.request({ cmd: 'rss' })).rss as number;
+      await holder.request({ cmd: 'open', count: tunnels });
+      const s1 = (await server.request({ cmd: 'rss' })).rss as number;
+      const c1 = (await holder.request({ cmd: 'rss' })).rss as number;
+      results[index]!.server.push((s1 - s0) / tunnels);
+      results[index]!.client.push((c1 - c0) / tunnels);
+      holder.kill();
+      server.kill();
+    }
   }
   console.log(
     `\nRSS per idle tunnel with ${tunnels} tunnels open (after GC; median of ${runs}; 100 streams per connection)`,
   );
-  console.log('| process | bytes per tunnel |');
-  console.log('|---|---:|');
-  console.log(`| HBONE server (echo) | ${fmt(median(server), 0)} |`);
-  console.log(`| HBONE client (pool) | ${fmt(median(client), 0)} |`);
+  console.log('| path | server bytes per tunnel | client bytes per tunnel |');
+  console.log('|---|---:|---:|');
+  for (const [index, row] of rows.entries()) {
+    console.log(
+      `| ${row.name} | ${fmt(median(results[index]!.server), 0)} | ${fmt(median(results[index]!.client), 0)} |`,
+    );
+  }
 }
 
 try {

@@ -6,7 +6,7 @@ import { setDefaultHighWaterMark } from 'node:stream';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { createHboneServer, HbonePool, splice, type TlsCredentials } from '@ambient-ts/hbone';
 import { runSink } from './load.ts';
-import { bareClient, bareServer } from './bare-h2.ts';
+import { bareClient, bareIdle, bareServer } from './bare-h2.ts';
 import { measureRate } from './rate.ts';
 
 interface Config {
@@ -136,9 +136,9 @@ async function idle(): Promise<void> {
   const pool = new HbonePool();
   const held: unknown[] = [];
   const open = async (count: number): Promise<void> => {
-    for (let i = 0; i < count; i += 500) {
+    for (let i = 0; i < count; i += 100) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(500, count - i) }, () =>
+        Array.from({ length: Math.min(100, count - i) }, () =>
           pool.connect({
             address: config.server!,
             authority: '127.0.0.1:9',
@@ -148,7 +148,8 @@ async function idle(): Promise<void> {
           }),
         ),
       );
-      held.push(...batch);
+      // A proxy keeps the tunnel's stream (spliced to an app socket), not the response headers.
+      held.push(...batch.map((tunnel) => tunnel.stream));
     }
   };
   process.on('message', (message: { cmd: string; count?: number }) => {
@@ -187,6 +188,14 @@ async function bareH2Server(): Promise<void> {
   ready(await bareServer(creds('server')));
 }
 
+async function bareH2Idle(): Promise<void> {
+  const open = bareIdle(creds('client'), config.server!.port);
+  process.on('message', (message: { cmd: string; count?: number }) => {
+    if (message.cmd === 'open') void open(message.count ?? 0).then((opened) => process.send?.({ opened }));
+  });
+  ready({});
+}
+
 async function bareH2Rate(): Promise<void> {
   ready(await measureRate(await bareClient(creds('client'), config.server!.port), rateOptions()));
   process.exit(0);
@@ -206,6 +215,7 @@ const roles: Record<string, () => Promise<void>> = {
   'tcp-rate': tcpRate,
   'bare-h2-server': bareH2Server,
   'bare-h2-rate': bareH2Rate,
+  'bare-h2-idle': bareH2Idle,
 };
 const run = roles[role ?? ''];
 if (!run) {

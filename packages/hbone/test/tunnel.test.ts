@@ -18,6 +18,7 @@ import {
   startServer,
   startTcp,
 } from './fixtures.ts';
+import { Flag, FrameType, connectHeaders, frame, headerBlock, rawH2Client } from './h2-frames.ts';
 
 const pki = makePki();
 const serverCreds = pki.creds(SERVER_ID);
@@ -151,6 +152,37 @@ describe('CONNECT tunnels', () => {
       rst: h2.NGHTTP2_PROTOCOL_ERROR,
     });
     expect(calls).toBe(0);
+  });
+
+  it('error answers are a single HEADERS frame with END_STREAM, no body', async () => {
+    const { port } = await startServer({ credentials: () => serverCreds, onConnect: (request) => request.refuse(401) });
+    const raw = await rawH2Client(port, pki.creds(CLIENT_ID));
+    raw.socket.write(
+      Buffer.concat([
+        connectHeaders(1),
+        frame(
+          FrameType.HEADERS,
+          Flag.END_HEADERS,
+          3,
+          headerBlock([
+            [':method', 'GET'],
+            [':scheme', 'https'],
+            [':path', '/'],
+            [':authority', 'x:1'],
+          ]),
+        ),
+      ]),
+    );
+    await eventually(() => raw.reader.frames.filter((f) => f.type === FrameType.HEADERS).length === 2, 'two answers');
+    // (Node may follow with RST_STREAM NO_ERROR since the client never ended its side; no DATA either way.)
+    const answers = raw.reader.frames.filter(
+      (f) => (f.streamId === 1 || f.streamId === 3) && f.type !== FrameType.RST_STREAM,
+    );
+    expect(answers.map((f) => [f.streamId, f.type, f.flags & (Flag.END_STREAM | Flag.END_HEADERS)])).toEqual([
+      [1, FrameType.HEADERS, Flag.END_STREAM | Flag.END_HEADERS],
+      [3, FrameType.HEADERS, Flag.END_STREAM | Flag.END_HEADERS],
+    ]);
+    raw.socket.destroy();
   });
 
   it('honours half-close both ways: the server keeps sending after the client ends', async () => {

@@ -76,8 +76,6 @@ function settle(stream: TunnelStream): Pending | undefined {
   const pending = stream[kPending];
   if (!pending) return undefined;
   stream[kPending] = undefined;
-  // Answered: only the (now no-op) error listener and the close listener stay.
-  stream.removeListener('response', pendingResponse);
   if (pending.signal && pending.onAbort) pending.signal.removeEventListener('abort', pending.onAbort);
   return pending;
 }

@@ -73,6 +73,8 @@ function regularHeaders(headers: IncomingHttpHeaders): Record<string, string | s
 }
 
 const ignore = (): void => {};
+// HBONE answers carry no Date header (ztunnel sends none); one options object for every accept.
+const acceptOptions = { endStream: false, sendDate: false } as { endStream: boolean };
 const kRequest = Symbol('hbone.request');
 type RequestStream = ServerHttp2Stream & { [kRequest]?: ServerConnectRequest };
 
@@ -171,10 +173,7 @@ export class ServerConnectRequest<O extends RequestOrigin = RequestOrigin> imple
   accept(responseHeaders?: Readonly<Record<string, string>>): AcceptedTunnel {
     this.#answer();
     try {
-      this.stream.respond(responseHeaders ? { ...responseHeaders, ':status': 200 } : { ':status': 200 }, {
-        endStream: false,
-        sendDate: false,
-      } as { endStream: boolean });
+      this.stream.respond(responseHeaders ? { ...responseHeaders, ':status': 200 } : { ':status': 200 }, acceptOptions);
     } catch (error) {
       this.#state = 'gone';
       throw new HboneError('ABORTED', 'the client went away before the CONNECT was answered', { cause: error });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // ztunnel command: configuration from the environment (like Istio's ztunnel), SIGTERM/SIGINT drain,
 // a second signal exits at once.
+import { setDefaultHighWaterMark } from 'node:stream';
 import { ConfigError, helpText, loadConfig, redactedConfig } from './config.ts';
 import { version, Ztunnel } from './ztunnel.ts';
 
@@ -33,6 +34,10 @@ if (args.includes('--print-config')) {
   console.log(JSON.stringify(redactedConfig(config), null, 2));
   process.exit(0);
 }
+
+// Bigger stream buffers: about 15 % less CPU per byte through HBONE (measured in tools/bench/hbone). A
+// process-wide setting, so the app makes it, not the packages.
+setDefaultHighWaterMark(false, 1 << 20);
 
 let ztunnel: Ztunnel;
 try {

@@ -182,7 +182,7 @@ export function createCertificate(options: CertOptions = {}): Fixture {
   }
 
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  serial[0] = (serial[0]! & 0x7f) | 0x40; // positive and minimal DER INTEGER (no leading 0x00)
   const algorithm = signatureAlgorithm(signingKey);
   const tbs = new TBSCertificate({
     version: Version.v3,

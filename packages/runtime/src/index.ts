@@ -15,3 +15,4 @@ export {
 } from './env.ts';
 export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
 export { tokenSource } from './token.ts';
+export { runProxyCommand, type CommandIo, type ProxyCommand } from './command.ts';

@@ -1,0 +1,154 @@
+// The mesh under test: one CA (as istiod's) in the bench process, and two ztunnels in node mode, each
+// its own process started the way an operator would (`node apps/ztunnel/src/main.ts` + environment),
+// with static workloads (LOCAL_XDS) and certificates from that CA (node tokens, impersonation).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
+import { freePort, stopChild } from './procs.ts';
+
+export const CLIENT_IP = '127.0.20.2';
+export const SERVER_IP = '127.0.20.1';
+const repo = join(import.meta.dirname, '../../..');
+const identity = (sa: string): string => `spiffe://cluster.local/ns/bench/sa/${sa}`;
+
+const workloads = `
+workloads:
+- uid: bench//v1/Pod/bench/client
+  name: client
+  namespace: bench
+  serviceAccount: client
+  trustDomain: cluster.local
+  workloadIps: ["${CLIENT_IP}"]
+  protocol: HBONE
+  node: node-a
+  workloadName: client
+  canonicalName: client
+- uid: bench//v1/Pod/bench/server
+  name: server
+  namespace: bench
+  serviceAccount: server
+  trustDomain: cluster.local
+  workloadIps: ["${SERVER_IP}"]
+  protocol: HBONE
+  node: node-b
+  workloadName: server
+  canonicalName: server
+`;
+
+export interface RunningZtunnel {
+  name: string;
+  pid: number;
+  socks: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+export interface Mesh {
+  nodeA: RunningZtunnel;
+  nodeB: RunningZtunnel;
+  close(): Promise<void>;
+}
+
+async function waitReady(url: string, child: ChildProcess, name: string, log: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`ztunnel ${name} exited with ${child.exitCode}; see ${log}`);
+    const status = await fetch(url).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`ztunnel ${name} was not ready within 60 s (${url}); see ${log}`);
+}
+
+async function startZtunnel(
+  node: string,
+  host: string,
+  ca: CaServer,
+  token: string,
+  options: { logDir: string; nodeArgs: string[] },
+): Promise<RunningZtunnel> {
+  const [admin, stats, readiness, socks] = [
+    await freePort(host),
+    await freePort(host),
+    await freePort(host),
+    await freePort(host),
+  ];
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    PROXY_MODE: 'node',
+    NODE_NAME: node,
+    XDS_ADDRESS: '',
+    LOCAL_XDS: workloads,
+    FAKE_CA: 'false',
+    CA_ADDRESS: ca.address,
+    CA_ROOT_CA: ca.rootCertsPem,
+    AUTH_TOKEN: token,
+    UNSTABLE_ENABLE_SOCKS5: 'true',
+    ADMIN_ADDR: `${host}:${admin}`,
+    STATS_ADDR: `${host}:${stats}`,
+    READINESS_ADDR: `${host}:${readiness}`,
+    SOCKS5_ADDR: `${host}:${socks}`,
+    CONNECTION_TERMINATION_DEADLINE: '1s',
+    IPV6_ENABLED: 'false',
+  };
+  const log = join(options.logDir, `ztunnel-${node}.log`);
+  const out = openSync(log, 'a');
+  const child = spawn(
+    process.execPath,
+    [...options.nodeArgs, '--conditions=ambient-ts-source', join(repo, 'apps/ztunnel/src/main.ts')],
+    { env, stdio: ['ignore', out, out] },
+  );
+  await waitReady(`http://${host}:${readiness}/healthz/ready`, child, node, log);
+  return { name: node, pid: child.pid!, socks: { host, port: socks }, stop: () => stopChild(child, 5000) };
+}
+
+/** The workloads' HBONE and plaintext ports must be ours: another bench run would answer in our place. */
+async function checkWorkloadPorts(): Promise<void> {
+  for (const host of [CLIENT_IP, SERVER_IP]) {
+    for (const port of [15008, 15006]) {
+      const free = await new Promise<boolean>((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(false));
+        server.listen(port, host, () => server.close(() => resolve(true)));
+      });
+      if (!free) throw new Error(`${host}:${port} is in use: is another ztunnel bench running? Stop it and run again.`);
+    }
+  }
+}
+
+/** A CA on 127.0.0.1 and ztunnels for node-a (client workload) and node-b (server workload). */
+export async function startMesh(options: { logDir: string; nodeArgs: string[] }): Promise<Mesh> {
+  await checkWorkloadPorts();
+  const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local' });
+  const tokens = await NodeTokenIssuer.create();
+  const nodeView = new NodeIdentityMap().add('node-a', identity('client')).add('node-b', identity('server'));
+  const ca = new CaServer({ authority, tokenVerifier: tokens.verifier(), nodeView });
+  await ca.listen(0);
+  const ztunnelId = 'spiffe://cluster.local/ns/istio-system/sa/ztunnel';
+  const started: RunningZtunnel[] = [];
+  try {
+    for (const [node, host] of [
+      ['node-a', '127.0.21.1'],
+      ['node-b', '127.0.21.2'],
+    ] as const) {
+      const token = await tokens.issue({ node, identity: ztunnelId });
+      started.push(await startZtunnel(node, host, ca, token, options));
+    }
+  } catch (error) {
+    await Promise.all(started.map((ztunnel) => ztunnel.stop()));
+    await ca.close();
+    throw error;
+  }
+  return {
+    nodeA: started[0]!,
+    nodeB: started[1]!,
+    close: async () => {
+      await Promise.all(started.map((ztunnel) => ztunnel.stop()));
+      await ca.close();
+    },
+  };
+}

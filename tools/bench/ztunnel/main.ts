@@ -59,6 +59,7 @@ const only = new Set(values.only.split(','));
 const profileDir = values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined;
 if (profileDir) mkdirSync(profileDir, { recursive: true });
 
+const loadAtStart = loadavg();
 const workDir = mkdtempSync(join(tmpdir(), 'ztunnel-bench-'));
 const results: Results = { paths: {}, other: {} };
 const push = (path: string, metric: string, value: number): void => {
@@ -71,9 +72,7 @@ let finished = false;
 
 console.log(
   `ztunnel bench: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ` +
-    `load average ${loadavg()
-      .map((value) => value.toFixed(2))
-      .join(' ')} at start`,
+    `load average ${loadAtStart.map((value) => value.toFixed(2)).join(' ')} at start`,
 );
 console.log(`settings: ${JSON.stringify(settings)}; logs in ${workDir}`);
 
@@ -200,7 +199,7 @@ try {
   for (const [path, pids] of Object.entries(proxies)) {
     pids.forEach((pid, index) => push(path, index === 0 ? 'clientSidePeak' : 'serverSidePeak', memoryMiB(pid).peak));
   }
-  printReport(results, settings, loadavg());
+  printReport(results, settings, { start: loadAtStart, end: loadavg() });
   finished = true;
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});

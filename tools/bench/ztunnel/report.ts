@@ -23,7 +23,7 @@ interface Settings {
 
 const verdict = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? ' — met' : ' — **missed**');
 
-export function printReport(results: Results, settings: Settings, loadAtEnd: number[]): void {
+export function printReport(results: Results, settings: Settings, load: { start: number[]; end: number[] }): void {
   const direct = results.paths['direct'] ?? {};
   const zt = results.paths['ztunnel'] ?? {};
   const st = results.paths['stunnel'];
@@ -57,7 +57,7 @@ export function printReport(results: Results, settings: Settings, loadAtEnd: num
       target,
     ]);
   };
-  const load = `${settings.connections} conn × ${settings.rps / settings.connections} req/s`;
+  const shape = `${settings.connections} conn × ${settings.rps / settings.connections} req/s`;
   if (direct['up']) {
     row(
       'throughput upload, Gb/s (1 connection)',
@@ -74,7 +74,7 @@ export function printReport(results: Results, settings: Settings, loadAtEnd: num
     row('proxy CPU s per GB moved (both proxies)', 'cpuPerGB', 2);
   }
   if (direct['p50']) {
-    row(`latency p50, ms (${load}, open loop)`, 'p50', 3);
+    row(`latency p50, ms (${shape}, open loop)`, 'p50', 3);
     row('latency p99, ms', 'p99', 3);
     row('latency p99.9, ms', 'p999', 3);
     addedRow('added p50 over direct, ms', 'p50');
@@ -125,10 +125,13 @@ export function printReport(results: Results, settings: Settings, loadAtEnd: num
       Math.max(...list) > 0.25 * cores ? '  ← HIGH: other processes competed for the CPU; treat ratios with care' : '';
     console.log(`  ${phase}: ${cell(list, 2)} cores${flag}`);
   }
-  const high = loadAtEnd[0]! > cores;
+  const averages = (values: number[]): string => values.map((value) => value.toFixed(2)).join(' ');
+  // At start nothing of ours runs yet, so a high 1-minute average there is other people's load.
+  const high = load.start[0]! > 0.75 * cores;
   console.log(
-    `  load average at end: ${loadAtEnd.map((value) => value.toFixed(2)).join(' ')}` +
-      `${high ? '  ← HIGH (above the core count; includes this bench)' : ''}`,
+    `  load average at start: ${averages(load.start)}` +
+      `${high ? `  ← HIGH (above ${0.75 * cores} on ${cores} cores before the bench started)` : ''}`,
   );
+  console.log(`  load average at end: ${averages(load.end)} (includes this bench's own processes)`);
   console.log(`\nraw runs: ${JSON.stringify(results)}`);
 }

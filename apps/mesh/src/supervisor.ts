@@ -15,6 +15,8 @@ export interface ProcessSpec {
   role: string;
   script: string;
   args?: string[];
+  /** Extra Node flags, e.g. a smaller young generation for the proxies (fewer latency spikes). */
+  nodeArgs?: string[];
   env: Record<string, string>;
   /** A log line that means "up" (checked against the JSON `message`). */
   readyWhen: (line: Record<string, unknown>) => boolean;

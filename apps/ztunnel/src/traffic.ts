@@ -10,6 +10,7 @@ import {
   type LabelWorkload,
   type ProxyMetrics,
   type ResponseFlags,
+  type TrafficLabels,
 } from '@ambient-ts/telemetry';
 
 export interface ConnectionContext {
@@ -41,9 +42,19 @@ function labelWorkload(workload: Workload | undefined): LabelWorkload | undefine
   };
 }
 
+/** The counter children of one label set; prom-client hashes 27 labels per call otherwise. */
+interface LabelledCounters {
+  opened: { inc(value?: number): void };
+  closed: { inc(value?: number): void };
+  received: { inc(value?: number): void };
+  sent: { inc(value?: number): void };
+  failed: { inc(value?: number): void };
+}
+
 export class TrafficReporter {
   readonly #metrics: ProxyMetrics;
   readonly #accessLog: AccessLog;
+  readonly #children = new Map<string, LabelledCounters>();
 
   constructor(metrics: ProxyMetrics, accessLog: AccessLog) {
     this.#metrics = metrics;
@@ -66,6 +77,38 @@ export class TrafficReporter {
       'dst.cluster': context.destination?.clusterId,
       direction: context.direction,
     } as AccessLogFields;
+  }
+
+  #counters(
+    context: ConnectionContext,
+    flags: ResponseFlags | undefined,
+    build: () => TrafficLabels,
+  ): LabelledCounters {
+    const key = [
+      context.direction,
+      context.source?.uid,
+      context.mutualTls ? context.sourceIdentity : '',
+      context.destination?.uid,
+      context.destinationIdentity,
+      context.service ? `${context.service.namespace}/${context.service.hostname}` : '',
+      context.mutualTls,
+      flags ?? '-',
+    ].join('|');
+    let counters = this.#children.get(key);
+    if (!counters) {
+      if (this.#children.size > 10_000) this.#children.clear(); // bounded: workloads come and go
+      const labels = build();
+      const metrics = this.#metrics;
+      counters = {
+        opened: metrics.connectionsOpened.labels(labels),
+        closed: metrics.connectionsClosed.labels(labels),
+        received: metrics.receivedBytes.labels(labels),
+        sent: metrics.sentBytes.labels(labels),
+        failed: metrics.connectionsFailed.labels(labels),
+      };
+      this.#children.set(key, counters);
+    }
+    return counters;
   }
 
   /** Count an established connection; returns the function that records its end. */
@@ -93,20 +136,21 @@ export class TrafficReporter {
         ...(flags ? { responseFlags: flags } : {}),
         mutualTls: context.mutualTls,
       });
-    const base = labels();
-    this.#metrics.connectionsOpened.inc(base);
+    const base = this.#counters(context, undefined, () => labels());
+    base.opened.inc();
     this.#metrics.socketsOpen.inc({ reporter });
     this.#accessLog.opened(this.#fields(context));
     let done = false;
     return ({ requestBytes, responseBytes, error, flags }) => {
       if (done) return;
       done = true;
-      const closedLabels = flags && flags !== '-' ? labels(flags) : base;
-      this.#metrics.connectionsClosed.inc(closedLabels);
-      this.#metrics.receivedBytes.inc(closedLabels, requestBytes);
-      this.#metrics.sentBytes.inc(closedLabels, responseBytes);
+      const failed = flags !== undefined && flags !== '-';
+      const closed = failed ? this.#counters(context, flags, () => labels(flags)) : base;
+      closed.closed.inc();
+      closed.received.inc(requestBytes);
+      closed.sent.inc(responseBytes);
       this.#metrics.socketsOpen.dec({ reporter });
-      if (flags && flags !== '-') this.#metrics.connectionsFailed.inc(closedLabels);
+      if (failed) closed.failed.inc();
       const outbound = context.direction === 'outbound';
       this.#accessLog.complete({
         ...this.#fields(context),

@@ -58,8 +58,15 @@ export class WorkloadListeners {
       this.#deps.log.info({ ip }, 'workload left: closed its listeners');
     }
     for (const ip of wanted) {
-      if (!this.#bound.has(ip)) this.#bound.set(ip, await this.#bind(ip));
+      const bound = this.#bound.get(ip);
+      // New workloads bind; earlier failures (the port was taken) are retried on every sync.
+      if (!bound || bound.error) this.#bound.set(ip, await this.#bind(ip));
     }
+  }
+
+  /** Whether some workload IP could not be bound (the proxy is then not ready). */
+  get failing(): boolean {
+    return [...this.#bound.values()].some((bound) => bound.error !== undefined);
   }
 
   async #bind(ip: string): Promise<Bound> {

@@ -69,6 +69,7 @@ export class Ztunnel {
   #socks5: NetServer | undefined;
   #operatorServers: Server[] = [];
   #unsubscribe: (() => void) | undefined;
+  #retry: NodeJS.Timeout | undefined;
 
   readonly #options: ZtunnelOptions;
 
@@ -184,7 +185,7 @@ export class Ztunnel {
         return server;
       },
     });
-    await this.#listeners.sync();
+    await this.#syncListeners();
     this.#unsubscribe = this.state.subscribe((change) => this.#onStoreChange(change, authorizer));
     if (config.enableSocks5) {
       this.#socks5 = await startSocks5(config.socks5Address, {
@@ -196,8 +197,8 @@ export class Ztunnel {
       });
       this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
     }
-    // Ready once the first config is in and its workloads' listeners are bound.
-    void this.state.synced.then(() => this.#listeners?.sync()).then(() => this.readiness.complete('proxy'));
+    // Ready once the first config is in and every local workload's listeners are bound.
+    void this.state.synced.then(() => this.#syncListeners()).then(() => this.readiness.complete('proxy'));
     this.lifecycle.running();
     log.info({ ports: this.ports, listeners: this.#listeners.status() }, 'ztunnel started');
   }
@@ -211,8 +212,27 @@ export class Ztunnel {
     };
   }
 
+  /**
+   * Bind listeners for the current local workloads. A workload whose port is taken keeps the proxy not
+   * ready ("workload listeners" pending) and is retried every 5 s, as ztunnel retries pending pods.
+   */
+  async #syncListeners(): Promise<void> {
+    const listeners = this.#listeners;
+    if (!listeners) return;
+    await listeners.sync();
+    clearTimeout(this.#retry);
+    if (!listeners.failing) {
+      this.readiness.complete('workload listeners');
+      return;
+    }
+    this.readiness.register('workload listeners');
+    if (this.lifecycle.current.state === 'draining' || this.lifecycle.current.state === 'stopped') return;
+    this.#retry = setTimeout(() => void this.#syncListeners(), 5000);
+    this.#retry.unref();
+  }
+
   #onStoreChange(change: StoreChange, authorizer: Authorizer): void {
-    void this.#listeners?.sync();
+    void this.#syncListeners();
     const policyChanged = change.policies.upserted.length + change.policies.removed.length > 0;
     if (!policyChanged && change.workloads.upserted.length === 0) return;
     const closed = this.connections.recheck((connection) => {
@@ -266,6 +286,7 @@ export class Ztunnel {
 
   async #shutdown(): Promise<void> {
     this.#unsubscribe?.();
+    clearTimeout(this.#retry);
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();
     this.state.close();

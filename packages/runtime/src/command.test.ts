@@ -4,8 +4,10 @@ import { EnvError } from './env.ts';
 import { Lifecycle } from './lifecycle.ts';
 
 class Exit extends Error {
-  constructor(readonly code: number) {
+  readonly code: number;
+  constructor(code: number) {
     super(`exit ${code}`);
+    this.code = code;
   }
 }
 

@@ -87,6 +87,17 @@ describe('operator surface', () => {
     }
   });
 
+  it('stays not ready while a workload port is taken, and recovers when it is freed', async () => {
+    const squatter = createServer().listen(15008, '127.0.6.1');
+    await once(squatter, 'listening');
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const notReady = await eventually(started.ready, (response) => response.status === 500);
+    expect(await notReady.text()).toBe('not ready, pending: workload listeners\n');
+    await new Promise((resolve) => squatter.close(resolve));
+    const ready = await eventually(started.ready, (response) => response.status === 200, 12_000);
+    expect(ready.status).toBe(200);
+  }, 30_000);
+
   it('rejects broken static config with file:line', async () => {
     await expect(
       startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: 'workloads:\n- uid: x\n  workloadIps: [300.1.1.1]\n' }),

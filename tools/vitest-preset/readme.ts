@@ -24,8 +24,11 @@ export async function runReadmeExample(projectDir: string, options: ReadmeExampl
   try {
     options.prepare?.(dir);
     writeFileSync(join(dir, 'example.ts'), code);
+    // Plain output whatever the runner's terminal (CI and nx set FORCE_COLOR, which colours console.log).
+    const { FORCE_COLOR: _forced, ...env } = process.env;
     const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=ambient-ts-source', 'example.ts'], {
       cwd: dir,
+      env: { ...env, NO_COLOR: '1' },
       timeout: options.timeoutMs ?? 60_000,
     });
     return stdout;

@@ -41,10 +41,10 @@ const mesh = new LocalMesh(readMeshFile(files), {
   stateDir,
   onLine: (role, line) => {
     logs.add(role, line);
-    if (role === 'controlplane' && String(line['message']).startsWith('update refused'))
-      note(`controlplane: ${String(line['message'])}`);
-    if (role === 'controlplane' && String(line['message']).startsWith('config version'))
-      note(`controlplane: ${String(line['message'])}`);
+    // What the control plane says about edits of the YAML: accepted versions, refusals and every problem.
+    const message = String(line['message']);
+    const problem = role === 'controlplane' && (line['level'] === 'error' || line['level'] === 'warn');
+    if (problem || (role === 'controlplane' && message.startsWith('config version'))) note(`controlplane: ${message}`);
   },
   onEvent: (role, text) => note(`${role}: ${text}`),
 });

@@ -47,16 +47,21 @@ export async function renderView(
     const waypoint = mesh.waypointEndpoints.find(
       (candidate) => process.spec.role === `waypoint ${candidate.namespace}/${candidate.name}`,
     );
-    const metrics = node ? await scrape(node.metrics) : '';
+    const metrics = node ? await scrape(node.metrics) : waypoint ? await scrape(waypoint.metrics) : '';
+    // ztunnels: inbound TCP connections; waypoints: HTTP requests (and how many were denied).
     const conns = node
       ? String(sum(metrics, 'istio_tcp_connections_opened_total', (line) => line.includes('reporter="destination"')))
-      : '';
+      : waypoint
+        ? `${sum(metrics, 'istio_requests_total')} req`
+        : '';
     const bytes = node
       ? String(sum(metrics, 'istio_tcp_received_bytes_total') + sum(metrics, 'istio_tcp_sent_bytes_total'))
       : '';
     const denied = node
       ? String(sum(metrics, 'istio_tcp_connections_failed_total', (line) => line.includes('response_flags="DENY"')))
-      : '';
+      : waypoint
+        ? String(sum(metrics, 'istio_requests_total', (line) => /response_code="40[13]"/.test(line)))
+        : '';
     const state = process.state.state + (process.restarts ? ` (${process.restarts}×)` : '');
     const where = node ? `${node.admin}  ${node.metrics}` : waypoint ? `${waypoint.admin}  ${waypoint.metrics}` : '';
     lines.push(

@@ -55,7 +55,7 @@ export class Supervised {
   #spawn(): void {
     const child = spawn(
       process.execPath,
-      ['--conditions=ambient-ts-source', this.spec.script, ...(this.spec.args ?? [])],
+      [...(this.spec.nodeArgs ?? []), '--conditions=ambient-ts-source', this.spec.script, ...(this.spec.args ?? [])],
       {
         env: { ...process.env, LOG_FORMAT: 'json', ...this.spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
 // (1 s doubling to 30 s), and stop() drains them with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { inheritedEnvironment } from './config.ts';
 
 export type ProcessState =
   | { state: 'starting' }
@@ -57,7 +58,7 @@ export class Supervised {
       process.execPath,
       [...(this.spec.nodeArgs ?? []), '--conditions=ambient-ts-source', this.spec.script, ...(this.spec.args ?? [])],
       {
-        env: { ...process.env, LOG_FORMAT: 'json', ...this.spec.env },
+        env: { ...inheritedEnvironment(), LOG_FORMAT: 'json', ...this.spec.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

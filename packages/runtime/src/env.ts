@@ -1,5 +1,5 @@
 // Typed parsers for environment values. Each failure names the variable and the accepted form, so a bad
-// value stops the process at start with an actionable message. Packages never read process.env: an app's
+// value stops the process at start with an actionable message. Packages never read the process environment: an app's
 // config.ts passes its environment in.
 import { isIP } from 'node:net';
 

@@ -125,17 +125,31 @@ export class ProxyState {
     return this.localWorkloads().find((candidate) => candidate.workloadIps.includes(ip));
   }
 
-  /** Wait up to `timeoutMs` for a workload to appear (ztunnel waits 5 s for workload info). */
-  async waitForLocalWorkload(ip: string, timeoutMs: number): Promise<Workload | undefined> {
-    const found = this.localWorkloadByIp(ip);
-    if (found || timeoutMs <= 0) return found;
+  /**
+   * The workload an outbound connection comes from: in dedicated mode always the one workload served
+   * (sidecar-like), in node mode the local workload owning the client's IP. Waits like ztunnel does.
+   */
+  sourceWorkload(clientIp: string, timeoutMs: number): Promise<Workload | undefined> {
+    if (this.#config.proxyMode !== 'dedicated') return this.waitForLocalWorkload(clientIp, timeoutMs);
+    return this.#waitFor(() => this.localWorkloads()[0], timeoutMs);
+  }
+
+  /** Wait up to `timeoutMs` for a local workload owning `ip` (ztunnel waits 5 s for workload info). */
+  waitForLocalWorkload(ip: string, timeoutMs: number): Promise<Workload | undefined> {
+    return this.#waitFor(() => this.localWorkloadByIp(ip), timeoutMs);
+  }
+
+  /** Resolve with what `find` returns as soon as it returns something, or after `timeoutMs`. */
+  #waitFor(find: () => Workload | undefined, timeoutMs: number): Promise<Workload | undefined> {
+    const found = find();
+    if (found || timeoutMs <= 0) return Promise.resolve(found);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         unsubscribe();
-        resolve(this.localWorkloadByIp(ip));
+        resolve(find());
       }, timeoutMs);
       const unsubscribe = this.store.subscribe(() => {
-        const workload = this.localWorkloadByIp(ip);
+        const workload = find();
         if (!workload) return;
         clearTimeout(timer);
         unsubscribe();

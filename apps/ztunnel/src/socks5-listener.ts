@@ -40,7 +40,7 @@ export async function startSocks5(
     client.on('error', () => {});
     void (async () => {
       const target = await acceptSocks5(client);
-      const source = await deps.state.waitForLocalWorkload(client.remoteAddress ?? '', deps.workloadWaitMs ?? 5000);
+      const source = await deps.state.sourceWorkload(client.remoteAddress ?? '', deps.workloadWaitMs ?? 5000);
       if (!source) {
         deps.log.warn(
           { src: client.remoteAddress },

@@ -249,6 +249,25 @@ describe('inbound HBONE checks (raw HBONE client)', () => {
     ).toBe(1);
   });
 
+  it('backend refuses: 503, a CONNECT-flagged failure and an io error in the log', async () => {
+    const probe = await hboneConnect({
+      identity: clientId,
+      to: { host: '127.0.4.1', port: 15008 },
+      authority: '127.0.4.1:9999',
+      expect: [serverId],
+    });
+    expect(probe.status).toBe(503);
+    await probe.pool.close();
+    const [line] = await eventually(
+      async () => accessLines(nodeB, { message: 'connection complete', 'dst.hbone_addr': '127.0.4.1:9999' }),
+      (found) => found.length > 0,
+    );
+    expect(String(line!['error'])).toMatch(/^io error: .*ECONNREFUSED/);
+    expect(
+      metricValue(await nodeB.metrics(), 'istio_tcp_connections_failed_total', { response_flags: 'CONNECT' }),
+    ).toBe(1);
+  });
+
   it('a service with no healthy endpoint closes the client connection: no healthy upstream', async () => {
     await expect(fromClient('127.10.3.9', 80)).rejects.toMatchObject({ reply: 4 });
     const lines = accessLines(nodeA, { message: 'connection failed' });

@@ -14,5 +14,9 @@ if (!area || area === '--help' || !areas.includes(area)) {
   console.log(`usage: npm run bench -- <area> [options]\n\nareas: ${areas.join(', ') || '(none yet)'}`);
   process.exit(area && area !== '--help' ? 2 : 0);
 }
-const result = spawnSync(process.execPath, ['--expose-gc', '--conditions=ambient-ts-source', join(here, area, 'main.ts'), ...rest], { stdio: 'inherit' });
+const result = spawnSync(
+  process.execPath,
+  ['--expose-gc', '--conditions=ambient-ts-source', join(here, area, 'main.ts'), ...rest],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

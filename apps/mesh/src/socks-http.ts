@@ -2,7 +2,8 @@
 // ztunnel SOCKS5 listener (the stand-in for in-pod capture).
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { connect, isIPv4, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { socksConnect } from '@ambient-ts/socks5';
 
 export interface Via {
   /** The ztunnel's SOCKS5 address; undefined = connect directly (an out-of-mesh client). */
@@ -11,46 +12,21 @@ export interface Via {
   sourceIp: string;
 }
 
-async function readExactly(socket: Socket, size: number): Promise<Buffer> {
-  for (;;) {
-    const chunk = socket.read(size) as Buffer | null;
-    if (chunk) return chunk;
-    if (socket.readableEnded || socket.destroyed) throw new Error('the ztunnel closed the SOCKS5 connection');
-    await Promise.race([once(socket, 'readable'), once(socket, 'close')]);
-  }
-}
-
-const socksReplies: Record<number, string> = {
-  1: 'general failure',
-  2: 'not allowed by ztunnel (unknown source or recursive call)',
-  4: 'host unreachable (no healthy upstream or unknown waypoint)',
-  5: 'refused (policy, TLS or upstream failure)',
-};
-
 /** Open a TCP connection to `host:port` as the pod would. */
 export async function dial(via: Via, host: string, port: number, timeoutMs = 5000): Promise<Socket> {
-  const target = via.socks ?? { host, port };
-  const socket = connect({ host: target.host, port: target.port, localAddress: via.sourceIp });
-  socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-  await Promise.race([
-    once(socket, 'connect'),
-    once(socket, 'error').then(([error]) => Promise.reject(error as Error)),
-  ]);
-  if (!via.socks) return socket;
-  socket.pause();
-  socket.write(Buffer.from([0x05, 0x01, 0x00]));
-  await readExactly(socket, 2);
-  const address = isIPv4(host)
-    ? Buffer.from([0x01, ...host.split('.').map(Number)])
-    : Buffer.concat([Buffer.from([0x03, host.length]), Buffer.from(host)]);
-  const portBytes = Buffer.from([port >> 8, port & 0xff]);
-  socket.write(Buffer.concat([Buffer.from([0x05, 0x01, 0x00]), address, portBytes]));
-  const reply = await readExactly(socket, 10);
-  if (reply[1] !== 0) {
-    socket.destroy();
-    throw new Error(`connection refused: ${socksReplies[reply[1]!] ?? `SOCKS5 reply ${reply[1]}`}`);
+  let socket: Socket;
+  if (via.socks) {
+    try {
+      socket = await socksConnect({ proxy: via.socks, target: { host, port }, localAddress: via.sourceIp, timeoutMs });
+    } catch (error) {
+      throw new Error(`connection refused: ${(error as Error).message}`, { cause: error });
+    }
+  } else {
+    socket = connect({ host, port, localAddress: via.sourceIp });
+    await once(socket, 'connect');
   }
-  socket.resume();
+  // A probe never hangs: the whole exchange must finish within the timeout.
+  socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`timed out after ${timeoutMs} ms`)));
   return socket;
 }
 

@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 it('npm start -- --once: every behaviour line passes', async () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'mesh-state-'));
   const main = join(import.meta.dirname, '../src/main.ts');
-  const child = spawn(process.execPath, [main, '--once', '--state-dir', stateDir], {
+  const child = spawn(process.execPath, ['--conditions=ambient-ts-source', main, '--once', '--state-dir', stateDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { handleOutbound, type OutboundDeps, type OutboundFailure } from './outbound.ts';
 import type { ProxyState } from './proxy-state.ts';
-import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from './socks5.ts';
+import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from '@ambient-ts/socks5';
 
 const replyFor: Record<OutboundFailure, number> = {
   'not-allowed': socksReply.notAllowed,

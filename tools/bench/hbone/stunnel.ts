@@ -12,7 +12,8 @@ function findStunnel(): string | undefined {
   return undefined;
 }
 
-function ensureStunnel(): string | undefined {
+/** The stunnel binary, installed with apt-get when missing and we are root; undefined (said why) otherwise. */
+export function ensureStunnel(): string | undefined {
   const found = findStunnel();
   if (found) return found;
   if (process.getuid?.() !== 0) {
@@ -55,7 +56,8 @@ async function waitListening(port: number): Promise<void> {
   throw new Error(`stunnel did not start listening on ${port}`);
 }
 
-const common = (certDir: string, name: string): string =>
+/** The TLS part of a stunnel service: mutual TLS 1.3 with HBONE's AES-GCM suites, TCP_NODELAY both ways. */
+export const stunnelTls = (certDir: string, name: string): string =>
   [
     `cert = ${join(certDir, `${name}.pem`)}`,
     `key = ${join(certDir, `${name}-key.pem`)}`,
@@ -79,11 +81,11 @@ export async function startStunnel(
   const global = ['foreground = yes', 'pid =', 'debug = 3'].join('\n');
   writeFileSync(
     join(certDir, 'stunnel-server.conf'),
-    `${global}\n[server]\naccept = 127.0.0.1:${serverPort}\nconnect = 127.0.0.1:${sinkPort}\nrequireCert = yes\n${common(certDir, 'server')}\n`,
+    `${global}\n[server]\naccept = 127.0.0.1:${serverPort}\nconnect = 127.0.0.1:${sinkPort}\nrequireCert = yes\n${stunnelTls(certDir, 'server')}\n`,
   );
   writeFileSync(
     join(certDir, 'stunnel-client.conf'),
-    `${global}\n[client]\nclient = yes\naccept = 127.0.0.1:${clientPort}\nconnect = 127.0.0.1:${serverPort}\n${common(certDir, 'client')}\n`,
+    `${global}\n[client]\nclient = yes\naccept = 127.0.0.1:${clientPort}\nconnect = 127.0.0.1:${serverPort}\n${stunnelTls(certDir, 'client')}\n`,
   );
   const processes: ChildProcess[] = ['server', 'client'].map((name) =>
     spawn(binary, [join(certDir, `stunnel-${name}.conf`)], { stdio: ['ignore', 'ignore', 'ignore'] }),

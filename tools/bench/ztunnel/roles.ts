@@ -4,7 +4,7 @@
 import { startApps, type Ports } from './apps.ts';
 import { connectionRate, download, tcpOpener, upload, type Opener } from './client.ts';
 import { LatencyClient } from './latency.ts';
-import { socksConnect } from './socks.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 
 export type PathSpec =
   | { kind: 'tcp'; host: string; ports: Ports; localAddress?: string }

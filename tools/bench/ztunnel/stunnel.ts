@@ -1,70 +1,24 @@
 // The native baseline: a Debian stunnel4 client/server pair with mutual TLS 1.3 (AES-GCM, the same
-// suites as HBONE), one service per server app. Adapted from tools/bench/hbone/stunnel.ts (which
-// carries a single service to 127.0.0.1); installs stunnel4 with apt-get when missing and we are root.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// suites as HBONE), one service per server app. Installing stunnel and its TLS settings are shared with
+// tools/bench/hbone/stunnel.ts (which carries a single service).
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createCa, createLeaf, type Fixture } from '@ambient-ts/certgen';
 import type { Ports, Service } from './apps.ts';
+import { ensureStunnel, stunnelTls } from '../hbone/stunnel.ts';
 import { freePort, stopChild } from './procs.ts';
 
-function findStunnel(): string | undefined {
-  for (const name of ['stunnel4', 'stunnel']) {
-    if (spawnSync('sh', ['-c', `command -v ${name}`]).status === 0) return name;
-  }
-  return undefined;
-}
-
-function ensureStunnel(): string | undefined {
-  const found = findStunnel();
-  if (found) return found;
-  if (process.getuid?.() !== 0) {
-    console.log('stunnel4 is not installed: run `sudo apt-get install -y stunnel4` for the stunnel column.');
-    return undefined;
-  }
-  console.log('stunnel4 is not installed: running `apt-get install -y stunnel4` (as root) for the baseline');
-  if (spawnSync('apt-get', ['install', '-y', 'stunnel4'], { stdio: 'inherit' }).status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-    spawnSync('apt-get', ['install', '-y', 'stunnel4'], { stdio: 'inherit' });
-  }
-  const installed = findStunnel();
-  if (!installed) console.log('could not install stunnel4; leaving the stunnel column out');
-  return installed;
-}
-
-// certgen occasionally fails to encode a fixture (a serial starting 0x00); a retry is enough.
-function retry<T>(make: () => T): T {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return make();
-    } catch (error) {
-      if (attempt >= 5) throw error;
-    }
-  }
-}
-
 function writeCerts(dir: string): void {
-  const root: Fixture = retry(() => createCa({ commonName: 'ztunnel bench stunnel root' }));
+  const root: Fixture = createCa({ commonName: 'ztunnel bench stunnel root' });
   writeFileSync(join(dir, 'root.pem'), root.certPem);
   for (const name of ['server', 'client']) {
-    const leaf = retry(() => createLeaf({ issuer: root, uris: [`spiffe://cluster.local/ns/bench/sa/${name}`] }));
+    const leaf = createLeaf({ issuer: root, uris: [`spiffe://cluster.local/ns/bench/sa/${name}`] });
     writeFileSync(join(dir, `${name}.pem`), leaf.certPem);
     writeFileSync(join(dir, `${name}-key.pem`), leaf.keyPem);
   }
 }
-
-const common = (dir: string, name: string): string =>
-  [
-    `cert = ${join(dir, `${name}.pem`)}`,
-    `key = ${join(dir, `${name}-key.pem`)}`,
-    `CAfile = ${join(dir, 'root.pem')}`,
-    'verifyChain = yes',
-    'sslVersionMin = TLSv1.3',
-    'ciphersuites = TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256',
-    'socket = l:TCP_NODELAY=1',
-    'socket = r:TCP_NODELAY=1',
-  ].join('\n');
 
 async function waitListening(ports: number[]): Promise<void> {
   for (const port of ports) {
@@ -109,11 +63,11 @@ export async function startStunnel(
   const global = ['foreground = yes', 'pid =', 'debug = 3'].join('\n');
   const server = services.map(
     (service, index) =>
-      `[${service}]\naccept = 127.0.0.1:${serverPorts[index]}\nconnect = ${target.host}:${target.ports[service]}\nrequireCert = yes\n${common(dir, 'server')}`,
+      `[${service}]\naccept = 127.0.0.1:${serverPorts[index]}\nconnect = ${target.host}:${target.ports[service]}\nrequireCert = yes\n${stunnelTls(dir, 'server')}`,
   );
   const client = services.map(
     (service, index) =>
-      `[${service}]\nclient = yes\naccept = 127.0.0.1:${clientPorts[service]}\nconnect = 127.0.0.1:${serverPorts[index]}\n${common(dir, 'client')}`,
+      `[${service}]\nclient = yes\naccept = 127.0.0.1:${clientPorts[service]}\nconnect = 127.0.0.1:${serverPorts[index]}\n${stunnelTls(dir, 'client')}`,
   );
   writeFileSync(join(dir, 'stunnel-server.conf'), `${global}\n${server.join('\n')}\n`);
   writeFileSync(join(dir, 'stunnel-client.conf'), `${global}\n${client.join('\n')}\n`);

@@ -4,7 +4,7 @@ import { connect as tcpConnect, type Server } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { LocalCa } from '@ambient-ts/certs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import {
   eventually,
   hboneConnect,

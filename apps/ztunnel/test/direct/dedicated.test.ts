@@ -2,7 +2,7 @@
 // workload's, whatever the local client address; it fetches only that workload's certificate, on use.
 import type { Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `

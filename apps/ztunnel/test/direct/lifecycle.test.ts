@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import { eventually, portOf, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `

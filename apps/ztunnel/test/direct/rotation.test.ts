@@ -4,7 +4,7 @@ import type { Server } from 'node:net';
 import { once } from 'node:events';
 import { LocalCa } from '@ambient-ts/certs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import { eventually, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `

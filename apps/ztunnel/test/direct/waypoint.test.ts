@@ -3,7 +3,7 @@
 import type { Server } from 'node:net';
 import { createHboneServer, type HboneServer } from '@ambient-ts/hbone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import { roundTrip, startEchoServer, startZtunnel, testCa, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `

@@ -4,7 +4,7 @@ import type { Server } from 'node:net';
 import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
 import { ADDRESS_TYPE_URL, addressResource, startXdsServer, type RunningXdsServer } from '@ambient-ts/discovery';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { socksConnect } from '../helpers/socks-client.ts';
+import { socksConnect } from '@ambient-ts/socks5';
 import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 import { parseConfig } from '../../src/config.ts';
 import { Ztunnel } from '../../src/ztunnel.ts';

@@ -1,8 +1,8 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from './socks5.ts';
-import { socksConnect } from '../test/helpers/socks-client.ts';
+import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from '../src/server.ts';
+import { socksConnect } from '../src/client.ts';
 
 let server: Server | undefined;
 afterEach(() => server?.close());

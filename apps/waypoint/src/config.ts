@@ -3,7 +3,12 @@
 // file of the app that touches process.env; everything downstream takes the typed Config.
 import type { PathNormalization } from '@ambient-ts/policy';
 import {
+  controlPlaneAddress,
   EnvError,
+  formatHelp,
+  redactConfig,
+  terminationDeadline,
+  type VariableHelp,
   parseBool,
   parseChoice,
   parseDuration,
@@ -63,7 +68,7 @@ export interface Config {
 }
 
 /** The table behind `waypoint --help`: every variable, its default and meaning. */
-export const variables: [name: string, fallback: string, meaning: string][] = [
+export const variables: VariableHelp[] = [
   ['INSTANCE_IP', '(required)', 'address the HBONE listener binds (the waypoint pod IP, e.g. 127.0.2.10 locally)'],
   ['POD_NAMESPACE', '(required)', "the waypoint's namespace (its Gateway's namespace)"],
   ['POD_NAME', 'GATEWAY_NAME', 'pod name, used in the xDS node id'],
@@ -99,40 +104,19 @@ export const variables: [name: string, fallback: string, meaning: string][] = [
 ];
 
 export function helpText(): string {
-  const width = Math.max(...variables.map(([name]) => name.length));
-  const rows = variables.map(
-    ([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${meaning}${fallback ? ` [default: ${fallback}]` : ''}`,
+  return formatHelp(
+    [
+      'waypoint — the ambient-mesh L7 proxy (ambient-ts): HBONE in, AuthorizationPolicy, RequestAuthentication',
+      'and HTTPRoute, HBONE out.',
+    ],
+    'waypoint',
+    variables,
   );
-  return [
-    'waypoint — the ambient-mesh L7 proxy (ambient-ts): HBONE in, AuthorizationPolicy, RequestAuthentication',
-    'and HTTPRoute, HBONE out.',
-    '',
-    'usage: waypoint [--help] [--version] [--print-config]',
-    '',
-    'environment:',
-    ...rows,
-  ].join('\n');
-}
-
-function address(env: Env, variable: string): string | undefined {
-  const value = env[variable];
-  if (value === undefined) return undefined;
-  if (value === '') return '';
-  return /^[a-z]+:\/\//.test(value) ? value : `https://${value}`;
 }
 
 /** `waypoint-7c9f8d6b5-x2x4z` → `waypoint` (Deployment pods); anything else as is. */
 export function gatewayNameFromPod(podName: string): string {
   return /^(.+)-[a-z0-9]{5,10}-[a-z0-9]{5}$/.exec(podName)?.[1] ?? podName;
-}
-
-function terminationDeadline(env: Env): number {
-  if (env['CONNECTION_TERMINATION_DEADLINE'])
-    return parseDuration('CONNECTION_TERMINATION_DEADLINE', env['CONNECTION_TERMINATION_DEADLINE']);
-  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
-  if (!grace) return 5000;
-  const seconds = parseInteger('TERMINATION_GRACE_PERIOD_SECONDS', grace, 0);
-  return Math.max(1, seconds > 10 ? seconds - 5 : seconds - 1) * 1000;
 }
 
 function self(env: Env): Config['self'] {
@@ -167,8 +151,8 @@ function buildConfig(env: Env): Config {
   const defaultXds = env['KUBERNETES_SERVICE_HOST']
     ? 'https://istiod.istio-system.svc:15012'
     : 'https://localhost:15012';
-  const xdsAddress = address(env, 'XDS_ADDRESS') ?? defaultXds;
-  const caAddress = address(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
+  const xdsAddress = controlPlaneAddress(env, 'XDS_ADDRESS') ?? defaultXds;
+  const caAddress = controlPlaneAddress(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
   const defaultRoot = './var/run/secrets/istio/root-cert.pem';
   const config: Config = {
     ...(xdsAddress ? { xdsAddress } : {}),
@@ -252,12 +236,5 @@ export function waypointIdentity(config: Config): string {
 
 /** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const looksLikeFile = (value: string): boolean => value.startsWith('/') || value.startsWith('./');
-  return {
-    ...config,
-    authToken: looksLikeFile(config.authToken) ? config.authToken : '<redacted>',
-    xdsHeaders: Object.fromEntries(Object.keys(config.xdsHeaders).map((key) => [key, '<redacted>'])),
-    caHeaders: Object.fromEntries(Object.keys(config.caHeaders).map((key) => [key, '<redacted>'])),
-    ...(config.localXds ? { localXds: `<${config.localXds.length} bytes of inline YAML>` } : {}),
-  };
+  return redactConfig(config);
 }

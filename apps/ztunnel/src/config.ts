@@ -2,7 +2,12 @@
 // §8.2), plus documented additions so several ztunnels can share one host. This is the only file of the
 // app that touches process.env; everything downstream takes the typed Config.
 import {
+  controlPlaneAddress,
   EnvError as ConfigError,
+  formatHelp,
+  redactConfig,
+  terminationDeadline,
+  type VariableHelp,
   parseBool,
   parseDuration,
   parseHostPort,
@@ -64,7 +69,7 @@ export interface Config {
 }
 
 /** The table behind `ztunnel --help`: every variable, its default and meaning. */
-export const variables: [name: string, fallback: string, meaning: string][] = [
+export const variables: VariableHelp[] = [
   [
     'PROXY_MODE',
     'shared',
@@ -131,25 +136,11 @@ export const variables: [name: string, fallback: string, meaning: string][] = [
 ];
 
 export function helpText(): string {
-  const width = Math.max(...variables.map(([name]) => name.length));
-  const rows = variables.map(
-    ([name, fallback, meaning]) => `  ${name.padEnd(width)}  ${meaning}${fallback ? ` [default: ${fallback}]` : ''}`,
+  return formatHelp(
+    ["ztunnel — the ambient-mesh node proxy (ambient-ts), configured like Istio's ztunnel."],
+    'ztunnel',
+    variables,
   );
-  return [
-    "ztunnel — the ambient-mesh node proxy (ambient-ts), configured like Istio's ztunnel.",
-    '',
-    'usage: ztunnel [--help] [--version] [--print-config]',
-    '',
-    'environment:',
-    ...rows,
-  ].join('\n');
-}
-
-function address(env: Env, variable: string): string | undefined {
-  const value = env[variable];
-  if (value === undefined) return undefined;
-  if (value === '') return '';
-  return /^[a-z]+:\/\//.test(value) ? value : `https://${value}`;
 }
 
 function parseWorkloadInfo(text: string): Config['proxyWorkloadInfo'] {
@@ -158,15 +149,6 @@ function parseWorkloadInfo(text: string): Config['proxyWorkloadInfo'] {
     throw new ConfigError('PROXY_WORKLOAD_INFO', `"${text}" must be <namespace>/<name>/<serviceAccount>`);
   }
   return { namespace: parts[0]!, name: parts[1]!, serviceAccount: parts[2]! };
-}
-
-function terminationDeadline(env: Env): number {
-  if (env['CONNECTION_TERMINATION_DEADLINE'])
-    return parseDuration('CONNECTION_TERMINATION_DEADLINE', env['CONNECTION_TERMINATION_DEADLINE']);
-  const grace = env['TERMINATION_GRACE_PERIOD_SECONDS'];
-  if (!grace) return 5000;
-  const seconds = parseInteger('TERMINATION_GRACE_PERIOD_SECONDS', grace, 0);
-  return Math.max(1, seconds > 10 ? seconds - 5 : seconds - 1) * 1000;
 }
 
 function proxyMetadata(env: Env): Record<string, unknown> {
@@ -202,8 +184,8 @@ export function parseConfig(env: Env): Config {
   const defaultXds = env['KUBERNETES_SERVICE_HOST']
     ? 'https://istiod.istio-system.svc:15012'
     : 'https://localhost:15012';
-  const xdsAddress = address(env, 'XDS_ADDRESS') ?? defaultXds;
-  const caAddress = address(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
+  const xdsAddress = controlPlaneAddress(env, 'XDS_ADDRESS') ?? defaultXds;
+  const caAddress = controlPlaneAddress(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
   const defaultRoot = './var/run/secrets/istio/root-cert.pem';
   const format = read(env, 'LOG_FORMAT', 'plain' as 'json' | 'plain', (variable, text) => {
     if (text === 'json' || text === 'plain') return text;
@@ -303,12 +285,5 @@ export function loadConfig(): Config {
 
 /** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const looksLikeFile = (value: string): boolean => value.startsWith('/') || value.startsWith('./');
-  return {
-    ...config,
-    authToken: looksLikeFile(config.authToken) ? config.authToken : '<redacted>',
-    xdsHeaders: Object.fromEntries(Object.keys(config.xdsHeaders).map((key) => [key, '<redacted>'])),
-    caHeaders: Object.fromEntries(Object.keys(config.caHeaders).map((key) => [key, '<redacted>'])),
-    ...(config.localXds ? { localXds: `<${config.localXds.length} bytes of inline YAML>` } : {}),
-  };
+  return redactConfig(config);
 }

@@ -16,3 +16,11 @@ export {
 export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
 export { tokenSource } from './token.ts';
 export { runProxyCommand, type CommandIo, type ProxyCommand } from './command.ts';
+export {
+  controlPlaneAddress,
+  formatHelp,
+  redactConfig,
+  terminationDeadline,
+  type SecretBearingConfig,
+  type VariableHelp,
+} from './proxy-env.ts';

@@ -3,14 +3,15 @@
 // answers what it received and over how long. Download: the sink streams for the duration and closes.
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
-const chunk = Buffer.alloc(256 * 1024, 0x61);
+export const chunk = Buffer.alloc(256 * 1024, 0x61);
 
 export interface Transfer {
   bytes: number;
   ms: number;
 }
 
-function serve(socket: Socket): void {
+/** The sink side of the throughput protocol (shared with tools/bench/ztunnel). */
+export function serveSink(socket: Socket): void {
   let header = Buffer.alloc(0);
   let bytes = 0;
   let first = 0;
@@ -42,22 +43,37 @@ function serve(socket: Socket): void {
   socket.on('error', () => socket.destroy());
 }
 
-function pump(socket: Socket, ms: number): void {
+/** Write 256 KiB chunks with backpressure for `ms`, then resolve (the caller ends or half-closes). */
+export function writeFor(socket: Socket, ms: number): Promise<void> {
   const end = performance.now() + ms;
-  const write = (): void => {
-    while (performance.now() < end) {
-      if (!socket.write(chunk)) {
-        socket.once('drain', write);
-        return;
+  return new Promise((resolve) => {
+    const write = (): void => {
+      while (performance.now() < end) {
+        if (!socket.write(chunk)) {
+          socket.once('drain', write);
+          return;
+        }
       }
-    }
-    socket.end();
-  };
-  write();
+      resolve();
+    };
+    write();
+  });
+}
+
+function pump(socket: Socket, ms: number): void {
+  void writeFor(socket, ms).then(() => socket.end());
+}
+
+/** The 5-byte request: 'U' (upload) or 'D' (download) and the duration in ms, uint32 BE. */
+export function sinkHeader(mode: 'U' | 'D', ms: number): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(mode, 0);
+  header.writeUInt32BE(ms, 1);
+  return header;
 }
 
 export function runSink(): Promise<AddressInfo> {
-  const server = createServer({ noDelay: true, allowHalfOpen: true }, serve);
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, serveSink);
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address() as AddressInfo)));
 }
 
@@ -65,10 +81,7 @@ function open(port: number, mode: 'U' | 'D', ms: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
     socket.once('connect', () => {
-      const header = Buffer.alloc(5);
-      header.write(mode, 0);
-      header.writeUInt32BE(ms, 1);
-      socket.write(header);
+      socket.write(sinkHeader(mode, ms));
       resolve(socket);
     });
     socket.once('error', reject);
@@ -78,20 +91,8 @@ function open(port: number, mode: 'U' | 'D', ms: number): Promise<Socket> {
 /** Stream for `ms` into `port`; the sink's count over the sink's clock. */
 export async function upload(port: number, ms: number): Promise<Transfer> {
   const socket = await open(port, 'U', ms);
-  const end = performance.now() + ms;
-  await new Promise<void>((resolve) => {
-    const write = (): void => {
-      while (performance.now() < end) {
-        if (!socket.write(chunk)) {
-          socket.once('drain', write);
-          return;
-        }
-      }
-      socket.end();
-      resolve();
-    };
-    write();
-  });
+  await writeFor(socket, ms);
+  socket.end();
   const reply: Buffer[] = [];
   socket.on('data', (data: Buffer) => reply.push(data));
   await new Promise<void>((resolve, reject) => {

@@ -1,57 +1,15 @@
 // The server workload's three applications, all on its pod IP:
-//  - sink: the throughput protocol of tools/bench/hbone/load.ts (5-byte header 'U'|'D' + duration in ms,
+//  - sink: the throughput protocol of tools/bench/hbone/load.ts (its serveSink) (5-byte header 'U'|'D' + duration in ms,
 //    uint32 BE; upload is counted and answered as JSON after the client's half-close, download streams
 //    256 KiB writes for the duration and closes);
 //  - rr: request/response, every 1 KiB received is answered with 1 KiB (keep-alive, one in flight);
 //  - echo: echoes the first bytes and closes first, so TIME_WAIT stays on the accepting side and the
 //    client's bound source ports do not run out during the connection-rate rows.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { serveSink } from '../hbone/load.ts';
 
-export const chunk = Buffer.alloc(256 * 1024, 0x61);
 export const MESSAGE = 1024;
 const response = Buffer.alloc(MESSAGE, 0x62);
-
-function sink(socket: Socket): void {
-  let header = Buffer.alloc(0);
-  let bytes = 0;
-  let first = 0;
-  let last = 0;
-  const onData = (data: Buffer): void => {
-    if (header.length < 5) {
-      header = Buffer.concat([header, data]);
-      if (header.length < 5) return;
-      if (header[0] === 0x44) {
-        socket.off('data', onData);
-        socket.resume();
-        pump(socket, header.readUInt32BE(1));
-        return;
-      }
-      data = header.subarray(5);
-    }
-    if (data.length === 0) return;
-    if (first === 0) first = performance.now();
-    last = performance.now();
-    bytes += data.length;
-  };
-  socket.on('data', onData);
-  socket.on('end', () => {
-    if (header.length >= 5 && header[0] === 0x55) socket.end(JSON.stringify({ bytes, ms: last - first }));
-  });
-}
-
-export function pump(socket: Socket, ms: number, onDone: () => void = () => socket.end()): void {
-  const end = performance.now() + ms;
-  const write = (): void => {
-    while (performance.now() < end) {
-      if (!socket.write(chunk)) {
-        socket.once('drain', write);
-        return;
-      }
-    }
-    onDone();
-  };
-  write();
-}
 
 function rr(socket: Socket): void {
   let pending = 0;
@@ -87,7 +45,7 @@ export type Ports = Record<Service, number>;
 export async function startApps(host: string): Promise<Ports> {
   const port = (server: Server): number => (server.address() as AddressInfo).port;
   return {
-    sink: port(await listen(host, sink)),
+    sink: port(await listen(host, serveSink)),
     rr: port(await listen(host, rr)),
     echo: port(await listen(host, echo)),
   };

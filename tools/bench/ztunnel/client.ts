@@ -2,14 +2,12 @@
 // from the client's pod IP, SOCKS5 through ztunnel A from that IP, or the stunnel client's entry port.
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { chunk, type Service } from './apps.ts';
+import type { Service } from './apps.ts';
+import { sinkHeader, writeFor, type Transfer } from '../hbone/load.ts';
+
+export type { Transfer } from '../hbone/load.ts';
 
 export type Opener = (service: Service) => Promise<Socket>;
-
-export interface Transfer {
-  bytes: number;
-  ms: number;
-}
 
 export function tcpOpener(target: { host: string; ports: Record<Service, number> }, localAddress?: string): Opener {
   return async (service) => {
@@ -25,13 +23,6 @@ export function tcpOpener(target: { host: string; ports: Record<Service, number>
   };
 }
 
-function header(mode: 'U' | 'D', ms: number): Buffer {
-  const bytes = Buffer.alloc(5);
-  bytes.write(mode, 0);
-  bytes.writeUInt32BE(ms, 1);
-  return bytes;
-}
-
 async function ended(socket: Socket): Promise<void> {
   if (socket.readableEnded) return;
   await Promise.race([once(socket, 'end'), once(socket, 'close')]);
@@ -43,21 +34,9 @@ export async function upload(open: Opener, ms: number): Promise<Transfer> {
   socket.allowHalfOpen = true;
   const reply: Buffer[] = [];
   socket.on('data', (data: Buffer) => reply.push(data));
-  socket.write(header('U', ms));
-  const end = performance.now() + ms;
-  await new Promise<void>((resolve) => {
-    const write = (): void => {
-      while (performance.now() < end) {
-        if (!socket.write(chunk)) {
-          socket.once('drain', write);
-          return;
-        }
-      }
-      socket.end();
-      resolve();
-    };
-    write();
-  });
+  socket.write(sinkHeader('U', ms));
+  await writeFor(socket, ms);
+  socket.end();
   await ended(socket);
   socket.destroy();
   return JSON.parse(Buffer.concat(reply).toString()) as Transfer;
@@ -74,7 +53,7 @@ export async function download(open: Opener, ms: number): Promise<Transfer> {
     last = performance.now();
     bytes += data.length;
   });
-  socket.write(header('D', ms));
+  socket.write(sinkHeader('D', ms));
   await ended(socket);
   socket.destroy();
   return { bytes, ms: last - first };

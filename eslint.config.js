@@ -1,8 +1,11 @@
 // One lint configuration for the whole repo. Layering is enforced by nx's module-boundary rule:
-// each package may import only the packages DESIGN.md allows, apps import packages only, nothing
-// imports an app, and no dependency cycle can form.
+// each package may import only the packages the layer table in docs/decisions/0003-package-split.md
+// allows (ARCHITECTURE.md draws it), apps import packages only, nothing imports an app, and no
+// dependency cycle can form — between projects (nx here) or between files (madge, in `npm run lint`). Every
+// package.json lists exactly the packages its source imports (@nx/dependency-checks).
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
+import * as jsonc from 'jsonc-eslint-parser';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
@@ -41,7 +44,7 @@ export default tseslint.config(
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: false },
+        { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: true },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -64,7 +67,7 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: testConstraints,
-          banTransitiveDependencies: false,
+          banTransitiveDependencies: true,
         },
       ],
     },
@@ -81,6 +84,17 @@ export default tseslint.config(
           property: 'env',
           message: 'Packages take options objects; only apps/*/src/config.ts reads process.env.',
         },
+      ],
+    },
+  },
+  {
+    // package.json dependencies equal what the published (non-test) source imports.
+    files: ['packages/*/package.json', 'apps/*/package.json', 'tools/*/package.json'],
+    languageOptions: { parser: jsonc },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        { buildTargets: ['build'], checkVersionMismatches: false, ignoredFiles: testFiles },
       ],
     },
   },

@@ -6,21 +6,8 @@ import { FieldReader, type JsonRecord } from './fields.ts';
 import { checkTargetRefs, l7Name, l7Object, readTargetRefs, type L7Context } from './l7.ts';
 import { ANNOTATION, type SelectorPolicyRec } from './model.ts';
 import { readMeta } from './parse-core.ts';
-import { ProblemLog, type FieldPath } from './problems.ts';
-
-/** Validates one AuthorizationPolicy object and translates it to the proto3 JSON of istio.security.Authorization. */
-export type L4Converter = (
-  policy: JsonRecord,
-  options: { rootNamespace: string },
-) => {
-  /** undefined when ztunnel gets nothing (targetRefs, AUDIT, CUSTOM). */
-  readonly authorization?: JsonRecord;
-  readonly problems: readonly {
-    readonly severity: 'error' | 'warning';
-    readonly path: FieldPath;
-    readonly message: string;
-  }[];
-};
+import type { L4Converter } from './policy-adapter.ts';
+import { ProblemLog } from './problems.ts';
 
 export interface PolicyOutcome {
   readonly authorization?: { readonly name: string; readonly resource: JsonRecord };

@@ -8,8 +8,17 @@ import {
   type PolicyProblem,
 } from '@ambient-ts/policy';
 import type { JsonRecord } from './fields.ts';
-import type { L4Converter } from './policies.ts';
 import type { FieldPath } from './problems.ts';
+
+/** Validates one AuthorizationPolicy object and translates it to the proto3 JSON of istio.security.Authorization. */
+export type L4Converter = (
+  policy: JsonRecord,
+  options: { rootNamespace: string },
+) => {
+  /** undefined when ztunnel gets nothing (targetRefs, AUDIT, CUSTOM). */
+  readonly authorization?: JsonRecord;
+  readonly problems: readonly AdaptedProblem[];
+};
 
 export interface AdaptedProblem {
   readonly severity: 'error' | 'warning';

@@ -2,7 +2,7 @@
 // waypoints (L7 objects) out, plus the CA's node placement and every problem found. Pure: same input,
 // same output; a broken object is rejected alone and the rest still translates.
 import type { SourcedObject } from '../load/yaml-source.ts';
-import { toAuthorization } from './policy-adapter.ts';
+import { toAuthorization, type L4Converter } from './policy-adapter.ts';
 import { collect, type Collected, type SkippedObject } from './collect.ts';
 import type { JsonRecord } from './fields.ts';
 import { checkHttpRoute, checkRequestAuthentication, l7Name, l7Object, type L7Context } from './l7.ts';
@@ -16,7 +16,7 @@ import {
   type WaypointRec,
 } from './model.ts';
 import { buildPlacement, type Placement } from './placement.ts';
-import { handleAuthorizationPolicy, type L4Converter } from './policies.ts';
+import { handleAuthorizationPolicy } from './policies.ts';
 import { ProblemLog, sortProblems, type Problem } from './problems.ts';
 import { buildService, serviceResourceName } from './services.ts';
 import { allocateWaypoints } from './allocate.ts';

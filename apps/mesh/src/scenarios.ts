@@ -76,6 +76,19 @@ const describe = (result: HttpResult | Error): string =>
 
 const missing = (what: string): Outcome => ({ ok: false, detail: `the mesh file has no ${what}` });
 
+/** The destination ztunnel's "connection complete" inbound access-log line that `matches`, after `mark`. */
+const inboundLog = (
+  logs: LogBook,
+  node: string,
+  mark: number,
+  matches: (entry: Record<string, unknown>) => boolean,
+): ReturnType<LogBook['find']> =>
+  logs.find(
+    `ztunnel ${node}`,
+    (entry) => entry['message'] === 'connection complete' && entry['direction'] === 'inbound' && matches(entry),
+    mark,
+  );
+
 export const scenarios: Scenario[] = [
   {
     key: 'mesh-to-mesh',
@@ -87,14 +100,7 @@ export const scenarios: Scenario[] = [
       const mark = logs.mark;
       const result = await attempt(() => httpGet(via(mesh, client), server.ip, server.ports[0]!.containerPort, '/'));
       if (result instanceof Error || result.status !== 200) return { ok: false, detail: describe(result) };
-      const line = await logs.find(
-        `ztunnel ${server.node}`,
-        (entry) =>
-          entry['message'] === 'connection complete' &&
-          entry['direction'] === 'inbound' &&
-          entry['dst.workload'] === server.name,
-        mark,
-      );
+      const line = await inboundLog(logs, server.node, mark, (entry) => entry['dst.workload'] === server.name);
       if (!line) return { ok: false, detail: `HTTP 200 but no inbound access log on ${server.node}` };
       return {
         ok: Boolean(line['src.identity'] && line['dst.identity']),
@@ -113,13 +119,8 @@ export const scenarios: Scenario[] = [
       // No capture on one machine: the out-of-mesh client reaches the pod's plaintext port on its ztunnel.
       const result = await attempt(() => httpGet({ sourceIp: client.ip }, server.ip, 15006, '/'));
       if (result instanceof Error || result.status !== 200) return { ok: false, detail: describe(result) };
-      const line = await logs.find(
-        `ztunnel ${server.node}`,
-        (entry) =>
-          entry['message'] === 'connection complete' &&
-          entry['direction'] === 'inbound' &&
-          String(entry['src.addr']).startsWith(`${client.ip}:`),
-        mark,
+      const line = await inboundLog(logs, server.node, mark, (entry) =>
+        String(entry['src.addr']).startsWith(`${client.ip}:`),
       );
       return {
         ok: !!line && !line['src.identity'],

@@ -27,7 +27,8 @@ export function bareServer(credentials: TlsCredentials): Promise<AddressInfo> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address() as AddressInfo)));
 }
 
-export async function bareClient(credentials: TlsCredentials, port: number): Promise<() => Promise<void>> {
+/** One bare TLS 1.3 HTTP/2 session with the HBONE settings, once the server's SETTINGS arrived. */
+async function bareSession(credentials: TlsCredentials, port: number): Promise<ClientHttp2Session> {
   const session: ClientHttp2Session = h2Connect(`https://127.0.0.1:${port}`, {
     cert: credentials.certChainPem,
     key: credentials.privateKeyPem,
@@ -38,6 +39,11 @@ export async function bareClient(credentials: TlsCredentials, port: number): Pro
   });
   session.on('error', () => {});
   await new Promise((resolve) => session.once('remoteSettings', resolve));
+  return session;
+}
+
+export async function bareClient(credentials: TlsCredentials, port: number): Promise<() => Promise<void>> {
+  const session = await bareSession(credentials, port);
   return () =>
     new Promise<void>((resolve, reject) => {
       const stream = session.request({ ':method': 'CONNECT', ':authority': '127.0.0.1:9' }, { endStream: false });
@@ -57,17 +63,7 @@ export function bareIdle(credentials: TlsCredentials, port: number): (count: num
   return async (count) => {
     for (let i = 0; i < count; i++) {
       if (onSession === 100) {
-        const session = h2Connect(`https://127.0.0.1:${port}`, {
-          cert: credentials.certChainPem,
-          key: credentials.privateKeyPem,
-          ca: credentials.rootCertsPem,
-          minVersion: 'TLSv1.3',
-          checkServerIdentity: () => undefined,
-          settings,
-        });
-        session.on('error', () => {});
-        await new Promise((resolve) => session.once('remoteSettings', resolve));
-        sessions.push(session);
+        sessions.push(await bareSession(credentials, port));
         onSession = 0;
       }
       const stream = sessions

@@ -105,7 +105,11 @@ export async function upload(port: number, ms: number): Promise<Transfer> {
 
 /** Ask the sink to stream for `ms`; count what arrives between the first byte and EOF. */
 export async function download(port: number, ms: number): Promise<Transfer> {
-  const socket = await open(port, 'D', ms);
+  return receiveUntilEnd(await open(port, 'D', ms));
+}
+
+/** Count what arrives on `socket` between the first byte and EOF, then destroy it. */
+export async function receiveUntilEnd(socket: Socket): Promise<Transfer> {
   let bytes = 0;
   let first = 0;
   let last = 0;
@@ -115,7 +119,9 @@ export async function download(port: number, ms: number): Promise<Transfer> {
     bytes += data.length;
   });
   await new Promise<void>((resolve, reject) => {
+    if (socket.readableEnded) return resolve();
     socket.once('end', resolve);
+    socket.once('close', resolve);
     socket.once('error', reject);
   });
   socket.destroy();

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createCa, createLeaf, type Fixture } from '@ambient-ts/certgen';
 import { download, gbps, upload, type Transfer } from './load.ts';
 import { cpuSeconds, rateRun, spawnRole, type Child } from './processes.ts';
-import { startStunnel } from './stunnel.ts';
+import { startStunnel } from '../common/stunnel.ts';
 
 const { values } = parseArgs({
   options: {
@@ -83,12 +83,12 @@ async function throughput(): Promise<void> {
   const server = await spawnRole('hbone-server', base, children);
   const authority = `127.0.0.1:${sink.info.port}`;
   const client = await spawnRole('hbone-client', { ...base, server: server.info, authority }, children);
-  const stunnel = await startStunnel(certDir, sink.info.port as number);
+  const stunnel = await startStunnel(certDir, { sink: { host: '127.0.0.1', port: sink.info.port as number } });
   const paths: Record<string, Path> = {
     direct: { port: sink.info.port as number, pids: [] },
     hbone: { port: client.info.port as number, pids: [client.pid, server.pid] },
   };
-  if (stunnel) paths['stunnel'] = { port: stunnel.port, pids: stunnel.pids };
+  if (stunnel) paths['stunnel'] = { port: stunnel.ports['sink']!, pids: stunnel.pids };
   const results: Record<string, PathResult> = {};
   for (const name of Object.keys(paths)) results[name] = { up: [], down: [], cpu: [] };
   const ms = seconds * 1000;
@@ -102,7 +102,7 @@ async function throughput(): Promise<void> {
       results[name]!.cpu.push((up.cpuPerGb + down.cpuPerGb) / 2);
     }
   }
-  stunnel?.stop();
+  await stunnel?.stop();
   const st = results['stunnel'];
   const direct = results['direct']!;
   const ratio = (value: number, baseline: number[] | undefined): string =>

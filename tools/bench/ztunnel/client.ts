@@ -3,7 +3,7 @@
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Service } from './apps.ts';
-import { sinkHeader, writeFor, type Transfer } from '../hbone/load.ts';
+import { receiveUntilEnd, sinkHeader, writeFor, type Transfer } from '../hbone/load.ts';
 
 export type { Transfer } from '../hbone/load.ts';
 
@@ -45,18 +45,9 @@ export async function upload(open: Opener, ms: number): Promise<Transfer> {
 /** Ask the sink to stream for `ms`; count what arrives between the first byte and EOF. */
 export async function download(open: Opener, ms: number): Promise<Transfer> {
   const socket = await open('sink');
-  let bytes = 0;
-  let first = 0;
-  let last = 0;
-  socket.on('data', (data: Buffer) => {
-    if (first === 0) first = performance.now();
-    last = performance.now();
-    bytes += data.length;
-  });
+  const received = receiveUntilEnd(socket);
   socket.write(sinkHeader('D', ms));
-  await ended(socket);
-  socket.destroy();
-  return { bytes, ms: last - first };
+  return received;
 }
 
 export interface RateResult {

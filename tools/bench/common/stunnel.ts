@@ -1,9 +1,10 @@
 // The baseline a user would reach for: a Debian stunnel4 client/server pair with the same mutual TLS 1.3
-// (AES-GCM) as HBONE, carrying the same bytes. Installed with apt-get when missing and we are root.
+// (AES-GCM suites as HBONE), one stunnel service per target. Installed with apt-get when missing and we
+// are root; otherwise the bench says how and leaves the stunnel rows out.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort, stopChild, waitListening } from './processes.ts';
 
 function findStunnel(): string | undefined {
   for (const name of ['stunnel4', 'stunnel']) {
@@ -30,32 +31,6 @@ export function ensureStunnel(): string | undefined {
   return installed;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitListening(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`stunnel did not start listening on ${port}`);
-}
-
 /** The TLS part of a stunnel service: mutual TLS 1.3 with HBONE's AES-GCM suites, TCP_NODELAY both ways. */
 export const stunnelTls = (certDir: string, name: string): string =>
   [
@@ -69,34 +44,50 @@ export const stunnelTls = (certDir: string, name: string): string =>
     'socket = r:TCP_NODELAY=1',
   ].join('\n');
 
-/** Start server and client stunnel; `port` is the client's plaintext entry. */
+export interface StunnelPair {
+  /** The client's plaintext entry port per service name (on 127.0.0.1). */
+  readonly ports: Record<string, number>;
+  readonly pids: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the pair with certificates from `certDir` (root.pem, server.pem/-key.pem, client.pem/-key.pem);
+ * service `name` forwards to `targets[name]`.
+ */
 export async function startStunnel(
   certDir: string,
-  sinkPort: number,
-): Promise<{ port: number; pids: number[]; stop(): void } | undefined> {
+  targets: Record<string, { host: string; port: number }>,
+): Promise<StunnelPair | undefined> {
   const binary = ensureStunnel();
   if (!binary) return undefined;
-  const serverPort = await freePort();
-  const clientPort = await freePort();
+  const names = Object.keys(targets);
+  const serverPorts: Record<string, number> = {};
+  const clientPorts: Record<string, number> = {};
+  for (const name of names) {
+    serverPorts[name] = await freePort('127.0.0.1');
+    clientPorts[name] = await freePort('127.0.0.1');
+  }
   const global = ['foreground = yes', 'pid =', 'debug = 3'].join('\n');
-  writeFileSync(
-    join(certDir, 'stunnel-server.conf'),
-    `${global}\n[server]\naccept = 127.0.0.1:${serverPort}\nconnect = 127.0.0.1:${sinkPort}\nrequireCert = yes\n${stunnelTls(certDir, 'server')}\n`,
+  const server = names.map(
+    (name) =>
+      `[${name}]\naccept = 127.0.0.1:${serverPorts[name]}\nconnect = ${targets[name]!.host}:${targets[name]!.port}\nrequireCert = yes\n${stunnelTls(certDir, 'server')}`,
   );
-  writeFileSync(
-    join(certDir, 'stunnel-client.conf'),
-    `${global}\n[client]\nclient = yes\naccept = 127.0.0.1:${clientPort}\nconnect = 127.0.0.1:${serverPort}\n${stunnelTls(certDir, 'client')}\n`,
+  const client = names.map(
+    (name) =>
+      `[${name}]\nclient = yes\naccept = 127.0.0.1:${clientPorts[name]}\nconnect = 127.0.0.1:${serverPorts[name]}\n${stunnelTls(certDir, 'client')}`,
   );
-  const processes: ChildProcess[] = ['server', 'client'].map((name) =>
-    spawn(binary, [join(certDir, `stunnel-${name}.conf`)], { stdio: ['ignore', 'ignore', 'ignore'] }),
+  writeFileSync(join(certDir, 'stunnel-server.conf'), `${global}\n${server.join('\n')}\n`);
+  writeFileSync(join(certDir, 'stunnel-client.conf'), `${global}\n${client.join('\n')}\n`);
+  const processes: ChildProcess[] = ['server', 'client'].map((side) =>
+    spawn(binary, [join(certDir, `stunnel-${side}.conf`)], { stdio: ['ignore', 'ignore', 'ignore'] }),
   );
-  await waitListening(serverPort);
-  await waitListening(clientPort);
+  await waitListening([...Object.values(serverPorts), ...Object.values(clientPorts)]);
   return {
-    port: clientPort,
+    ports: clientPorts,
     pids: processes.map((child) => child.pid!),
-    stop: () => {
-      for (const child of processes) if (child.exitCode === null) child.kill();
+    stop: async () => {
+      await Promise.all(processes.map((child) => stopChild(child, 2000)));
     },
   };
 }

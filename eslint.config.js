@@ -16,6 +16,7 @@ const depConstraints = [
   { sourceTag: 'pkg:netns', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:runtime', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:socks5', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:routes', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
   { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe'] },

@@ -3,12 +3,11 @@
 // tunnels, its certificate, and the effective configuration.
 import { serviceKey, workloadIdentity, type DiscoveryStore } from '@ambient-ts/discovery';
 import type { AuthorizationPolicy, RequestAuthenticationPolicy } from '@ambient-ts/policy';
+import { attachedRoutes, type HttpRoute } from '@ambient-ts/routes';
 import { redactedConfig, type Config } from './config.ts';
-import type { HttpRoute } from './l7/httproute-model.ts';
 import type { L7Store } from './l7/l7-store.ts';
 import type { TunnelContext } from './proxy/tunnel.ts';
 import { designatesSelf, type WaypointSelf } from './routing/dispatch.ts';
-import { attachedRoutes } from './routing/route-table.ts';
 import type { AppProtocols } from './state/app-protocols.ts';
 
 export interface DumpSources {

@@ -15,8 +15,6 @@ export { WaypointError, type WaypointErrorCode } from './errors.ts';
 export { L7_TYPE_URL } from './l7/l7-handler.ts';
 export { L7Store, type L7Rejection, type L7Snapshot } from './l7/l7-store.ts';
 export { loadL7Object, type L7Object, type LoadedL7 } from './l7/l7-object.ts';
-export { parseHttpRoute } from './l7/httproute-parse.ts';
-export type { HttpRoute, RouteRule, RouteMatch, RouteFilter, BackendRef } from './l7/httproute-model.ts';
 export { parseLocalFile, type LocalFile } from './state/local-file.ts';
 export { classifyPrefix, declaredProtocol, type Detected } from './protocol/sniff.ts';
 export { dispatch, designatesSelf, type Dispatch, type WaypointSelf } from './routing/dispatch.ts';

@@ -1,6 +1,7 @@
 // What only waypoints need: targetRefs AuthorizationPolicies and RequestAuthentications, HTTPRoutes and
 // the waypoint Gateways, kept as plain objects; attachment is checked the way istiod reports it
 // (l7-facts §2.1, §3.1, §4.1).
+import { parseHttpRoute } from '@ambient-ts/routes';
 import { FieldReader, isRecord, type JsonRecord } from './fields.ts';
 import type { Meta, ResolvedOptions, ServiceRec, WaypointRec } from './model.ts';
 import { readMeta } from './parse-core.ts';
@@ -135,47 +136,52 @@ export function checkRequestAuthentication(
   return { meta, targeted: true };
 }
 
-/** HTTPRoute: parents must be waypoint-bound Services (GAMMA) or waypoints; backends should exist. */
+/**
+ * HTTPRoute: validated by @ambient-ts/routes' parser (what the waypoint will run: an object it would
+ * reject is rejected here, with the same field and message); then attachment as istiod reports it:
+ * parents must be waypoint-bound Services (GAMMA) or waypoints, backends should exist.
+ */
 export function checkHttpRoute(r: FieldReader, ctx: L7Context): Meta | undefined {
   const meta = readMeta(r, true);
-  const parents = r.list(['spec', 'parentRefs']);
-  if (parents.length === 0) r.error(['spec', 'parentRefs'], 'is required (a Service for a mesh route)');
   if (meta === undefined) return undefined;
-  parents.forEach((parent, i) => {
+  const parsed = parseHttpRoute(r.get([]), { name: meta.name, namespace: meta.namespace });
+  for (const problem of parsed.problems) {
+    // metadata is this control plane's to check (readMeta above, with Kubernetes' name rules)
+    if (problem.path[0] === 'metadata') continue;
+    if (problem.severity === 'error') r.error(problem.path, problem.message);
+    else r.warn(problem.path, problem.message);
+  }
+  const route = parsed.route;
+  if (route === undefined) return undefined;
+  route.parentRefs.forEach((parent, i) => {
     const path = ['spec', 'parentRefs', i];
-    if (!isRecord(parent) || typeof parent['name'] !== 'string') {
-      r.error(path, 'needs kind and name');
-      return;
-    }
-    const kind = parent['kind'] ?? 'Gateway';
-    const namespace = typeof parent['namespace'] === 'string' ? parent['namespace'] : meta.namespace;
-    const key = `${namespace}/${parent['name']}`;
-    if (kind === 'Service') {
+    const key = `${parent.namespace}/${parent.name}`;
+    if (parent.kind === 'Service') {
       const service = ctx.services.get(key);
       if (service === undefined) r.warn(path, `Service ${key} was not found`);
       else if (!ctx.serviceWaypoints.has(key))
         r.warn(path, `Service ${key} has no waypoint, so no waypoint applies this route`);
-      else if (namespace !== meta.namespace)
+      else if (parent.namespace !== meta.namespace)
         r.warn(path, 'consumer routes (in another namespace than the Service) are not supported by Istio ambient');
-      const port = parent['port'];
-      if (service !== undefined && port !== undefined && !service.ports.some((p) => p.port === port)) {
-        r.warn([...path, 'port'], `Service ${key} has no port ${JSON.stringify(port)}`);
+      if (service !== undefined && parent.port !== undefined && !service.ports.some((p) => p.port === parent.port)) {
+        r.warn([...path, 'port'], `Service ${key} has no port ${parent.port}`);
       }
-    } else if (kind === 'Gateway') {
+    } else if (parent.kind === 'Gateway') {
       if (!ctx.waypoints.has(key)) r.warn(path, `there is no istio-waypoint Gateway ${key}`);
     } else {
-      r.error([...path, 'kind'], `unsupported parent kind ${JSON.stringify(kind)} (use Service or Gateway)`);
+      r.error([...path, 'kind'], `unsupported parent kind ${JSON.stringify(parent.kind)} (use Service or Gateway)`);
     }
   });
-  r.list(['spec', 'rules']).forEach((rule, i) => {
-    const backends = isRecord(rule) && Array.isArray(rule['backendRefs']) ? rule['backendRefs'] : [];
-    backends.forEach((backend, j) => {
-      if (!isRecord(backend) || (backend['kind'] ?? 'Service') !== 'Service') return;
-      const namespace = typeof backend['namespace'] === 'string' ? backend['namespace'] : meta.namespace;
-      const key = `${namespace}/${String(backend['name'])}`;
+  for (const rule of route.rules) {
+    rule.backendRefs.forEach((backend, j) => {
+      if (backend.kind !== 'Service') return;
+      const key = `${backend.namespace}/${backend.name}`;
       if (!ctx.services.has(key))
-        r.warn(['spec', 'rules', i, 'backendRefs', j], `backend Service ${key} was not found (requests to it get 500)`);
+        r.warn(
+          ['spec', 'rules', rule.index, 'backendRefs', j],
+          `backend Service ${key} was not found (requests to it get 500)`,
+        );
     });
-  });
+  }
   return r.errors > 0 ? undefined : meta;
 }

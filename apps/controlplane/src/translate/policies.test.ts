@@ -275,4 +275,34 @@ spec: {rules: [{backendRefs: [{name: plain}]}]}
     });
     expect(t.l7.map((r) => r.name)).toEqual(['Gateway/default/wp']);
   });
+
+  it('an HTTPRoute the waypoint would reject is rejected here, on the field and line the route parser names', () => {
+    const yaml = `${waypointMesh}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bad, namespace: default}
+spec:
+  parentRefs: [{group: "", kind: Service, name: echo}]
+  rules:
+  - matches:
+    - headers: [{name: x-v, type: RegularExpression, value: "("}]
+    retry: {attempts: 2}
+`;
+    const t = tx(yaml);
+    const line = yaml.split('\n').findIndex((text) => text.includes('x-v')) + 1;
+    expect(t.problems).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        line,
+        kind: 'HTTPRoute',
+        name: 'bad',
+        field: 'spec.rules[0].matches[0].headers[0].value',
+        message: expect.stringMatching(/^is not a valid regular expression/),
+      }),
+    );
+    const text = problems(t).join('\n');
+    expect(text).toMatch(/HTTPRoute default\/bad: warning: spec\.rules\[0\]\.retry: is not implemented by this proxy/);
+    expect(t.l7.map((r) => r.name)).toEqual(['Gateway/default/wp']);
+  });
 });

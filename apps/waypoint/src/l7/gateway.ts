@@ -1,6 +1,6 @@
 // The waypoint Gateway objects (gatewayClassName istio-waypoint): what the waypoint needs from them is
 // its GatewayClass (for GatewayClass-targeted policies) and `istio.io/waypoint-for`.
-import { isRecord, Problems, Reader, type JsonRecord } from './reader.ts';
+import { isRecord, ObjectReader, problemText, type JsonRecord } from '@ambient-ts/routes';
 
 export type TrafficType = 'service' | 'workload' | 'all' | 'none';
 
@@ -17,13 +17,10 @@ export function parseGateway(
   input: unknown,
   fallback: { name: string; namespace: string },
 ): { gateway?: WaypointGateway; errors: readonly string[] } {
-  const problems = new Problems();
-  const r = new Reader(problems);
+  const r = new ObjectReader();
+  const problems = r.problems;
   const raw: JsonRecord = isRecord(input) ? input : {};
-  const metadata = r.record(raw['metadata'], ['metadata']) ?? {};
-  const name = r.string(metadata['name'], ['metadata', 'name'], { nonEmpty: true }) ?? fallback.name;
-  const namespace =
-    r.string(metadata['namespace'], ['metadata', 'namespace'], { nonEmpty: true }) ?? fallback.namespace;
+  const { metadata, name, namespace } = r.metadata(raw, fallback);
   const labels = r.record(metadata['labels'], ['metadata', 'labels']) ?? {};
   const spec = r.record(raw['spec'], ['spec']) ?? {};
   const gatewayClassName = r.string(spec['gatewayClassName'], ['spec', 'gatewayClassName'], {
@@ -37,7 +34,10 @@ export function parseGateway(
       `must be service, workload, all or none, found ${JSON.stringify(forLabel)}`,
     );
   }
-  if (problems.errors.length > 0 || gatewayClassName === undefined) return { errors: problems.errors };
+  if (problems.hasErrors || gatewayClassName === undefined) {
+    const errors = problems.for('Gateway', `${namespace}/${name}`).filter((p) => p.severity === 'error');
+    return { errors: errors.map(problemText) };
+  }
   return {
     gateway: {
       kind: 'Gateway',

@@ -7,10 +7,8 @@ import {
   type PolicyProblem,
   type RequestAuthenticationPolicy,
 } from '@ambient-ts/policy';
+import { isRecord, parseHttpRoute, problemText, type HttpRoute } from '@ambient-ts/routes';
 import { parseGateway, type WaypointGateway } from './gateway.ts';
-import type { HttpRoute } from './httproute-model.ts';
-import { parseHttpRoute } from './httproute-parse.ts';
-import { isRecord } from './reader.ts';
 
 export type L7Object =
   | { readonly kind: 'AuthorizationPolicy'; readonly policy: AuthorizationPolicy }
@@ -82,7 +80,8 @@ export function loadL7Object(resourceName: string, json: unknown): LoadedL7 {
     }
     case 'HTTPRoute': {
       const parsed = parseHttpRoute(json, { name, namespace });
-      if (!parsed.route) return { error: summarize(label, parsed.errors), warnings: [] };
+      const errors = parsed.problems.filter((problem) => problem.severity === 'error').map(problemText);
+      if (!parsed.route) return { error: summarize(label, errors), warnings: [] };
       return { object: { kind: 'HTTPRoute', route: parsed.route }, warnings: parsed.route.warnings };
     }
     case 'Gateway': {

@@ -3,8 +3,8 @@
 // object (xDS NACK semantics); a policy rejected with no earlier version is enforced in the policy
 // package's fail-safe reading (ALLOW → allow-nothing, DENY → deny-all), so a broken policy never widens access.
 import type { AuthorizationPolicy, RequestAuthenticationPolicy } from '@ambient-ts/policy';
+import type { HttpRoute } from '@ambient-ts/routes';
 import type { WaypointGateway } from './gateway.ts';
-import type { HttpRoute } from './httproute-model.ts';
 import { loadL7Object, type L7Object } from './l7-object.ts';
 
 export interface L7Rejection {

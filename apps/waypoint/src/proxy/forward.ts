@@ -5,8 +5,7 @@
 // (reset before headers), 502 UPE (invalid response), 504 UT (route or per-try timeout), DC (client left).
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { HeaderModifier } from '../l7/httproute-model.ts';
-import { applyHeaderModifier, type HeaderMap } from '../routing/filters.ts';
+import { applyHeaderModifier, type HeaderMap, type HeaderModifier } from '@ambient-ts/routes';
 import type { UpstreamAgent, UpstreamRequestOptions } from '../upstream/connector.ts';
 import type { EndpointPick, UpstreamTarget } from '../upstream/endpoints.ts';
 import { downstreamResponseHeaders, headerBytes } from './headers.ts';

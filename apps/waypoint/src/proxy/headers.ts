@@ -4,7 +4,7 @@
 // unchanged (the waypoint is not the edge: Envoy's use_remote_address=false).
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { HeaderMap } from '../routing/filters.ts';
+import type { HeaderMap } from '@ambient-ts/routes';
 
 const hopByHop = new Set([
   'connection',

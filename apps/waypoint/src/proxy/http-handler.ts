@@ -11,11 +11,18 @@ import {
   type PathNormalization,
   type WaypointTarget,
 } from '@ambient-ts/policy';
+import {
+  applyHeaderModifier,
+  attachedRoutes,
+  buildRouteTable,
+  routeRequest,
+  type Forward,
+  type HeaderMap,
+  type RouteEntry,
+} from '@ambient-ts/routes';
 import type { L7Store } from '../l7/l7-store.ts';
+import { resolveBackend } from '../routing/backends.ts';
 import type { WaypointSelf } from '../routing/dispatch.ts';
-import { applyHeaderModifier, type HeaderMap } from '../routing/filters.ts';
-import { attachedRoutes, buildRouteTable, type RouteEntry } from '../routing/route-table.ts';
-import { routeRequest, type Forward } from '../routing/request-route.ts';
 import type { TrafficReporter } from '../telemetry/reporter.ts';
 import type { UpstreamAgent } from '../upstream/connector.ts';
 import { pickEndpoint, upstreamTarget, type EndpointPick, type UpstreamTarget } from '../upstream/endpoints.ts';
@@ -42,7 +49,7 @@ export interface HttpHandlerDeps {
 
 type Request = IncomingMessage | Http2ServerRequest;
 /** Where a request goes: a routed Service (service traffic) or, without `service`, the addressed pod. */
-type Plan = Omit<Forward, 'kind' | 'service'> & { readonly service?: Service };
+type Plan = Omit<Forward<Service>, 'kind' | 'service'> & { readonly service?: Service };
 type Response = ServerResponse | Http2ServerResponse;
 
 function upstreamCluster(
@@ -203,10 +210,11 @@ export class HttpHandler {
 
       let plan: Plan;
       if (tunnel.target.kind === 'service') {
+        const { servicePort } = tunnel.target;
         const outcome = routeRequest({
-          table: this.#table(tunnel.target.service, tunnel.target.servicePort),
+          table: this.#table(tunnel.target.service, servicePort),
           service: tunnel.target.service,
-          servicePort: tunnel.target.servicePort,
+          servicePort,
           request: {
             path: normalized.path,
             query: new URLSearchParams(query.slice(1)),
@@ -215,8 +223,8 @@ export class HttpHandler {
           },
           host,
           rawQuery: query,
-          store: deps.store,
-          clusterDomain: deps.clusterDomain,
+          resolve: (backend, route) =>
+            resolveBackend(deps.store, backend, route.namespace, deps.clusterDomain, servicePort),
           random: deps.random ?? Math.random,
         });
         if (outcome.kind === 'reply') {

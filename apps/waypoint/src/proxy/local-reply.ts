@@ -2,7 +2,7 @@
 // 5xx for upstream trouble. Bodies follow Envoy's texts so clients and tests see familiar answers.
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import type { HeaderMap } from '../routing/filters.ts';
+import type { HeaderMap } from '@ambient-ts/routes';
 import { headerBytes } from './headers.ts';
 
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;

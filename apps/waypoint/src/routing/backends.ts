@@ -1,23 +1,7 @@
-// HTTPRoute backendRefs: weighted choice (weight 0 never chosen; all zero = no backend) and resolution
-// to a Service with a port. An unusable backend is a 500 for the requests it gets (Gateway API).
+// HTTPRoute backendRefs → a Service of the discovery store with a port (the weighted choice is
+// @ambient-ts/routes' pickBackend). An unusable backend is a 500 for the requests it gets (Gateway API).
 import type { DiscoveryStore, Service } from '@ambient-ts/discovery';
-import type { BackendRef } from '../l7/httproute-model.ts';
-
-export type ResolvedBackend =
-  | { readonly kind: 'service'; readonly service: Service; readonly port: number }
-  | { readonly kind: 'invalid'; readonly reason: string };
-
-export function pickBackend(backends: readonly BackendRef[], random: () => number): BackendRef | undefined {
-  const total = backends.reduce((sum, backend) => sum + backend.weight, 0);
-  if (total <= 0) return undefined;
-  let point = random() * total;
-  for (const backend of backends) {
-    if (backend.weight === 0) continue;
-    if (point < backend.weight) return backend;
-    point -= backend.weight;
-  }
-  return backends.findLast((backend) => backend.weight > 0);
-}
+import type { BackendRef, BackendResolution } from '@ambient-ts/routes';
 
 export function resolveBackend(
   store: DiscoveryStore,
@@ -25,7 +9,7 @@ export function resolveBackend(
   routeNamespace: string,
   clusterDomain: string,
   defaultPort: number,
-): ResolvedBackend {
+): BackendResolution<Service> {
   const ref = `${backend.namespace}/${backend.name}`;
   if (!(backend.group === '' || backend.group === 'core') || backend.kind !== 'Service') {
     return { kind: 'invalid', reason: `backend ${backend.group}/${backend.kind} ${ref} is not a Service` };

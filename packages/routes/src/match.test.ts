@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseHttpRoute } from '../l7/httproute-parse.ts';
-import type { HttpRoute } from '../l7/httproute-model.ts';
-import { attachedRoutes, buildRouteTable, prefixMatches, selectRoute, type RoutedRequest } from './route-table.ts';
+import { parseHttpRoute } from './parse-http.ts';
+import type { HttpRoute } from './model.ts';
+import { problemLine } from './reader.ts';
+import { attachedRoutes, buildRouteTable, prefixMatches, selectRoute, type RoutedRequest } from './match.ts';
 
 function route(name: string, rules: unknown[], extra: Record<string, unknown> = {}): HttpRoute {
   const parsed = parseHttpRoute(
@@ -12,7 +13,7 @@ function route(name: string, rules: unknown[], extra: Record<string, unknown> = 
     },
     { name, namespace: 'default' },
   );
-  if (!parsed.route) throw new Error(parsed.errors.join('; '));
+  if (!parsed.route) throw new Error(parsed.problems.map(problemLine).join('; '));
   return parsed.route;
 }
 

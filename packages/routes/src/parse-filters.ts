@@ -1,38 +1,12 @@
 // HTTPRoute filters (rule and backendRef level): header modifiers, RequestRedirect and URLRewrite are
-// parsed and checked; valid filter types this waypoint does not implement become `Unsupported`.
-import type { HeaderModifier, PathModifier, RouteFilter } from './httproute-model.ts';
-import type { Path, Reader } from './reader.ts';
+// parsed and checked; valid filter types this package does not implement become `Unsupported`.
+import type { PathModifier, RouteFilter } from './model.ts';
+import { parseHeaderModifier } from './parse-common.ts';
+import type { FieldPath, ObjectReader } from './reader.ts';
 
-const headerName = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const unsupportedFilters = new Set(['RequestMirror', 'CORS', 'ExtensionRef', 'ExternalAuth']);
 
-function parseHeaderModifier(r: Reader, raw: unknown, path: Path): HeaderModifier {
-  const record = r.record(raw, path);
-  if (!record) {
-    r.problems.error(path, 'is required for this filter type');
-    return { set: [], add: [], remove: [] };
-  }
-  const pairs = (key: string) =>
-    r.list(record[key], [...path, key]).flatMap((entry, i) => {
-      const at = [...path, key, i];
-      const item = r.record(entry, at);
-      const name = item && r.string(item['name'], [...at, 'name'], { required: true, nonEmpty: true });
-      const value = item && r.string(item['value'], [...at, 'value'], { required: true });
-      if (name === undefined || value === undefined) return [];
-      if (!headerName.test(name)) {
-        r.problems.error([...at, 'name'], `"${name}" is not a header name`);
-        return [];
-      }
-      return [{ name: name.toLowerCase(), value }];
-    });
-  const remove = r.list(record['remove'], [...path, 'remove']).flatMap((entry, i) => {
-    const name = r.string(entry, [...path, 'remove', i], { nonEmpty: true });
-    return name === undefined ? [] : [name.toLowerCase()];
-  });
-  return { set: pairs('set'), add: pairs('add'), remove };
-}
-
-function parsePathModifier(r: Reader, raw: unknown, path: Path): PathModifier | undefined {
+function parsePathModifier(r: ObjectReader, raw: unknown, path: FieldPath): PathModifier | undefined {
   const record = r.record(raw, path);
   if (!record) return undefined;
   const type = r.string(record['type'], [...path, 'type'], { required: true });
@@ -48,7 +22,7 @@ function parsePathModifier(r: Reader, raw: unknown, path: Path): PathModifier | 
   return undefined;
 }
 
-function parseFilter(r: Reader, raw: unknown, path: Path, backend: boolean): RouteFilter | undefined {
+function parseFilter(r: ObjectReader, raw: unknown, path: FieldPath, backend: boolean): RouteFilter | undefined {
   const record = r.record(raw, path);
   if (!record) return undefined;
   const type = r.string(record['type'], [...path, 'type'], { required: true });
@@ -101,6 +75,6 @@ function parseFilter(r: Reader, raw: unknown, path: Path, backend: boolean): Rou
   }
 }
 
-export function parseFilters(r: Reader, raw: unknown, path: Path, backend: boolean): RouteFilter[] {
+export function parseFilters(r: ObjectReader, raw: unknown, path: FieldPath, backend: boolean): RouteFilter[] {
   return r.list(raw, path).flatMap((entry, i) => parseFilter(r, entry, [...path, i], backend) ?? []);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PathMatch } from '../l7/httproute-model.ts';
+import type { PathMatch } from './model.ts';
 import { applyHeaderModifier, modifyPath, redirectLocation, replacePrefix, type HeaderMap } from './filters.ts';
 
 describe('ReplacePrefixMatch (the Gateway API HTTPPathModifier table)', () => {

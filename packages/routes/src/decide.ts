@@ -1,29 +1,36 @@
 // The routing decision for one HTTP request to a Service (l7-facts §4.1–§4.2), as a pure function:
 // no routes attached → the Service itself; routes attached but none matches → 404; a matching rule →
-// its redirect, or its weighted backend with header modifiers, rewrite and timeouts.
-import type { DiscoveryStore, Service } from '@ambient-ts/discovery';
-import type { HeaderModifier, RouteRule } from '../l7/httproute-model.ts';
-import { pickBackend, resolveBackend } from './backends.ts';
+// its redirect, or its weighted backend with header modifiers, rewrite and timeouts. What a backendRef
+// names (a Service in some registry) is the caller's: `resolve` turns it into the caller's type `S`.
+import { pickBackend } from './backends.ts';
 import { modifyPath, redirectLocation } from './filters.ts';
-import { selectRoute, type RouteEntry, type RoutedRequest } from './route-table.ts';
+import { selectRoute, type RouteEntry, type RoutedRequest } from './match.ts';
+import type { BackendRef, HeaderModifier, HttpRoute, RouteRule } from './model.ts';
 
-export interface RouteInput {
+/** A backendRef resolved by the caller: the Service and port to send to, or why it cannot be used (500). */
+export type BackendResolution<S> =
+  | { readonly kind: 'service'; readonly service: S; readonly port: number }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+export interface RouteInput<S> {
   readonly table: readonly RouteEntry[];
-  readonly service: Service;
+  /** The Service the request was sent to, and its port (where it goes when no route is attached). */
+  readonly service: S;
   readonly servicePort: number;
   readonly request: RoutedRequest;
   /** Host / :authority as received. */
   readonly host: string;
   /** `?…` or ''. */
   readonly rawQuery: string;
-  readonly store: DiscoveryStore;
-  readonly clusterDomain: string;
+  /** The backend chosen by weight → a Service (`servicePort` is the default for a backendRef without port). */
+  readonly resolve: (backend: BackendRef, route: HttpRoute) => BackendResolution<S>;
+  /** [0, 1), like Math.random. */
   readonly random: () => number;
 }
 
-export interface Forward {
+export interface Forward<S> {
   readonly kind: 'forward';
-  readonly service: Service;
+  readonly service: S;
   readonly port: number;
   readonly routeName: string;
   readonly requestModifiers: readonly HeaderModifier[];
@@ -48,7 +55,7 @@ export interface Reply {
   readonly responseModifiers?: readonly HeaderModifier[];
 }
 
-export type RouteOutcome = Forward | Reply;
+export type RouteOutcome<S> = Forward<S> | Reply;
 
 export function routeName(entry: RouteEntry): string {
   return `${entry.route.key}.${entry.rule.name ?? entry.rule.index}`;
@@ -57,7 +64,7 @@ export function routeName(entry: RouteEntry): string {
 const modifiers = (filters: RouteRule['filters'], type: 'RequestHeaderModifier' | 'ResponseHeaderModifier') =>
   filters.flatMap((filter) => (filter.type === type ? [filter.modifier] : []));
 
-export function routeRequest(input: RouteInput): RouteOutcome {
+export function routeRequest<S>(input: RouteInput<S>): RouteOutcome<S> {
   const { service, servicePort } = input;
   if (input.table.length === 0) {
     return {
@@ -110,7 +117,7 @@ export function routeRequest(input: RouteInput): RouteOutcome {
   if (!backend) {
     return { kind: 'reply', status: 500, body: '', flags: '-', details: 'no_backend_with_weight', routeName: name };
   }
-  const resolved = resolveBackend(input.store, backend, entry.route.namespace, input.clusterDomain, servicePort);
+  const resolved = input.resolve(backend, entry.route);
   if (resolved.kind === 'invalid') {
     return {
       kind: 'reply',

@@ -1,7 +1,7 @@
 // HTTPRoute selection for one Service port (GAMMA, l7-facts §4.1–§4.2): the routes attached by a Service
 // parentRef (producer routes: same namespace; `port` limits to that port), flattened into one list of
 // (route, rule, match) ordered by Gateway API precedence, and the first entry a request satisfies.
-import type { HttpRoute, PathMatch, RouteMatch, RouteRule, ValueMatch } from '../l7/httproute-model.ts';
+import type { HttpRoute, PathMatch, RouteMatch, RouteObject, RouteRule, ValueMatch } from './model.ts';
 
 export interface RouteEntry {
   readonly route: HttpRoute;
@@ -20,11 +20,11 @@ export interface RoutedRequest {
 }
 
 /** Routes that apply to traffic for `service` on `servicePort` (consumer routes are not supported, as in Istio). */
-export function attachedRoutes(
-  routes: readonly HttpRoute[],
+export function attachedRoutes<R extends RouteObject<string>>(
+  routes: readonly R[],
   service: { readonly name: string; readonly namespace: string },
   servicePort: number,
-): HttpRoute[] {
+): R[] {
   return routes.filter(
     (route) =>
       route.namespace === service.namespace &&

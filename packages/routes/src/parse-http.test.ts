@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseHttpRoute } from './httproute-parse.ts';
+import { parseHttpRoute } from './parse-http.ts';
+import { problemText } from './reader.ts';
 
-const parse = (spec: unknown) =>
-  parseHttpRoute(
+const parse = (spec: unknown) => {
+  const parsed = parseHttpRoute(
     { kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'default' }, spec },
     { name: 'r', namespace: 'default' },
   );
+  const errors = parsed.problems.filter((p) => p.severity === 'error').map(problemText);
+  return { ...parsed, errors };
+};
 const parent = { parentRefs: [{ group: '', kind: 'Service', name: 'echo' }] };
 
 describe('parseHttpRoute', () => {
@@ -78,5 +82,44 @@ describe('parseHttpRoute', () => {
     expect(parse({ ...parent, rules: [{ timeouts: { request: '10 seconds' } }] }).errors[0]).toContain(
       'spec.rules[0].timeouts.request',
     );
+  });
+});
+
+describe('problems', () => {
+  it('carry the object, the field as text and as a path, and the severity', () => {
+    const parsed = parseHttpRoute(
+      {
+        metadata: { name: 'r', namespace: 'shop' },
+        spec: {
+          parentRefs: [{ kind: 'Service', name: 'cart' }],
+          rules: [{ retry: {}, matches: [{ method: 'FETCH' }] }],
+        },
+      },
+      { name: 'x', namespace: 'default' },
+    );
+    expect(parsed.route).toBeUndefined();
+    expect(parsed.problems).toEqual([
+      {
+        kind: 'HTTPRoute',
+        object: 'shop/r',
+        field: 'spec.rules[0].matches[0].method',
+        path: ['spec', 'rules', 0, 'matches', 0, 'method'],
+        message: expect.stringMatching(/^must be one of GET, HEAD, .*found "FETCH"$/),
+        severity: 'error',
+      },
+      {
+        kind: 'HTTPRoute',
+        object: 'shop/r',
+        field: 'spec.rules[0].retry',
+        path: ['spec', 'rules', 0, 'retry'],
+        message: 'is not implemented by this proxy and is ignored',
+        severity: 'warning',
+      },
+    ]);
+  });
+
+  it('names the object from where it was received when metadata does not', () => {
+    const parsed = parseHttpRoute({ spec: {} }, { name: 'fallback', namespace: 'ns' });
+    expect(parsed.problems[0]).toMatchObject({ object: 'ns/fallback', field: 'spec.parentRefs' });
   });
 });

@@ -1,7 +1,7 @@
 // HTTPRoute filters as pure functions over plain header maps and paths (l7-facts §4.2):
 // header modifiers (set overwrites, add appends comma-joined, remove), RequestRedirect's Location, and
 // URLRewrite / ReplacePrefixMatch path arithmetic as the Gateway API type comments tabulate it.
-import type { HeaderModifier, PathMatch, PathModifier, Redirect } from '../l7/httproute-model.ts';
+import type { HeaderModifier, PathMatch, PathModifier, Redirect } from './model.ts';
 
 /** Lower-case header name → value(s). */
 export type HeaderMap = Record<string, string | string[] | undefined>;

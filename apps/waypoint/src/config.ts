@@ -3,7 +3,7 @@
 // file of the app that touches process.env; everything downstream takes the typed Config.
 import type { PathNormalization } from '@ambient-ts/policy';
 import {
-  controlPlaneAddress,
+  controlPlaneVariables,
   EnvError,
   formatHelp,
   redactConfig,
@@ -16,29 +16,16 @@ import {
   parseInteger,
   parseIp,
   read,
+  readControlPlane,
   withPrefix,
+  type ControlPlaneConfig,
   type Env,
   type HostPort,
 } from '@ambient-ts/runtime';
 import { configError } from './errors.ts';
 
-export interface Config {
-  /** undefined disables xDS (XDS_ADDRESS=""): then LOCAL_XDS_PATH / LOCAL_XDS must supply everything. */
-  xdsAddress?: string;
-  caAddress?: string;
-  xdsRootCa: string;
-  caRootCa: string;
-  altXdsHostname?: string;
-  altCaHostname?: string;
-  /** A file path (re-read per request) or a literal token. */
-  authToken: string;
-  fakeCa: boolean;
-  clusterId: string;
-  clusterDomain: string;
-  network: string;
-  localXdsPath?: string;
-  localXds?: string;
-  secretTtlMs: number;
+/** XDS_ADDRESS … SECRET_TTL (see @ambient-ts/runtime readControlPlane) plus the waypoint's own settings. */
+export interface Config extends ControlPlaneConfig {
   /** Who this waypoint is: the Gateway it implements and the identity it presents. */
   self: {
     podName: string;
@@ -58,8 +45,6 @@ export interface Config {
   /** How long to wait for the first bytes of an undeclared port before treating it as TCP. */
   protocolDetectionTimeoutMs: number;
   pathNormalization: PathNormalization;
-  xdsHeaders: Record<string, string>;
-  caHeaders: Record<string, string>;
   proxyMetadata: Record<string, string>;
   logging: { level: string; format: 'json' | 'plain' };
   adminAddress: HostPort;
@@ -75,25 +60,15 @@ export const variables: VariableHelp[] = [
   ['GATEWAY_NAME', 'POD_NAME without its ReplicaSet/pod suffix', 'name of the istio-waypoint Gateway implemented'],
   ['SERVICE_ACCOUNT', 'GATEWAY_NAME', 'identity spiffe://<TRUST_DOMAIN>/ns/<POD_NAMESPACE>/sa/<SERVICE_ACCOUNT>'],
   ['TRUST_DOMAIN', 'cluster.local', 'trust domain of the mesh'],
-  ['XDS_ADDRESS', 'https://localhost:15012', 'xDS server (istiod); "" disables xDS; a missing scheme means https://'],
-  ['CA_ADDRESS', 'same as XDS_ADDRESS', 'Istio CA address; ignored with FAKE_CA'],
-  ['XDS_ROOT_CA / CA_ROOT_CA', './var/run/secrets/istio/root-cert.pem', 'roots for xDS / CA TLS: path, SYSTEM or PEM'],
-  ['ALT_XDS_HOSTNAME / ALT_CA_HOSTNAME', '', 'name to verify the control-plane certificate against'],
-  ['AUTH_TOKEN', './var/run/secrets/tokens/istio-token', 'bearer token: a file path (re-read) or the literal token'],
-  ['FAKE_CA', 'false', 'use an in-process self-signed CA instead of CA_ADDRESS'],
-  ['CLUSTER_ID (ISTIO_META_CLUSTER_ID wins)', 'Kubernetes', 'sent as the clusterid header to xDS and the CA'],
-  ['CLUSTER_DOMAIN', 'cluster.local', 'DNS suffix of services'],
-  ['NETWORK', '', "this waypoint's network"],
+  ...controlPlaneVariables,
   ['NODE_NAME', '', 'node the waypoint runs on (xDS node metadata)'],
   ['ROOT_NAMESPACE', 'istio-system', 'meshConfig rootNamespace (GatewayClass-targeted policies)'],
-  ['LOCAL_XDS_PATH / LOCAL_XDS', '', 'static config (file / inline YAML): LocalConfig plus Kubernetes L7 objects'],
-  ['SECRET_TTL', '24h', 'requested certificate lifetime'],
+  ['LOCAL_XDS_PATH / LOCAL_XDS (content)', '', 'the static config is a LocalConfig plus Kubernetes L7 objects'],
   ['POOL_MAX_STREAMS_PER_CONNECTION', '100', 'streams per pooled upstream HBONE connection'],
   ['POOL_UNUSED_RELEASE_TIMEOUT', '1h', 'idle upstream HBONE connections are released after this'],
   ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
   ['PROTOCOL_DETECTION_TIMEOUT', '5s', 'undeclared ports: wait this long for client bytes, then treat as TCP'],
   ['PATH_NORMALIZATION', 'BASE', 'NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (meshConfig)'],
-  ['XDS_HEADER_<name> / CA_HEADER_<name>', '', 'extra gRPC metadata'],
   ['ISTIO_META_<K>', '', 'xDS node metadata'],
   ['RUST_LOG', 'info', 'log levels, e.g. info,access:debug'],
   ['LOG_FORMAT', 'json', 'json or plain'],
@@ -143,32 +118,11 @@ function self(env: Env): Config['self'] {
 
 /** Build the Config from an environment; throws WaypointError INVALID_CONFIG naming the first bad variable. */
 function buildConfig(env: Env): Config {
-  if (env['LOCAL_XDS_PATH'] && env['LOCAL_XDS']) {
-    throw configError('LOCAL_XDS', 'LOCAL_XDS_PATH and LOCAL_XDS are mutually exclusive; set one');
-  }
+  const controlPlane = readControlPlane(env, { served: 'services', certificates: 'the waypoint certificate' });
   const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
   const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
-  const defaultXds = env['KUBERNETES_SERVICE_HOST']
-    ? 'https://istiod.istio-system.svc:15012'
-    : 'https://localhost:15012';
-  const xdsAddress = controlPlaneAddress(env, 'XDS_ADDRESS') ?? defaultXds;
-  const caAddress = controlPlaneAddress(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
-  const defaultRoot = './var/run/secrets/istio/root-cert.pem';
   const config: Config = {
-    ...(xdsAddress ? { xdsAddress } : {}),
-    ...(caAddress ? { caAddress } : {}),
-    xdsRootCa: env['XDS_ROOT_CA'] || defaultRoot,
-    caRootCa: env['CA_ROOT_CA'] || defaultRoot,
-    ...(env['ALT_XDS_HOSTNAME'] ? { altXdsHostname: env['ALT_XDS_HOSTNAME'] } : {}),
-    ...(env['ALT_CA_HOSTNAME'] ? { altCaHostname: env['ALT_CA_HOSTNAME'] } : {}),
-    authToken: env['AUTH_TOKEN'] || './var/run/secrets/tokens/istio-token',
-    fakeCa: read(env, 'FAKE_CA', false, parseBool),
-    clusterId: env['ISTIO_META_CLUSTER_ID'] || env['CLUSTER_ID'] || 'Kubernetes',
-    clusterDomain: env['CLUSTER_DOMAIN'] || 'cluster.local',
-    network: env['NETWORK'] ?? '',
-    ...(env['LOCAL_XDS_PATH'] ? { localXdsPath: env['LOCAL_XDS_PATH'] } : {}),
-    ...(env['LOCAL_XDS'] ? { localXds: env['LOCAL_XDS'] } : {}),
-    secretTtlMs: read(env, 'SECRET_TTL', 24 * 3_600_000, parseDuration),
+    ...controlPlane,
     self: self(env),
     rootNamespace: env['ROOT_NAMESPACE'] || 'istio-system',
     hbonePort: 15008,
@@ -184,8 +138,6 @@ function buildConfig(env: Env): Config {
       'BASE' as PathNormalization,
       parseChoice<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
     ),
-    xdsHeaders: withPrefix(env, 'XDS_HEADER_'),
-    caHeaders: withPrefix(env, 'CA_HEADER_'),
     proxyMetadata: withPrefix(env, 'ISTIO_META_'),
     logging: {
       level: env['RUST_LOG'] || 'info',
@@ -199,18 +151,6 @@ function buildConfig(env: Env): Config {
       parseHostPort(v, t, wildcard),
     ),
   };
-  if (!config.xdsAddress && !config.localXdsPath && !config.localXds) {
-    throw configError(
-      'XDS_ADDRESS',
-      'xDS is disabled and no LOCAL_XDS_PATH or LOCAL_XDS is set: there would be no services to serve',
-    );
-  }
-  if (!config.fakeCa && !config.caAddress) {
-    throw configError(
-      'CA_ADDRESS',
-      'no CA address and FAKE_CA is not set: the waypoint certificate could not be obtained',
-    );
-  }
   return config;
 }
 

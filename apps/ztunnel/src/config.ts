@@ -2,7 +2,7 @@
 // §8.2), plus documented additions so several ztunnels can share one host. This is the only file of the
 // app that touches process.env; everything downstream takes the typed Config.
 import {
-  controlPlaneAddress,
+  controlPlaneVariables,
   EnvError as ConfigError,
   formatHelp,
   redactConfig,
@@ -13,7 +13,9 @@ import {
   parseHostPort,
   parseInteger,
   read,
+  readControlPlane,
   withPrefix,
+  type ControlPlaneConfig,
   type Env,
   type HostPort,
 } from '@ambient-ts/runtime';
@@ -24,28 +26,13 @@ export { EnvError as ConfigError } from '@ambient-ts/runtime';
 /** `shared` (in-pod capture), `dedicated` (one workload), `node` (ours: all of a node's workloads, by IP). */
 export type ProxyMode = 'shared' | 'dedicated' | 'node';
 
-export interface Config {
+/** XDS_ADDRESS … SECRET_TTL (see @ambient-ts/runtime readControlPlane) plus ztunnel's own settings. */
+export interface Config extends ControlPlaneConfig {
   proxyMode: ProxyMode;
   /** Dedicated mode: the one workload served. */
   proxyWorkloadInfo?: { namespace: string; name: string; serviceAccount: string };
-  /** undefined disables xDS (XDS_ADDRESS=""). */
-  xdsAddress?: string;
-  caAddress?: string;
-  xdsRootCa: string;
-  caRootCa: string;
-  altXdsHostname?: string;
-  altCaHostname?: string;
-  /** A file path (re-read per request) or a literal token. */
-  authToken: string;
-  fakeCa: boolean;
-  clusterId: string;
-  clusterDomain: string;
-  network: string;
   nodeName?: string;
-  localXdsPath?: string;
-  localXds?: string;
   xdsOnDemand: boolean;
-  secretTtlMs: number;
   enableSocks5: boolean;
   http2: { streamWindowSize: number; connectionWindowSize: number; frameSize: number };
   pool: { maxStreamsPerConnection: number; unusedReleaseTimeoutMs: number };
@@ -55,8 +42,6 @@ export interface Config {
   ipv6Enabled: boolean;
   tls12Enabled: boolean;
   localhostAppTunnel: boolean;
-  xdsHeaders: Record<string, string>;
-  caHeaders: Record<string, string>;
   /** ISTIO_META_* (prefix stripped) and ISTIO_METAJSON_* (parsed) for the xDS node metadata. */
   proxyMetadata: Record<string, unknown>;
   self: { podName?: string; podNamespace?: string; serviceAccount?: string; trustDomain: string; instanceIp?: string };
@@ -76,36 +61,9 @@ export const variables: VariableHelp[] = [
     'shared (in-pod capture, not yet supported), dedicated (one workload), node (every workload on NODE_NAME, by IP)',
   ],
   ['PROXY_WORKLOAD_INFO', '', 'dedicated mode: <namespace>/<name>/<serviceAccount> of the workload served'],
-  ['XDS_ADDRESS', 'https://localhost:15012', 'xDS server (istiod); "" disables xDS; a missing scheme means https://'],
-  ['CA_ADDRESS', 'same as XDS_ADDRESS', 'Istio CA address; ignored with FAKE_CA'],
-  [
-    'XDS_ROOT_CA',
-    './var/run/secrets/istio/root-cert.pem',
-    'root for the xDS TLS channel: file path, SYSTEM, or inline PEM',
-  ],
-  [
-    'CA_ROOT_CA',
-    './var/run/secrets/istio/root-cert.pem',
-    'root for the CA TLS channel: file path, SYSTEM, or inline PEM',
-  ],
-  ['ALT_XDS_HOSTNAME / ALT_CA_HOSTNAME', '', 'name to verify the control-plane certificate against'],
-  [
-    'AUTH_TOKEN',
-    './var/run/secrets/tokens/istio-token',
-    'bearer token: a file path (re-read per request) or the literal token',
-  ],
-  ['FAKE_CA', 'false', 'use an in-process self-signed CA instead of CA_ADDRESS'],
-  ['CLUSTER_ID (ISTIO_META_CLUSTER_ID wins)', 'Kubernetes', 'sent as the clusterid header to xDS and the CA'],
-  ['CLUSTER_DOMAIN', 'cluster.local', 'DNS suffix of services'],
-  ['NETWORK', '', "this node's network"],
+  ...controlPlaneVariables,
   ['NODE_NAME', '', 'node name: workloads whose node equals it are local'],
-  [
-    'LOCAL_XDS_PATH / LOCAL_XDS',
-    '',
-    'static workloads/services/policies (file path / inline YAML); mutually exclusive',
-  ],
   ['XDS_ON_DEMAND', 'false', 'fetch unknown addresses on demand'],
-  ['SECRET_TTL', '24h', 'requested certificate lifetime'],
   ['UNSTABLE_ENABLE_SOCKS5', 'false', 'SOCKS5 outbound listener (SOCKS5_ADDR)'],
   ['HTTP2_STREAM_WINDOW_SIZE', '4194304', 'HBONE HTTP/2 stream window (bytes)'],
   ['HTTP2_CONNECTION_WINDOW_SIZE', '16777216', 'HBONE HTTP/2 connection window (bytes)'],
@@ -123,7 +81,6 @@ export const variables: VariableHelp[] = [
   ['IPV6_ENABLED', 'true', 'dual-stack listeners'],
   ['TLS12_ENABLED', 'false', 'also accept TLS 1.2 on HBONE'],
   ['LOCALHOST_APP_TUNNEL', 'true', 'PROXY-protocol app tunnels connect to localhost'],
-  ['XDS_HEADER_<name> / CA_HEADER_<name>', '', 'extra gRPC metadata'],
   ['ISTIO_META_<K> / ISTIO_METAJSON_<K>', '', 'xDS node metadata (string / JSON)'],
   ['POD_NAME, POD_NAMESPACE, SERVICE_ACCOUNT, TRUST_DOMAIN, INSTANCE_IP', '', "ztunnel's own identity and node id"],
   ['RUST_LOG', 'info', 'log levels, e.g. info,access=debug'],
@@ -176,17 +133,9 @@ export function parseConfig(env: Env): Config {
       'is required with PROXY_MODE=dedicated (<namespace>/<name>/<serviceAccount>)',
     );
   }
-  if (env['LOCAL_XDS_PATH'] && env['LOCAL_XDS']) {
-    throw new ConfigError('LOCAL_XDS', 'LOCAL_XDS_PATH and LOCAL_XDS are mutually exclusive; set one');
-  }
+  const controlPlane = readControlPlane(env, { served: 'workloads', certificates: 'workload certificates' });
   const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
   const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
-  const defaultXds = env['KUBERNETES_SERVICE_HOST']
-    ? 'https://istiod.istio-system.svc:15012'
-    : 'https://localhost:15012';
-  const xdsAddress = controlPlaneAddress(env, 'XDS_ADDRESS') ?? defaultXds;
-  const caAddress = controlPlaneAddress(env, 'CA_ADDRESS') ?? (xdsAddress || defaultXds);
-  const defaultRoot = './var/run/secrets/istio/root-cert.pem';
   const format = read(env, 'LOG_FORMAT', 'plain' as 'json' | 'plain', (variable, text) => {
     if (text === 'json' || text === 'plain') return text;
     throw new ConfigError(variable, `"${text}" is not one of json, plain`);
@@ -195,22 +144,9 @@ export function parseConfig(env: Env): Config {
   const config: Config = {
     proxyMode,
     ...(workloadInfo ? { proxyWorkloadInfo: workloadInfo } : {}),
-    ...(xdsAddress ? { xdsAddress } : {}),
-    ...(caAddress ? { caAddress } : {}),
-    xdsRootCa: env['XDS_ROOT_CA'] || defaultRoot,
-    caRootCa: env['CA_ROOT_CA'] || defaultRoot,
-    ...(env['ALT_XDS_HOSTNAME'] ? { altXdsHostname: env['ALT_XDS_HOSTNAME'] } : {}),
-    ...(env['ALT_CA_HOSTNAME'] ? { altCaHostname: env['ALT_CA_HOSTNAME'] } : {}),
-    authToken: env['AUTH_TOKEN'] || './var/run/secrets/tokens/istio-token',
-    fakeCa: read(env, 'FAKE_CA', false, parseBool),
-    clusterId: env['ISTIO_META_CLUSTER_ID'] || env['CLUSTER_ID'] || 'Kubernetes',
-    clusterDomain: env['CLUSTER_DOMAIN'] || 'cluster.local',
-    network: env['NETWORK'] ?? '',
+    ...controlPlane,
     ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
-    ...(env['LOCAL_XDS_PATH'] ? { localXdsPath: env['LOCAL_XDS_PATH'] } : {}),
-    ...(env['LOCAL_XDS'] ? { localXds: env['LOCAL_XDS'] } : {}),
     xdsOnDemand: read(env, 'XDS_ON_DEMAND', false, parseBool),
-    secretTtlMs: read(env, 'SECRET_TTL', 24 * 3_600_000, parseDuration),
     enableSocks5: read(env, 'UNSTABLE_ENABLE_SOCKS5', false, parseBool),
     http2: {
       streamWindowSize: read(env, 'HTTP2_STREAM_WINDOW_SIZE', 4 << 20, (v, t) =>
@@ -237,8 +173,6 @@ export function parseConfig(env: Env): Config {
     ipv6Enabled,
     tls12Enabled: read(env, 'TLS12_ENABLED', false, parseBool),
     localhostAppTunnel: read(env, 'LOCALHOST_APP_TUNNEL', true, parseBool),
-    xdsHeaders: withPrefix(env, 'XDS_HEADER_'),
-    caHeaders: withPrefix(env, 'CA_HEADER_'),
     proxyMetadata: proxyMetadata(env),
     self: {
       ...(env['POD_NAME'] ? { podName: env['POD_NAME'] } : {}),
@@ -263,18 +197,6 @@ export function parseConfig(env: Env): Config {
       parseHostPort(v, t, '127.0.0.1'),
     ),
   };
-  if (!config.xdsAddress && !config.localXdsPath && !config.localXds) {
-    throw new ConfigError(
-      'XDS_ADDRESS',
-      'xDS is disabled and no LOCAL_XDS_PATH or LOCAL_XDS is set: there would be no workloads to serve',
-    );
-  }
-  if (!config.fakeCa && !config.caAddress) {
-    throw new ConfigError(
-      'CA_ADDRESS',
-      'no CA address and FAKE_CA is not set: workload certificates could not be obtained',
-    );
-  }
   return config;
 }
 

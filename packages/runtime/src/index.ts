@@ -15,6 +15,12 @@ export {
 } from './env.ts';
 export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
 export { tokenSource } from './token.ts';
+export {
+  controlPlaneVariables,
+  readControlPlane,
+  type ControlPlaneConfig,
+  type ControlPlaneNeeds,
+} from './control-plane-env.ts';
 export { runProxyCommand, type CommandIo, type ProxyCommand } from './command.ts';
 export {
   controlPlaneAddress,

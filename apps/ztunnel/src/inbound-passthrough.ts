@@ -2,7 +2,7 @@
 // destination, drops illegal ports, authorizes with NO source identity (so identity conditions never
 // match), connects to the app and splices. Reporter=destination, connection_security_policy=unknown.
 import type { Socket } from 'node:net';
-import { formatAuthority } from '@ambient-ts/discovery';
+import { formatHostPort } from '@ambient-ts/addresses';
 import { splice } from '@ambient-ts/hbone';
 import type { Logger } from 'pino';
 import type { Authorizer } from './authorization.ts';
@@ -27,8 +27,8 @@ export interface PassthroughDeps {
 export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => Promise<void> {
   return async (client) => {
     client.on('error', () => {});
-    const sourceAddress = formatAuthority(client.remoteAddress ?? '', client.remotePort ?? 0);
-    const listenerAddress = formatAuthority(client.localAddress ?? '', client.localPort ?? 0);
+    const sourceAddress = formatHostPort(client.remoteAddress ?? '', client.remotePort ?? 0);
+    const listenerAddress = formatHostPort(client.localAddress ?? '', client.localPort ?? 0);
     const failed = (error: string): void => {
       deps.traffic.failed(
         { direction: 'inbound', sourceAddress, destinationAddress: listenerAddress, mutualTls: false },
@@ -43,7 +43,7 @@ export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => P
     const { ip, port } = original;
     if (deps.illegalPorts.includes(port))
       return failed(`attempted recursive call to ourselves on illegal port ${port}`);
-    const destinationAddress = formatAuthority(ip, port);
+    const destinationAddress = formatHostPort(ip, port);
     const source = deps.state.store.findWorkloadByAddress(deps.network, client.remoteAddress ?? '');
     const service = deps.state.store
       .servicesOfWorkload(local)

@@ -4,7 +4,8 @@
 // the destination's baggage, splice — and keep the connection re-checkable by later policy changes.
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { formatAuthority, routeInbound, workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
+import { formatHostPort } from '@ambient-ts/addresses';
+import { routeInbound, workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
 import {
   encodeProxyHeader,
   formatBaggage,
@@ -84,10 +85,10 @@ function reportedService(
 export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => Promise<void> {
   return async (request) => {
     const started = {
-      sourceAddress: formatAuthority(request.remote.address, request.remote.port),
+      sourceAddress: formatHostPort(request.remote.address, request.remote.port),
       hbone: request.rawAuthority,
     };
-    const destinationAddress = formatAuthority(request.local.address, request.local.port);
+    const destinationAddress = formatHostPort(request.local.address, request.local.port);
     const fail = (status: number, error: string, source?: Workload): void => {
       request.refuse(status);
       deps.traffic.failed(
@@ -179,7 +180,7 @@ export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => 
       {
         direction: 'inbound',
         source: started.sourceAddress,
-        destination: formatAuthority(decision.target.ip, decision.target.port),
+        destination: formatHostPort(decision.target.ip, decision.target.port),
         hboneAuthority: started.hbone,
         sourceIdentity: request.peerIdentity,
         localWorkload: decision.workload.uid,

@@ -5,8 +5,8 @@
 import { lookup } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { formatHostPort } from '@ambient-ts/addresses';
 import {
-  formatAuthority,
   routeOutbound,
   workloadIdentity,
   type OutboundDecision,
@@ -93,7 +93,7 @@ async function openUpstream(
     return {
       stream: socket,
       context: {
-        destinationAddress: formatAuthority(decision.target.ip, decision.target.port),
+        destinationAddress: formatHostPort(decision.target.ip, decision.target.port),
         service: decision.service,
         mutualTls: false,
       },
@@ -105,7 +105,7 @@ async function openUpstream(
     return {
       stream: socket,
       context: {
-        destinationAddress: formatAuthority(target.ip, target.port),
+        destinationAddress: formatHostPort(target.ip, target.port),
         destination: decision.upstream,
         service: decision.service,
         mutualTls: false,
@@ -132,7 +132,7 @@ async function openUpstream(
     return {
       stream: tunnel.stream,
       context: {
-        destinationAddress: formatAuthority(target.ip, target.port),
+        destinationAddress: formatHostPort(target.ip, target.port),
         hboneAddress: decision.authority,
         destination: decision.upstream,
         destinationIdentity: tunnel.peerIdentity,
@@ -162,7 +162,7 @@ async function openUpstream(
   return {
     stream: tunnel.stream,
     context: {
-      destinationAddress: formatAuthority(gateway.ip, gateway.port),
+      destinationAddress: formatHostPort(gateway.ip, gateway.port),
       hboneAddress: decision.authority,
       destination: decision.upstream,
       destinationIdentity: tunnel.peerIdentity,
@@ -208,8 +208,8 @@ export async function handleOutbound(
   ready: (failure?: OutboundFailure) => void,
 ): Promise<void> {
   const { client, source, destination } = connection;
-  const sourceAddress = formatAuthority(client.remoteAddress ?? '', client.remotePort ?? 0);
-  const originalDestination = formatAuthority(destination.ip, destination.port);
+  const sourceAddress = formatHostPort(client.remoteAddress ?? '', client.remotePort ?? 0);
+  const originalDestination = formatHostPort(destination.ip, destination.port);
   const base = { direction: 'outbound' as const, sourceAddress, source, sourceIdentity: workloadIdentity(source) };
   const decision = await route(deps, connection);
   deps.log.debug(

@@ -1,7 +1,8 @@
 // xDS proto3 JSON -> domain model, in one place. Call only on resources validate.ts accepted.
 // With `xdsDefaults` (the xDS path) empty trustDomain/serviceAccount/clusterId become
 // cluster.local/default/Kubernetes, as ztunnel does for xDS but not for static YAML (facts §12.14).
-import { base64ToBytes, ipFromBytes } from './ip.ts';
+import { ipFromBytes } from '@ambient-ts/addresses';
+import { base64ToBytes } from './codec/base64.ts';
 import type {
   GatewayAddress,
   LoadBalancer,

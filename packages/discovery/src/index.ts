@@ -24,7 +24,6 @@ export { validateAddress, validateAuthorization, formatIssue, type ValidationIss
 export { toWorkload, toService, toGatewayAddress, type ConvertOptions } from './convert.ts';
 export type * from './model.ts';
 export { serviceKey, policyKey, workloadIdentity } from './model.ts';
-export { ipFromBytes, ipToBytes, canonicalIp, networkAddressKey } from './ip.ts';
 
 // store
 export { DiscoveryStore, type AddressLookup } from './store/store.ts';
@@ -33,10 +32,9 @@ export type { StoreSnapshot } from './store/snapshot.ts';
 
 // routing
 export { routeOutbound, pickServiceWaypoint, type OutboundRequest } from './routing/outbound.ts';
-export { routeInbound, parseAuthority, type Authority, type InboundRequest } from './routing/inbound.ts';
+export { routeInbound, type InboundRequest } from './routing/inbound.ts';
 export { selectEndpoint, localityRank, type SelectedEndpoint, type SelectOptions } from './routing/endpoints.ts';
 export { resolveGateway, type ResolvedGateway } from './routing/gateway.ts';
-export { formatAuthority } from './routing/address.ts';
 export {
   DEFAULT_ILLEGAL_PORTS,
   HBONE_PORT,

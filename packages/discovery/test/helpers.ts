@@ -1,5 +1,6 @@
 // Shared builders for the integration tests.
-import { ADDRESS_TYPE_URL, addressResource, ipToBytes, type XdsAddress, type XdsWorkload } from '../src/index.ts';
+import { ipToBytes } from '@ambient-ts/addresses';
+import { ADDRESS_TYPE_URL, addressResource, type XdsAddress, type XdsWorkload } from '../src/index.ts';
 
 export function b64ip(ip: string): string {
   return Buffer.from(ipToBytes(ip)!).toString('base64');

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatSocketAddress, parseAuthority, type SocketAddress } from './authority.ts';
+import { formatSocketAddress, parseAuthority, type SocketAddress } from '@ambient-ts/addresses';
 import type { HboneTunnel } from './client-connection.ts';
 import { splice } from './copy.ts';
 import { dialHbone } from './dial.ts';

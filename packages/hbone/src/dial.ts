@@ -5,7 +5,7 @@ import { connect as h2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { formatSocketAddress } from './authority.ts';
+import { formatSocketAddress } from '@ambient-ts/addresses';
 import { HboneConnection } from './client-connection.ts';
 import { HboneError, type HboneErrorCode } from './errors.ts';
 import { startKeepalive } from './keepalive.ts';

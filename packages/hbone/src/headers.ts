@@ -1,6 +1,6 @@
 // The regular headers ztunnel puts on a CONNECT request (and reads back), in ztunnel's formats.
 import { randomBytes } from 'node:crypto';
-import { formatSocketAddress, type SocketAddress } from './authority.ts';
+import { formatSocketAddress, type SocketAddress } from '@ambient-ts/addresses';
 import { HboneError } from './errors.ts';
 
 export const BAGGAGE_HEADER = 'baggage';

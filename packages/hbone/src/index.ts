@@ -1,13 +1,8 @@
 // @ambient-ts/hbone — HBONE tunnels: HTTP/2 CONNECT over mutual TLS, pooled clients, double HBONE, PROXY protocol v2.
 export { HboneError, type HboneErrorCode, type HboneErrorDetails } from './errors.ts';
-export {
-  parseAuthority,
-  formatAuthority,
-  formatSocketAddress,
-  normalizeAddress,
-  type HboneAuthority,
-  type SocketAddress,
-} from './authority.ts';
+export { parseAuthority, type HboneAuthority } from './authority.ts';
+// The formatters live in @ambient-ts/addresses; re-exported because this package's API promises them.
+export { formatAuthority, formatSocketAddress, type SocketAddress } from '@ambient-ts/addresses';
 export {
   BAGGAGE_HEADER,
   FORWARDED_HEADER,

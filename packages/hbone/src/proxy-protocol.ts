@@ -1,7 +1,7 @@
 // PROXY protocol v2 (haproxy proxy-protocol.txt §2.2), as ztunnel writes it in front of application
 // tunnels: command PROXY, transport STREAM, and TLV 0xD0 carrying the source SPIFFE identity.
 import { isIPv4, isIPv6, SocketAddress as NetSocketAddress } from 'node:net';
-import type { SocketAddress } from './authority.ts';
+import { ipFromBytes, ipToBytes, type SocketAddress } from '@ambient-ts/addresses';
 import { HboneError } from './errors.ts';
 
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -43,23 +43,8 @@ function invalid(message: string): HboneError {
   return new HboneError('PROXY_V2_INVALID', `PROXY v2 header: ${message}`);
 }
 
-function ipBytes(address: string, family: 4 | 6): Buffer {
-  if (family === 4) return Buffer.from(address.split('.').map(Number));
-  // Node's SocketAddress has no byte accessor; expand the textual form instead.
-  const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  let text = address;
-  if (v4Tail) {
-    const [a, b, c, d] = v4Tail[1]!.split('.').map(Number) as [number, number, number, number];
-    text = `${address.slice(0, -v4Tail[1]!.length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const fill = new Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
-  const groups = tail === undefined ? headGroups : [...headGroups, ...fill, ...tailGroups];
-  const out = Buffer.alloc(16);
-  groups.forEach((group, index) => out.writeUInt16BE(parseInt(group, 16), index * 2));
-  return out;
+function ipBytes(address: string): Buffer {
+  return Buffer.from(ipToBytes(address)!);
 }
 
 function familyOf(address: string, role: string): 4 | 6 {
@@ -77,15 +62,12 @@ export function encodeProxyHeader(options: EncodeProxyOptions): Buffer {
   const { source, destination } = options;
   checkPort(source.port, 'source');
   checkPort(destination.port, 'destination');
-  let srcFamily = familyOf(source.address, 'source');
-  let dstFamily = familyOf(destination.address, 'destination');
-  let src = source.address;
-  let dst = destination.address;
-  if (srcFamily !== dstFamily) {
-    if (srcFamily === 4) src = `::ffff:${src}`;
-    if (dstFamily === 4) dst = `::ffff:${dst}`;
-    srcFamily = dstFamily = 6;
-  }
+  const srcFamily = familyOf(source.address, 'source');
+  const dstFamily = familyOf(destination.address, 'destination');
+  const family = srcFamily === dstFamily ? srcFamily : 6;
+  // Mixed families go as IPv6, the IPv4 side v4-mapped.
+  const src = family === 6 && srcFamily === 4 ? `::ffff:${source.address}` : source.address;
+  const dst = family === 6 && dstFamily === 4 ? `::ffff:${destination.address}` : destination.address;
   const tlvs = [...(options.tlvs ?? [])];
   if (options.peerIdentity !== undefined) {
     tlvs.push({ type: PP2_TYPE_PEER_IDENTITY, value: Buffer.from(options.peerIdentity, 'utf8') });
@@ -99,15 +81,15 @@ export function encodeProxyHeader(options: EncodeProxyOptions): Buffer {
     return Buffer.concat([head, tlv.value]);
   });
   const addresses = Buffer.concat([
-    ipBytes(src, srcFamily),
-    ipBytes(dst, dstFamily),
+    ipBytes(src),
+    ipBytes(dst),
     Buffer.from([source.port >> 8, source.port & 0xff, destination.port >> 8, destination.port & 0xff]),
   ]);
   const body = Buffer.concat([addresses, ...tlvBytes]);
   if (body.length > 0xffff) throw invalid(`the header body would be ${body.length} bytes, over 65535`);
   const fixed = Buffer.alloc(4);
   fixed.writeUInt8(0x21, 0); // version 2, command PROXY
-  fixed.writeUInt8(srcFamily === 4 ? 0x11 : 0x21, 1); // AF_INET/AF_INET6, STREAM
+  fixed.writeUInt8(family === 4 ? 0x11 : 0x21, 1); // AF_INET/AF_INET6, STREAM
   fixed.writeUInt16BE(body.length, 2);
   return Buffer.concat([PROXY_V2_SIGNATURE, fixed, body]);
 }
@@ -117,10 +99,9 @@ export type DecodeProxyResult =
   | { kind: 'header'; header: ProxyHeader; /** Bytes the header occupies; application data follows. */ length: number };
 
 function ipText(bytes: Buffer, family: 4 | 6): string {
-  if (family === 4) return [...bytes].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  return new NetSocketAddress({ address: groups.map((g) => g.toString(16)).join(':'), family: 'ipv6' }).address;
+  const text = ipFromBytes(bytes)!;
+  // Node's text for IPv6 (a mapped address prints as `::ffff:1.2.3.4`, as a dual-stack socket reports it).
+  return family === 4 ? text : new NetSocketAddress({ address: text, family: 'ipv6' }).address;
 }
 
 function decodeTlvs(bytes: Buffer): ProxyTlv[] {

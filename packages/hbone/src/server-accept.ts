@@ -4,7 +4,7 @@
 // check is handed on to HTTP/2.
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { normalizeAddress, type SocketAddress } from './authority.ts';
+import { normalizeAddress, type SocketAddress } from '@ambient-ts/addresses';
 import { HboneError } from './errors.ts';
 import { verifyClientPeer } from './peer-verify.ts';
 import { CredentialCache, CredentialInfo, tlsContextOptions, type TlsCredentials } from './tls-config.ts';

@@ -1,5 +1,5 @@
 // The server's options, state, statistics and events, and their validation.
-import type { SocketAddress } from './authority.ts';
+import type { SocketAddress } from '@ambient-ts/addresses';
 import { HboneError } from './errors.ts';
 import type { CredentialSource } from './server-accept.ts';
 import type { ConnectRequest } from './server-request.ts';

@@ -2,7 +2,8 @@
 // headers and addresses, and exactly one answer — accept (200, then bytes) or refuse (HEADERS-only).
 import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import type { HboneAuthority, SocketAddress } from './authority.ts';
+import type { SocketAddress } from '@ambient-ts/addresses';
+import type { HboneAuthority } from './authority.ts';
 import { HboneError } from './errors.ts';
 import { sendRstStream } from './h2-reset.ts';
 

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { constants as h2, createServer as createH2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { normalizeAddress, parseAuthority, type SocketAddress } from './authority.ts';
+import { normalizeAddress, parseAuthority, type SocketAddress } from '@ambient-ts/addresses';
 import { HboneError } from './errors.ts';
 import { startKeepalive } from './keepalive.ts';
 import { Acceptor, type VerifiedConnection } from './server-accept.ts';

@@ -1,6 +1,6 @@
 // The plain attribute objects the evaluators take, and their one-time preparation per decision.
 import { tryParseIstioIdentity } from '@ambient-ts/spiffe';
-import { parseConnectionIp, type IpAddress } from './ip.ts';
+import { parseConnectionIp, type IpAddress } from '@ambient-ts/addresses';
 import { normalizePath, type PathNormalization } from './path.ts';
 
 /** What ztunnel knows about an inbound connection when it authorizes it. */

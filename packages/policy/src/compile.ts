@@ -2,7 +2,7 @@
 // defines what a condition means (three-valued: an attribute that exists but cannot be evaluated gives
 // UNKNOWN, which the policy's action later resolves to the restrictive side).
 import type { Prepared } from './attributes.ts';
-import { cidrContains, type IpAddress } from './ip.ts';
+import { cidrContains, type IpAddress } from '@ambient-ts/addresses';
 import type { Cidr, Condition, PathMatcher, RequestPrincipalMatcher, StringMatcher } from './model.ts';
 import { matchString } from './string-match.ts';
 

@@ -1,7 +1,7 @@
 // Describing conditions and the request's values for explanations. Evaluation lives in compile.ts.
 import type { Attr, Prepared } from './attributes.ts';
 import { lookupClaim } from './compile.ts';
-import { formatCidr, formatIp } from './ip.ts';
+import { formatCidr, formatIp } from '@ambient-ts/addresses';
 import type { Condition } from './model.ts';
 import { formatStringMatcher } from './string-match.ts';
 

@@ -1,5 +1,5 @@
 // Compiling the values of AuthorizationPolicy fields, with Istio's validation rules.
-import { parseCidr } from './ip.ts';
+import { parseCidr } from '@ambient-ts/addresses';
 import type { Cidr, PathMatcher, RequestPrincipalMatcher, ServiceAccountRef, StringMatcher } from './model.ts';
 import { compilePathTemplate, containsPathTemplate } from './path.ts';
 import { compileLowerCaseMatcher, compileStringMatcher } from './string-match.ts';

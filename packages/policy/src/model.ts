@@ -13,12 +13,9 @@ export type StringMatcher =
   | { readonly kind: 'suffix'; readonly value: string }
   | { readonly kind: 'presence' };
 
-/** An IP address or CIDR block; `bytes` keeps the address as written (host bits are masked when matching). */
-export interface Cidr {
-  readonly family: 4 | 6;
-  readonly bytes: Uint8Array;
-  readonly prefixLength: number;
-}
+/** An IP address or CIDR block (from @ambient-ts/addresses); host bits are masked when matching. */
+import type { Cidr } from '@ambient-ts/addresses';
+export type { Cidr };
 
 export interface ServiceAccountRef {
   readonly namespace: string;

@@ -2,7 +2,8 @@
 // create the pod and Service istiod's waypoint template would have created.
 import { ControlPlaneError } from '../errors.ts';
 import type { Collected } from './collect.ts';
-import { IpAllocator, parseCidr } from './ip.ts';
+import { parseCidr } from '@ambient-ts/addresses';
+import { IpAllocator } from './ip-allocator.ts';
 import { ANNOTATION, LABEL, type PodRec, type ResolvedOptions, type ServiceRec, type WaypointRec } from './model.ts';
 import type { ProblemLog } from './problems.ts';
 import { synthesizeWaypoint } from './waypoints.ts';

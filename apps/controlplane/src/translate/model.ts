@@ -1,5 +1,5 @@
 // Validated input records (one per accepted object) and the options a translation runs with.
-import type { ParsedIp } from './ip.ts';
+import type { ParsedIp } from './ip-allocator.ts';
 import type { ObjectRef } from './problems.ts';
 
 export interface TranslateOptions {

@@ -2,7 +2,7 @@
 // problem it finds and returns undefined when the object has to be rejected.
 import type { FieldReader } from './fields.ts';
 import { isDnsLabel, isDnsSubdomain, isRecord } from './fields.ts';
-import { parseIp, type ParsedIp } from './ip.ts';
+import { parseIp, type ParsedIp } from './ip-allocator.ts';
 import {
   ANNOTATION,
   type LoadBalancingJson,

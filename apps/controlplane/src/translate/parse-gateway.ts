@@ -2,7 +2,7 @@
 // and Service istiod would create for it (l7-facts §1.1–§1.2).
 import type { FieldReader } from './fields.ts';
 import { isRecord, type JsonRecord } from './fields.ts';
-import { parseIp, type ParsedIp } from './ip.ts';
+import { parseIp, type ParsedIp } from './ip-allocator.ts';
 import { ANNOTATION, LABEL, WAYPOINT_CLASS, type Meta, type TrafficType, type WaypointRec } from './model.ts';
 import { readMeta } from './parse-core.ts';
 

@@ -1,7 +1,7 @@
 // Service → the proto3 JSON of istio.workload.Service, as istiod builds it (ztunnel-facts §3.1;
 // istiod ambient/services.go): VIPs on the cluster network, ports with target_port 0 for named ports,
 // the service waypoint, load balancing from traffic distribution.
-import { toBase64 } from './ip.ts';
+import { toBase64 } from './base64.ts';
 import type { ResolvedOptions, ServiceRec, WaypointRec } from './model.ts';
 import { gatewayAddressJson } from './waypoints.ts';
 

@@ -1,6 +1,6 @@
 // Waypoints: the Deployment + Service istiod creates for a waypoint Gateway, and the binding rules that
 // decide which waypoint (if any) a Service or pod uses (l7-facts §1.2; istiod ambient/waypoints.go).
-import type { ParsedIp } from './ip.ts';
+import type { ParsedIp } from './ip-allocator.ts';
 import {
   LABEL,
   MESH_CONTROLLER,

@@ -1,7 +1,7 @@
 // Pod → the proto3 JSON of istio.workload.Workload, as istiod builds it (ztunnel-facts §3.1; istiod
 // ambient/workloads.go): HBONE for ambient pods, per-service port maps with named ports resolved through
 // the pod's container ports, the workload waypoint, selector policies, telemetry names.
-import { toBase64 } from './ip.ts';
+import { toBase64 } from './base64.ts';
 import {
   ANNOTATION,
   LABEL,

@@ -1,8 +1,8 @@
 // Where a request or connection goes after routing: one healthy endpoint of the backend Service (the
 // discovery package's selection: health, locality, weighted random by capacity), or the addressed pod
 // itself for workload traffic. Retries avoid endpoints already tried (Istio prefers other hosts).
+import { formatHostPort } from '@ambient-ts/addresses';
 import {
-  formatAuthority,
   selectEndpoint,
   serviceKey,
   toWorkload,
@@ -27,7 +27,7 @@ export interface UpstreamTarget {
 }
 
 export function targetAuthority(target: UpstreamTarget): string {
-  return formatAuthority(target.ip, target.port);
+  return formatHostPort(target.ip, target.port);
 }
 
 function serviceSans(service: Service | undefined): string[] {

@@ -3,7 +3,7 @@
 // Default-valued fields without presence are dropped so the bytes match other proto3 encoders.
 import protobuf from 'protobufjs';
 import { DiscoveryError } from '../errors.ts';
-import { base64ToBytes } from '../ip.ts';
+import { base64ToBytes } from './base64.ts';
 import { setKey } from './proto-json.ts';
 import { hasSpecialJson, typeForUrl } from './registry.ts';
 

@@ -2,7 +2,7 @@
 // 64-bit integers as strings, defaults omitted, well-known types in their special JSON forms).
 // Written against the descriptor by reflection so every message shape follows the same rules.
 import protobuf from 'protobufjs';
-import { bytesToBase64 } from '../ip.ts';
+import { bytesToBase64 } from './base64.ts';
 import { hasSpecialJson, typeForUrl } from './registry.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

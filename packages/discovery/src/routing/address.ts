@@ -1,16 +1,6 @@
 // Small pure helpers shared by the routing functions.
-import { isIP } from 'node:net';
-import { canonicalIp, ipFamily } from '../ip.ts';
+import { canonicalIp, ipFamily } from '@ambient-ts/addresses';
 import { workloadIdentity, type IpFamilies, type Service, type Workload } from '../model.ts';
-
-export function formatAuthority(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-export function isLoopback(ip: string): boolean {
-  const text = canonicalIp(ip) ?? ip;
-  return text.startsWith('127.') || text === '::1' || text.startsWith('::ffff:127.');
-}
 
 /** SPIFFE SANs a service adds to its endpoints' expected identities (unparseable ones ignored). */
 export function serviceSans(service: Service | undefined): string[] {

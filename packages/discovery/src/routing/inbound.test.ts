@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DiscoveryStore } from '../store/store.ts';
 import { endpointOf, service, viaIp, workload } from '../../test/fixtures.ts';
-import { parseAuthority, routeInbound } from './inbound.ts';
+import { routeInbound } from './inbound.ts';
 
 const server = workload('server', '10.0.3.3', {
   services: [
@@ -31,19 +31,16 @@ function store(...extra: Parameters<DiscoveryStore['apply']>[0][]): DiscoverySto
   return s;
 }
 
-describe('parseAuthority', () => {
-  it.each([
-    ['10.0.0.1:8080', { kind: 'ip', ip: '10.0.0.1', port: 8080 }],
-    ['[fd00::1]:80', { kind: 'ip', ip: 'fd00::1', port: 80 }],
-    [
-      'server.default.svc.cluster.local:80',
-      { kind: 'hostname', hostname: 'server.default.svc.cluster.local', port: 80 },
-    ],
-  ])('%s', (text, expected) => expect(parseAuthority(text)).toEqual(expected));
+describe('routeInbound authority (parsed by @ambient-ts/addresses)', () => {
   it.each(['10.0.0.1', 'host', '', '[fd00::1]', 'fd00::1:80', 'a b:80', '10.0.0.1:99999', '[10.0.0.1]:80'])(
-    'rejects %j',
+    'rejects %j with 400 invalid-authority',
     (text) => {
-      expect(parseAuthority(text)).toBeUndefined();
+      expect(routeInbound(store(), { local: server, connectionIp: '10.0.3.3', authority: text })).toMatchObject({
+        kind: 'reject',
+        status: 400,
+        reason: 'invalid-authority',
+        message: `invalid CONNECT address ${JSON.stringify(text)}`,
+      });
     },
   );
 });

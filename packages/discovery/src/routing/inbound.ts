@@ -1,27 +1,17 @@
 // Inbound HBONE checks of facts §1.6: authority parsing, destination validation, port resolution.
-import { isIP } from 'node:net';
+import { canonicalIp, parseAuthority, type Authority } from '@ambient-ts/addresses';
 import type { DiscoveryStore } from '../store/store.ts';
-import { canonicalIp } from '../ip.ts';
 import { serviceKey, type Workload } from '../model.ts';
 import { gatewayIsWorkload } from './gateway.ts';
 import { DEFAULT_ILLEGAL_PORTS, type InboundDecision } from './types.ts';
 
-export type Authority =
-  | { readonly kind: 'ip'; readonly ip: string; readonly port: number }
-  | { readonly kind: 'hostname'; readonly hostname: string; readonly port: number };
-
-/** `ip:port`, `[v6]:port` or `host:port` (port mandatory); undefined when malformed. */
-export function parseAuthority(authority: string): Authority | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(authority);
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port > 65535) return undefined;
-  if (match[1] !== undefined)
-    return isIP(match[1]) === 6 ? { kind: 'ip', ip: canonicalIp(match[1])!, port } : undefined;
-  const host = match[2]!;
-  if (isIP(host) === 4) return { kind: 'ip', ip: host, port };
-  if (!/^[A-Za-z0-9*]([A-Za-z0-9-_.*]*[A-Za-z0-9])?$/.test(host)) return undefined;
-  return { kind: 'hostname', hostname: host, port };
+/** The CONNECT authority as @ambient-ts/addresses reads it (the one the HBONE server checked); undefined when malformed. */
+function readAuthority(text: string): Authority | undefined {
+  try {
+    return parseAuthority(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface InboundRequest {
@@ -48,7 +38,7 @@ function destinationAllowed(store: DiscoveryStore, local: Workload, connectionIp
 }
 
 export function routeInbound(store: DiscoveryStore, request: InboundRequest): InboundDecision {
-  const authority = parseAuthority(request.authority);
+  const authority = readAuthority(request.authority);
   if (!authority)
     return {
       kind: 'reject',
@@ -63,22 +53,23 @@ export function routeInbound(store: DiscoveryStore, request: InboundRequest): In
   let port = authority.port;
   let service;
   if (authority.kind === 'ip') {
-    if (!destinationAllowed(store, local, connectionIp, authority.ip)) {
+    const ip = canonicalIp(authority.address) ?? authority.address;
+    if (!destinationAllowed(store, local, connectionIp, ip)) {
       return {
         kind: 'reject',
         status: 400,
         reason: 'ip-mismatch',
-        message: `ip mismatch: ${connectionIp} != ${authority.ip}`,
+        message: `ip mismatch: ${connectionIp} != ${ip}`,
       };
     }
   } else {
-    service = store.findBestServiceByHostname(authority.hostname, local.namespace);
+    service = store.findBestServiceByHostname(authority.host, local.namespace);
     if (!service)
       return {
         kind: 'reject',
         status: 503,
         reason: 'unknown-service',
-        message: `requested service ${authority.hostname} not found`,
+        message: `requested service ${authority.host} not found`,
       };
     const mapped = local.services.find((s) => s.service === serviceKey(service!))?.ports.get(authority.port);
     const declared = service.ports.find((p) => p.servicePort === authority.port)?.targetPort;
@@ -88,7 +79,7 @@ export function routeInbound(store: DiscoveryStore, request: InboundRequest): In
         kind: 'reject',
         status: 503,
         reason: 'unresolved-port',
-        message: `requested service ${authority.hostname}:${authority.port} found, but cannot resolve port`,
+        message: `requested service ${authority.host}:${authority.port} found, but cannot resolve port`,
       };
     }
     port = resolved;

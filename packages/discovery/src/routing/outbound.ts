@@ -1,8 +1,8 @@
 // The outbound decision of facts §2.1, in ztunnel's order, as a pure function over the store.
+import { formatHostPort, isLoopback, networkAddressKey } from '@ambient-ts/addresses';
 import type { DiscoveryStore } from '../store/store.ts';
-import { networkAddressKey } from '../ip.ts';
 import type { GatewayAddress, Service, Workload } from '../model.ts';
-import { chooseIp, expectedIdentities, formatAuthority, isLoopback, serviceSans, weightedPick } from './address.ts';
+import { chooseIp, expectedIdentities, serviceSans, weightedPick } from './address.ts';
 import { selectEndpoint } from './endpoints.ts';
 import { resolveGateway } from './gateway.ts';
 import {
@@ -31,7 +31,7 @@ export function pickServiceWaypoint(service: Service, random: () => number): Gat
 }
 
 function dialLabel(dial: Dial): string {
-  return dial.kind === 'ip' ? formatAuthority(dial.ip, dial.port) : `${dial.hostname}:${dial.port} (dns)`;
+  return dial.kind === 'ip' ? formatHostPort(dial.ip, dial.port) : `${dial.hostname}:${dial.port} (dns)`;
 }
 
 function doubleHbone(
@@ -54,7 +54,7 @@ function doubleHbone(
   const gateway = resolveGateway(store, upstream.networkGateway, source, random);
   if (!gateway)
     return { kind: 'fail', reason: 'unknown-gateway', service, message: `unknown network gateway for ${upstream.uid}` };
-  const authority = formatAuthority(service.hostname, servicePort);
+  const authority = formatHostPort(service.hostname, servicePort);
   return {
     kind: 'double-hbone',
     reason,
@@ -123,7 +123,7 @@ export function routeOutbound(
           'cross-network-waypoint',
         );
       }
-      const authority = formatAuthority(destination.ip, destination.port);
+      const authority = formatHostPort(destination.ip, destination.port);
       return {
         kind: 'hbone',
         reason: 'service-waypoint',
@@ -169,7 +169,7 @@ export function routeOutbound(
     if (!resolved)
       return { kind: 'fail', reason: 'unknown-waypoint', message: `unknown waypoint for workload ${workload.uid}` };
     if (!sourceIsWaypoint) {
-      const authority = formatAuthority(destination.ip, destination.port);
+      const authority = formatHostPort(destination.ip, destination.port);
       return {
         kind: 'hbone',
         reason: 'workload-waypoint',
@@ -188,7 +188,7 @@ export function routeOutbound(
 function direct(upstream: Workload, dial: Dial, service?: Service): OutboundDecision {
   if (upstream.protocol === 'HBONE') {
     const host = dial.kind === 'ip' ? dial.ip : dial.hostname;
-    const authority = formatAuthority(host, dial.port);
+    const authority = formatHostPort(host, dial.port);
     const target: Dial =
       dial.kind === 'ip'
         ? { kind: 'ip', ip: dial.ip, port: HBONE_PORT }

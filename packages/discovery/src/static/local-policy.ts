@@ -1,7 +1,8 @@
 // ztunnel LocalConfig policies (serde model: rules = list of clauses = list of matches, externally
 // tagged string matches, CIDR strings) -> the proto3 JSON Authorization form the store keeps.
 import { isScalar } from 'yaml';
-import { bytesToBase64, canonicalIp, ipToBytes } from '../ip.ts';
+import { canonicalIp, ipToBytes } from '@ambient-ts/addresses';
+import { bytesToBase64 } from '../codec/base64.ts';
 import type { XdsAuthorization, XdsCidr, XdsMatch, XdsServiceAccountMatch, XdsStringMatch } from '../xds-types.ts';
 import type { YamlCursor } from './yaml-cursor.ts';
 

@@ -1,6 +1,6 @@
 // ztunnel LocalConfig workloads and services (its serde camelCase model) -> domain model, without
 // xDS defaulting (facts §8.1, §12.14).
-import { canonicalIp } from '../ip.ts';
+import { canonicalIp } from '@ambient-ts/addresses';
 import type {
   ApplicationTunnel,
   GatewayAddress,

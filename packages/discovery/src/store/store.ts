@@ -1,6 +1,6 @@
 // The indexed workload/service/policy store ztunnel routes and authorizes with. Updates are applied
 // synchronously as a whole (atomic per push for every reader) and announced once to subscribers.
-import { canonicalIp, cidrContains, ipToBytes, networkAddressKey } from '../ip.ts';
+import { canonicalIp, cidrContains, networkAddressKey, parseIp, type Cidr } from '@ambient-ts/addresses';
 import { policyKey, serviceKey, type Endpoint, type Service, type Workload } from '../model.ts';
 import type { XdsAuthorization } from '../xds-types.ts';
 import { enumName } from '../validate/enums.ts';
@@ -10,8 +10,7 @@ import type { StoreChange, StoreListener, StoreUpdate } from './types.ts';
 
 interface CidrEntry {
   readonly network: string;
-  readonly bytes: Uint8Array;
-  readonly length: number;
+  readonly range: Cidr;
   readonly key: string;
 }
 
@@ -179,17 +178,17 @@ export class DiscoveryStore {
     const text = canonicalIp(ip) ?? ip;
     const exact = this.#pickService(this.#servicesByVip.get(networkAddressKey(network, text)), sourceNamespace);
     if (exact) return exact;
-    const bytes = ipToBytes(text);
-    if (!bytes || this.#cidrs.length === 0) return undefined;
+    const address = parseIp(text);
+    if (!address || this.#cidrs.length === 0) return undefined;
     let best: Service | undefined;
     let bestLength = -1;
     for (const cidr of this.#cidrs) {
-      if (cidr.network !== network || cidr.length <= bestLength || !cidrContains(cidr.bytes, cidr.length, bytes))
-        continue;
+      const length = cidr.range.prefixLength;
+      if (cidr.network !== network || length <= bestLength || !cidrContains(cidr.range, address)) continue;
       const service = this.#pickService(new Set([cidr.key]), sourceNamespace);
       if (service) {
         best = service;
-        bestLength = cidr.length;
+        bestLength = length;
       }
     }
     return best;
@@ -313,8 +312,9 @@ export class DiscoveryStore {
     this.#services.set(key, service);
     for (const vip of service.vips) this.#servicesByVip.add(networkAddressKey(vip.network, vip.address), key);
     for (const cidr of service.cidrVips) {
-      const bytes = ipToBytes(cidr.address);
-      if (bytes) this.#cidrs.push({ network: cidr.network, bytes, length: cidr.prefixLength, key });
+      const address = parseIp(canonicalIp(cidr.address) ?? '');
+      if (address)
+        this.#cidrs.push({ network: cidr.network, range: { ...address, prefixLength: cidr.prefixLength }, key });
     }
     this.#servicesByHostname.add(service.hostname, key);
   }

@@ -1,6 +1,6 @@
 // Resource validation, separate from decoding: every rule that makes Istio's ztunnel NACK a resource
 // (facts §12.21) plus a few of ours (marked OURS) that protect the store's keys.
-import { base64ToBytes } from '../ip.ts';
+import { base64ToBytes } from '../codec/base64.ts';
 import type {
   XdsAddress,
   XdsAuthorization,

@@ -2,7 +2,8 @@
 import { createHash } from 'node:crypto';
 import { addressResourceName, authorizationResourceName, toAny } from '../codec/resource.ts';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../codec/registry.ts';
-import { base64ToBytes, ipFromBytes, networkAddressKey } from '../ip.ts';
+import { ipFromBytes, networkAddressKey } from '@ambient-ts/addresses';
+import { base64ToBytes } from '../codec/base64.ts';
 import type { XdsAddress, XdsAny, XdsAuthorization } from '../xds-types.ts';
 import type { XdsResource } from './messages.ts';
 

@@ -9,23 +9,23 @@ import {
   redactConfig,
   terminationDeadline,
   type VariableHelp,
-  parseBool,
   parseChoice,
   parseDuration,
-  parseHostPort,
   parseInteger,
   parseIp,
   read,
   readControlPlane,
+  readOperator,
+  operatorVariables,
   withPrefix,
   type ControlPlaneConfig,
+  type OperatorConfig,
   type Env,
-  type HostPort,
 } from '@ambient-ts/runtime';
 import { configError } from './errors.ts';
 
 /** XDS_ADDRESS … SECRET_TTL (see @ambient-ts/runtime readControlPlane) plus the waypoint's own settings. */
-export interface Config extends ControlPlaneConfig {
+export interface Config extends ControlPlaneConfig, OperatorConfig {
   /** Who this waypoint is: the Gateway it implements and the identity it presents. */
   self: {
     podName: string;
@@ -46,10 +46,6 @@ export interface Config extends ControlPlaneConfig {
   protocolDetectionTimeoutMs: number;
   pathNormalization: PathNormalization;
   proxyMetadata: Record<string, string>;
-  logging: { level: string; format: 'json' | 'plain' };
-  adminAddress: HostPort;
-  statsAddress: HostPort;
-  readinessAddress: HostPort;
 }
 
 /** The table behind `waypoint --help`: every variable, its default and meaning. */
@@ -70,12 +66,7 @@ export const variables: VariableHelp[] = [
   ['PROTOCOL_DETECTION_TIMEOUT', '5s', 'undeclared ports: wait this long for client bytes, then treat as TCP'],
   ['PATH_NORMALIZATION', 'BASE', 'NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (meshConfig)'],
   ['ISTIO_META_<K>', '', 'xDS node metadata'],
-  ['RUST_LOG', 'info', 'log levels, e.g. info,access:debug'],
-  ['LOG_FORMAT', 'json', 'json or plain'],
-  ['IPV6_ENABLED', 'true', 'wildcard operator listeners on [::] instead of 0.0.0.0'],
-  ['ADMIN_ADDR', '127.0.0.1:15000', 'admin server (/config_dump, /logging, /quitquitquit)'],
-  ['STATS_ADDR', '[::]:15020', 'metrics server (/metrics, /stats/prometheus)'],
-  ['READINESS_ADDR', '[::]:15021', 'readiness server (/healthz/ready)'],
+  ...operatorVariables('json'),
 ];
 
 export function helpText(): string {
@@ -119,10 +110,9 @@ function self(env: Env): Config['self'] {
 /** Build the Config from an environment; throws WaypointError INVALID_CONFIG naming the first bad variable. */
 function buildConfig(env: Env): Config {
   const controlPlane = readControlPlane(env, { served: 'services', certificates: 'the waypoint certificate' });
-  const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
-  const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
   const config: Config = {
     ...controlPlane,
+    ...readOperator(env, 'json'),
     self: self(env),
     rootNamespace: env['ROOT_NAMESPACE'] || 'istio-system',
     hbonePort: 15008,
@@ -139,17 +129,6 @@ function buildConfig(env: Env): Config {
       parseChoice<PathNormalization>(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
     ),
     proxyMetadata: withPrefix(env, 'ISTIO_META_'),
-    logging: {
-      level: env['RUST_LOG'] || 'info',
-      format: read(env, 'LOG_FORMAT', 'json' as 'json' | 'plain', parseChoice(['json', 'plain'] as const)),
-    },
-    adminAddress: read(env, 'ADMIN_ADDR', { host: '127.0.0.1', port: 15000 }, (v, t) =>
-      parseHostPort(v, t, '127.0.0.1'),
-    ),
-    statsAddress: read(env, 'STATS_ADDR', { host: wildcard, port: 15020 }, (v, t) => parseHostPort(v, t, wildcard)),
-    readinessAddress: read(env, 'READINESS_ADDR', { host: wildcard, port: 15021 }, (v, t) =>
-      parseHostPort(v, t, wildcard),
-    ),
   };
   return config;
 }

@@ -14,8 +14,11 @@ import {
   parseInteger,
   read,
   readControlPlane,
+  readOperator,
+  operatorVariables,
   withPrefix,
   type ControlPlaneConfig,
+  type OperatorConfig,
   type Env,
   type HostPort,
 } from '@ambient-ts/runtime';
@@ -27,7 +30,7 @@ export { EnvError as ConfigError } from '@ambient-ts/runtime';
 export type ProxyMode = 'shared' | 'dedicated' | 'node';
 
 /** XDS_ADDRESS … SECRET_TTL (see @ambient-ts/runtime readControlPlane) plus ztunnel's own settings. */
-export interface Config extends ControlPlaneConfig {
+export interface Config extends ControlPlaneConfig, OperatorConfig {
   proxyMode: ProxyMode;
   /** Dedicated mode: the one workload served. */
   proxyWorkloadInfo?: { namespace: string; name: string; serviceAccount: string };
@@ -39,17 +42,13 @@ export interface Config extends ControlPlaneConfig {
   keepalive: { enabled: boolean; timeMs: number; intervalMs: number; retries: number; userTimeoutEnabled: boolean };
   terminationDeadlineMs: number;
   enableResponseBaggage: boolean;
-  ipv6Enabled: boolean;
   tls12Enabled: boolean;
   localhostAppTunnel: boolean;
   /** ISTIO_META_* (prefix stripped) and ISTIO_METAJSON_* (parsed) for the xDS node metadata. */
   proxyMetadata: Record<string, unknown>;
   self: { podName?: string; podNamespace?: string; serviceAccount?: string; trustDomain: string; instanceIp?: string };
-  logging: { level: string; format: 'json' | 'plain'; authzPolicyInfo: boolean };
+  logging: OperatorConfig['logging'] & { authzPolicyInfo: boolean };
   /** Additions (not in Istio's ztunnel) so several ztunnels can run on one host. */
-  adminAddress: HostPort;
-  statsAddress: HostPort;
-  readinessAddress: HostPort;
   socks5Address: HostPort;
 }
 
@@ -78,17 +77,12 @@ export const variables: VariableHelp[] = [
   ['USER_TIMEOUT_ENABLED', 'false', 'TCP_USER_TIMEOUT (accepted; Node cannot set it)'],
   ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
   ['ENABLE_RESPONSE_BAGGAGE', 'true', 'baggage header on HBONE 200 responses'],
-  ['IPV6_ENABLED', 'true', 'dual-stack listeners'],
   ['TLS12_ENABLED', 'false', 'also accept TLS 1.2 on HBONE'],
   ['LOCALHOST_APP_TUNNEL', 'true', 'PROXY-protocol app tunnels connect to localhost'],
   ['ISTIO_META_<K> / ISTIO_METAJSON_<K>', '', 'xDS node metadata (string / JSON)'],
   ['POD_NAME, POD_NAMESPACE, SERVICE_ACCOUNT, TRUST_DOMAIN, INSTANCE_IP', '', "ztunnel's own identity and node id"],
-  ['RUST_LOG', 'info', 'log levels, e.g. info,access=debug'],
-  ['LOG_FORMAT', 'plain', 'json or plain'],
+  ...operatorVariables('plain'),
   ['AUTHZ_POLICY_INFO_LOGGING', 'false', 'log policy decisions at info'],
-  ['ADMIN_ADDR (addition)', '127.0.0.1:15000', 'admin server address'],
-  ['STATS_ADDR (addition)', '[::]:15020 (0.0.0.0 without IPv6)', 'metrics server address'],
-  ['READINESS_ADDR (addition)', '[::]:15021 (0.0.0.0 without IPv6)', 'readiness server address'],
   ['SOCKS5_ADDR (addition)', '127.0.0.1:15080', 'SOCKS5 listener address'],
 ];
 
@@ -134,17 +128,13 @@ export function parseConfig(env: Env): Config {
     );
   }
   const controlPlane = readControlPlane(env, { served: 'workloads', certificates: 'workload certificates' });
-  const ipv6Enabled = read(env, 'IPV6_ENABLED', true, parseBool);
-  const wildcard = ipv6Enabled ? '::' : '0.0.0.0';
-  const format = read(env, 'LOG_FORMAT', 'plain' as 'json' | 'plain', (variable, text) => {
-    if (text === 'json' || text === 'plain') return text;
-    throw new ConfigError(variable, `"${text}" is not one of json, plain`);
-  });
+  const operator = readOperator(env, 'plain');
   const frameSize = read(env, 'HTTP2_FRAME_SIZE', 1 << 20, (v, t) => parseInteger(v, t, 16_384, 16_777_215));
   const config: Config = {
     proxyMode,
     ...(workloadInfo ? { proxyWorkloadInfo: workloadInfo } : {}),
     ...controlPlane,
+    ...operator,
     ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
     xdsOnDemand: read(env, 'XDS_ON_DEMAND', false, parseBool),
     enableSocks5: read(env, 'UNSTABLE_ENABLE_SOCKS5', false, parseBool),
@@ -170,7 +160,6 @@ export function parseConfig(env: Env): Config {
     },
     terminationDeadlineMs: terminationDeadline(env),
     enableResponseBaggage: read(env, 'ENABLE_RESPONSE_BAGGAGE', true, parseBool),
-    ipv6Enabled,
     tls12Enabled: read(env, 'TLS12_ENABLED', false, parseBool),
     localhostAppTunnel: read(env, 'LOCALHOST_APP_TUNNEL', true, parseBool),
     proxyMetadata: proxyMetadata(env),
@@ -181,18 +170,7 @@ export function parseConfig(env: Env): Config {
       trustDomain: env['TRUST_DOMAIN'] || 'cluster.local',
       ...(env['INSTANCE_IP'] ? { instanceIp: env['INSTANCE_IP'] } : {}),
     },
-    logging: {
-      level: env['RUST_LOG'] || 'info',
-      format,
-      authzPolicyInfo: read(env, 'AUTHZ_POLICY_INFO_LOGGING', false, parseBool),
-    },
-    adminAddress: read(env, 'ADMIN_ADDR', { host: '127.0.0.1', port: 15000 }, (v, t) =>
-      parseHostPort(v, t, '127.0.0.1'),
-    ),
-    statsAddress: read(env, 'STATS_ADDR', { host: wildcard, port: 15020 }, (v, t) => parseHostPort(v, t, wildcard)),
-    readinessAddress: read(env, 'READINESS_ADDR', { host: wildcard, port: 15021 }, (v, t) =>
-      parseHostPort(v, t, wildcard),
-    ),
+    logging: { ...operator.logging, authzPolicyInfo: read(env, 'AUTHZ_POLICY_INFO_LOGGING', false, parseBool) },
     socks5Address: read(env, 'SOCKS5_ADDR', { host: '127.0.0.1', port: 15080 }, (v, t) =>
       parseHostPort(v, t, '127.0.0.1'),
     ),

@@ -21,6 +21,7 @@ export {
   type ControlPlaneConfig,
   type ControlPlaneNeeds,
 } from './control-plane-env.ts';
+export { operatorVariables, readOperator, type LogFormat, type OperatorConfig } from './operator-env.ts';
 export { runProxyCommand, type CommandIo, type ProxyCommand } from './command.ts';
 export {
   controlPlaneAddress,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readControlPlane } from './control-plane-env.ts';
+import { readOperator } from './operator-env.ts';
 import { EnvError } from './env.ts';
 
 const needs = { served: 'workloads', certificates: 'workload certificates' };
@@ -44,5 +45,21 @@ describe('readControlPlane', () => {
     expect(EnvError.isEnvError(error)).toBe(true);
     expect((error as EnvError).variable).toBe(variable);
     expect((error as EnvError).detail).toMatch(message);
+  });
+});
+
+describe('readOperator', () => {
+  it('binds metrics and readiness on the IPv6 wildcard unless IPV6_ENABLED=false; admin on loopback', () => {
+    const dual = readOperator({}, 'plain');
+    expect(dual.statsAddress).toEqual({ host: '::', port: 15020 });
+    expect(dual.adminAddress).toEqual({ host: '127.0.0.1', port: 15000 });
+    expect(dual.logging).toEqual({ level: 'info', format: 'plain' });
+    const v4 = readOperator({ IPV6_ENABLED: 'false', READINESS_ADDR: ':9021', RUST_LOG: 'debug' }, 'json');
+    expect(v4.readinessAddress).toEqual({ host: '0.0.0.0', port: 9021 });
+    expect(v4.logging).toEqual({ level: 'debug', format: 'json' });
+  });
+
+  it('refuses an unknown LOG_FORMAT naming the choices', () => {
+    expect(() => readOperator({ LOG_FORMAT: 'xml' }, 'json')).toThrow(/LOG_FORMAT: "xml" is not one of json, plain/);
   });
 });

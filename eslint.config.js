@@ -18,7 +18,8 @@ const depConstraints = [
   { sourceTag: 'pkg:socks5', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:addresses', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:routes', onlyDependOnLibsWithTags: ['pkg:addresses'] },
-  { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe'] },
+  { sourceTag: 'pkg:pki', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:pki'] },
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
   { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
   { sourceTag: 'pkg:discovery', onlyDependOnLibsWithTags: ['pkg:policy', 'pkg:spiffe', 'pkg:addresses'] },
@@ -28,10 +29,10 @@ const depConstraints = [
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:package', 'type:testing', 'type:tool'] },
 ];
 
-/** Tests may also use the fixture tools (tagged type:testing). */
+/** Tests may also use the fixture tools (tagged type:testing) and the X.509 fixtures of @ambient-ts/pki/testing. */
 const testConstraints = depConstraints.map((constraint) => ({
   ...constraint,
-  onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:testing', 'type:tool'],
+  onlyDependOnLibsWithTags: [...constraint.onlyDependOnLibsWithTags, 'type:testing', 'type:tool', 'pkg:pki'],
 }));
 
 const testFiles = ['**/*.test.ts', '**/test/**/*.ts', '**/vitest.config.ts', '**/tsup.config.ts'];

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { createCa, createCertificate } from '@ambient-ts/certgen';
+import { createCa, createCertificate, hasOpenssl } from '@ambient-ts/pki/testing';
 import { readCertificateFields, TrustBundle, verifyX509Svid } from '@ambient-ts/spiffe';
-import { codeOf, hasOpenssl } from '../test/fixtures.ts';
+import { codeOf } from '../test/fixtures.ts';
 import { CertificateAuthority } from './authority.ts';
-import { spkiDer, generatePrivateKey } from './keys.ts';
+import { generatePrivateKey, spkiDer } from '@ambient-ts/pki';
 
 const id = 'spiffe://cluster.local/ns/default/sa/web';
 const key = await generatePrivateKey();

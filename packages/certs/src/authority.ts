@@ -6,15 +6,17 @@ import { parseTrustDomain, splitPem } from '@ambient-ts/spiffe';
 import { systemClock } from './clock.ts';
 import { CertsError } from './errors.ts';
 import {
-  checkKeyAlgorithm,
+  buildCertificate,
   describeKey,
+  distinguishedName,
   generatePrivateKey,
-  loadPrivateKey,
+  PkiError,
   privateKeyToPem,
+  signerFor,
   spkiDer,
-  type KeyAlgorithm,
-} from './keys.ts';
-import { buildCertificate, distinguishedName, signerFor, type Signer } from './x509-build.ts';
+  type Signer,
+} from '@ambient-ts/pki';
+import { checkKeyAlgorithm, loadPrivateKey, type KeyAlgorithm } from './keys.ts';
 
 const day = 86_400;
 
@@ -143,7 +145,12 @@ export class CertificateAuthority {
     const [cert] = parseCerts(options.certPem, 'certPem');
     if (!cert) throw new CertsError('CA_BAD_PEM', 'certPem holds no "-----BEGIN CERTIFICATE-----" block');
     const key = loadPrivateKey(options.keyPem, 'keyPem');
-    describeKey(key);
+    try {
+      describeKey(key);
+    } catch (error) {
+      if (!PkiError.isPkiError(error)) throw error;
+      throw new CertsError('KEY_UNSUPPORTED', `keyPem: ${error.message}`, { cause: error });
+    }
     if (!cert.ca)
       throw new CertsError('CA_NOT_A_CA', `certificate "${cert.subject}" is not a CA (basicConstraints cA=false)`);
     if (!spkiDer(createPublicKey(key)).equals(spkiDer(cert.publicKey))) {

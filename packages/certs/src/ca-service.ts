@@ -13,7 +13,8 @@ import {
 } from '@grpc/grpc-js';
 import type { CertificateAuthority } from './authority.ts';
 import { authorize } from './authorize.ts';
-import { csrIdentity, parseCsr } from './csr-parse.ts';
+import { parseCsr, PkiError, type PkiErrorCode } from '@ambient-ts/pki';
+import { csrIdentity } from './csr-parse.ts';
 import { CertsError, type CertsErrorCode } from './errors.ts';
 import type { NodeWorkloadView } from './node-view.ts';
 import {
@@ -30,7 +31,13 @@ const day = 86_400;
 
 export type CaEvent =
   | { kind: 'issued'; identity: string; caller: Caller; basis: 'own-identity' | 'workload-on-node'; notAfter: Date }
-  | { kind: 'refused'; code: CertsErrorCode | 'INTERNAL'; grpcStatus: status; message: string; caller?: Caller };
+  | {
+      kind: 'refused';
+      code: CertsErrorCode | PkiErrorCode | 'INTERNAL';
+      grpcStatus: status;
+      message: string;
+      caller?: Caller;
+    };
 
 export interface CaServiceOptions {
   authority: CertificateAuthority;
@@ -49,8 +56,8 @@ const emptyView: NodeWorkloadView = { isOnNode: () => false };
 
 class Refusal extends Error {
   readonly grpcStatus: status;
-  readonly code: CertsErrorCode;
-  constructor(grpcStatus: status, code: CertsErrorCode, message: string) {
+  readonly code: CertsErrorCode | PkiErrorCode;
+  constructor(grpcStatus: status, code: CertsErrorCode | PkiErrorCode, message: string) {
     super(message);
     this.grpcStatus = grpcStatus;
     this.code = code;
@@ -87,7 +94,7 @@ function readIdentity(request: CaRequest): { identity: string; impersonating: bo
     identity = csrIdentity(csr);
     publicKeyDer = csr.publicKeyDer;
   } catch (error) {
-    if (!CertsError.isCertsError(error)) throw error;
+    if (!CertsError.isCertsError(error) && !PkiError.isPkiError(error)) throw error;
     throw new Refusal(status.INVALID_ARGUMENT, error.code, error.message);
   }
   const impersonated = request.metadata[impersonatedIdentityKey];

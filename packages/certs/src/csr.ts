@@ -1,23 +1,6 @@
-// Certificate signing requests the way ztunnel sends them: empty subject, exactly one URI SAN (the
-// SPIFFE ID, marked critical), SHA-256 signature. ECDSA requests are built with @peculiar/asn1-csr
-// (node-forge has no ECDSA); RSA requests go through node-forge.
-import type { KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Attributes, CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
-import { Attribute, Extensions, id_ce_subjectAltName, Name, SubjectAlternativeName } from '@peculiar/asn1-x509';
+// What makes an identity one a workload certificate may be requested for.
 import { SpiffeId } from '@ambient-ts/spiffe';
-import { createRsaCsr } from './csr-forge.ts';
 import { CertsError } from './errors.ts';
-import { describeKey, spkiDer } from './keys.ts';
-import { extension, oids, parseSpki, signatureAlgorithmFor, signBytes, subjectAltNames } from './x509-build.ts';
-
-export function toPem(label: string, der: Uint8Array): string {
-  const body = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
-}
 
 /** Checks the identity is a valid SPIFFE ID with a path; returns it unchanged. */
 export function checkIdentity(identity: string): string {
@@ -29,33 +12,4 @@ export function checkIdentity(identity: string): string {
     );
   }
   return identity;
-}
-
-function createEcCsr(identity: string, privateKey: KeyObject): string {
-  const extensions = new Extensions([
-    extension(id_ce_subjectAltName, true, new SubjectAlternativeName(subjectAltNames({ uris: [identity] }))),
-  ]);
-  const info = new CertificationRequestInfo({
-    version: 0,
-    subject: new Name(),
-    subjectPKInfo: parseSpki(spkiDer(privateKey)),
-    attributes: new Attributes([
-      new Attribute({ type: oids.extensionRequest, values: [AsnConvert.serialize(extensions)] }),
-    ]),
-  });
-  const { algorithm, hash } = signatureAlgorithmFor(privateKey);
-  const signature = signBytes(privateKey, hash, new Uint8Array(AsnConvert.serialize(info)));
-  const request = new CertificationRequest({
-    certificationRequestInfo: info,
-    signatureAlgorithm: algorithm,
-    signature: new Uint8Array(signature).buffer,
-  });
-  return toPem('CERTIFICATE REQUEST', new Uint8Array(AsnConvert.serialize(request)));
-}
-
-/** A PEM CSR for `identity` signed by `privateKey` (EC P-256/P-384 or RSA). */
-export function createCsr(identity: string, privateKey: KeyObject): string {
-  checkIdentity(identity);
-  const key = describeKey(privateKey);
-  return key.kind === 'rsa' ? createRsaCsr(identity, privateKey) : createEcCsr(identity, privateKey);
 }

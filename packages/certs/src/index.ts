@@ -2,9 +2,8 @@
 // CA server that enforces node authorization.
 export { CertsError, type CertsErrorCode } from './errors.ts';
 export { systemClock, ManualClock, type Clock, type Timer } from './clock.ts';
-export { generatePrivateKey, privateKeyToPem, keyAlgorithms, type KeyAlgorithm } from './keys.ts';
-export { createCsr } from './csr.ts';
-export { parseCsr, csrIdentity, type ParsedCsr } from './csr-parse.ts';
+export { keyAlgorithms, type KeyAlgorithm } from './keys.ts';
+export { csrIdentity } from './csr-parse.ts';
 export type { CaClient, FetchOptions, WorkloadCertificate } from './ca-client.ts';
 export { workloadCertificateFromChain, type ChainCheckOptions } from './response.ts';
 export { IstioCaClient, type IstioCaClientOptions } from './istio-ca-client.ts';

@@ -11,9 +11,10 @@ import {
 } from '@grpc/grpc-js';
 import type { CaClient, FetchOptions, WorkloadCertificate } from './ca-client.ts';
 import { readRootCerts, readToken, type RootCertSource, type RootCerts, type TokenSource } from './ca-sources.ts';
-import { checkIdentity, createCsr } from './csr.ts';
+import { createCsr, generatePrivateKey } from '@ambient-ts/pki';
+import { checkIdentity } from './csr.ts';
 import { CertsError, type CertsErrorCode } from './errors.ts';
-import { checkKeyAlgorithm, generatePrivateKey, type KeyAlgorithm } from './keys.ts';
+import { checkKeyAlgorithm, type KeyAlgorithm } from './keys.ts';
 import {
   createCertificatePath,
   decodeResponse,

@@ -3,10 +3,11 @@
 import { SpiffeId } from '@ambient-ts/spiffe';
 import type { CaClient, FetchOptions, WorkloadCertificate } from './ca-client.ts';
 import { CertificateAuthority, type AuthorityClock } from './authority.ts';
-import { checkIdentity, createCsr } from './csr.ts';
-import { csrIdentity, parseCsr } from './csr-parse.ts';
+import { createCsr, generatePrivateKey, parseCsr } from '@ambient-ts/pki';
+import { checkIdentity } from './csr.ts';
+import { csrIdentity } from './csr-parse.ts';
 import { CertsError } from './errors.ts';
-import { checkKeyAlgorithm, generatePrivateKey, type KeyAlgorithm } from './keys.ts';
+import { checkKeyAlgorithm, type KeyAlgorithm } from './keys.ts';
 import { workloadCertificateFromChain } from './response.ts';
 
 export interface LocalCaOptions {

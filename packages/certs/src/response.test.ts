@@ -1,10 +1,10 @@
 // Reading CA answers: the facts' rules (roots in the last element, possibly several; leaf-only is an
 // error) plus identity, key and chain checks. Bad answers are built with an independent generator.
 import { describe, expect, it } from 'vitest';
-import { createCa, createLeaf } from '@ambient-ts/certgen';
+import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { codeOf } from '../test/fixtures.ts';
 import { CertificateAuthority } from './authority.ts';
-import { generatePrivateKey, spkiDer } from './keys.ts';
+import { generatePrivateKey, spkiDer } from '@ambient-ts/pki';
 import { workloadCertificateFromChain } from './response.ts';
 
 const identity = 'spiffe://cluster.local/ns/default/sa/web';

@@ -13,7 +13,7 @@ import {
 } from '@ambient-ts/spiffe';
 import type { WorkloadCertificate } from './ca-client.ts';
 import { CertsError } from './errors.ts';
-import { privateKeyToPem, spkiDer } from './keys.ts';
+import { privateKeyToPem, spkiDer } from '@ambient-ts/pki';
 
 function parseAll(text: string, where: string): X509Certificate[] {
   const blocks = splitPem(text);

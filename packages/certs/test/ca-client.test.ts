@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCa } from '@ambient-ts/certgen';
+import { createCa } from '@ambient-ts/pki/testing';
 import { TrustBundle, verifyX509Svid } from '@ambient-ts/spiffe';
-import { CertificateAuthority, IstioCaClient, parseCsr, type IstioCaClientOptions } from '../src/index.ts';
+import { parseCsr } from '@ambient-ts/pki';
+import { CertificateAuthority, IstioCaClient, type IstioCaClientOptions } from '../src/index.ts';
 import { rejectionOf } from './fixtures.ts';
 import { startCa, startFakeCa, webId, ztunnelId, type TestCa } from './harness.ts';
 

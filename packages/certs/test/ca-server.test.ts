@@ -3,20 +3,20 @@
 import { X509Certificate } from 'node:crypto';
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createCsr, generatePrivateKey } from '@ambient-ts/pki';
+import { forgeCsr } from '@ambient-ts/pki/testing';
 import { TrustBundle, verifyX509Svid } from '@ambient-ts/spiffe';
 import {
   addCaService,
   CertificateAuthority,
-  createCsr,
   errorCodeTrailer,
-  generatePrivateKey,
   IstioCaClient,
   ManualClock,
   NodeTokenIssuer,
   NodeTokenVerifier,
   type IstioCaClientOptions,
 } from '../src/index.ts';
-import { forgeCsr, rawCall, rejectionOf } from './fixtures.ts';
+import { rawCall, rejectionOf } from './fixtures.ts';
 import { dbId, independentRequest, startCa, webId, ztunnelId, type TestCa } from './harness.ts';
 
 let ca: TestCa | undefined;

@@ -1,36 +1,6 @@
-// Test helpers: CSRs crafted with node-forge (an implementation independent of the one under test) and
-// a raw gRPC caller that can send any request bytes to a CA.
-import { generateKeyPairSync } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+// Test helpers: a raw gRPC caller that can send any request bytes to a CA, and error readers. (CSRs
+// crafted with node-forge, independent of the one under test, are @ambient-ts/pki/testing's forgeCsr.)
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import forge from 'node-forge';
-
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const forgeKey = forge.pki.privateKeyFromPem(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-const forgePublic = forge.pki.publicKeyFromPem(rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string);
-
-export type ForgeSan = { type: 6; value: string } | { type: 2; value: string } | { type: 7; ip: string };
-
-/** An RSA CSR with exactly the SANs (and subject) asked for, built and signed by node-forge. */
-export function forgeCsr(options: { sans?: ForgeSan[]; commonName?: string } = {}): string {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forgePublic;
-  csr.setSubject(options.commonName ? [{ name: 'commonName', value: options.commonName }] : []);
-  if (options.sans?.length) {
-    csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: options.sans }] }]);
-  }
-  csr.sign(forgeKey, forge.md.sha256.create());
-  return forge.pki.certificationRequestToPem(csr);
-}
-
-export function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Send raw request bytes to CreateCertificate; resolves with the response bytes or the gRPC error. */
 export function rawCall(

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { createCa, createLeaf } from '@ambient-ts/certgen';
+import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { afterEach, expect, it } from 'vitest';
 import {
   DeltaXdsClient,

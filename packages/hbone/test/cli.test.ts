@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createCa, createLeaf } from '@ambient-ts/certgen';
+import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { eventually, onCleanup, retry, startTcp } from './fixtures.ts';
 
 const cli = join(import.meta.dirname, '../src/cli.ts');

@@ -1,10 +1,10 @@
-// Shared test fixtures: certificates from @ambient-ts/certgen, servers on port 0 that are closed after
+// Shared test fixtures: certificates from @ambient-ts/pki/testing, servers on port 0 that are closed after
 // each test, and small socket helpers.
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach } from 'vitest';
-import { createCa, createLeaf, type CertOptions, type Fixture } from '@ambient-ts/certgen';
+import { createCa, createLeaf, type CertOptions, type Fixture } from '@ambient-ts/pki/testing';
 import {
   createHboneServer,
   HbonePool,
@@ -18,8 +18,8 @@ import {
 export const SERVER_ID = 'spiffe://cluster.local/ns/server/sa/echo';
 export const CLIENT_ID = 'spiffe://cluster.local/ns/client/sa/app';
 
-// certgen occasionally emits a serial whose DER is not minimal (leading 0x00) and fails to parse it;
-// a retry avoids a flaky fixture.
+// The fixture builder (then tools/certgen) once emitted a serial whose DER was not minimal (leading 0x00) and
+// failed to parse it; a retry avoids a flaky fixture.
 export function retry<T>(make: () => T): T {
   for (let attempt = 0; ; attempt++) {
     try {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { createCa, createLeaf } from '@ambient-ts/certgen';
+import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { runReadmeExample } from '@ambient-ts/vitest-preset/readme';
 import { retry } from './fixtures.ts';
 

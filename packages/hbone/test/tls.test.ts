@@ -8,7 +8,7 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { createCa, createCertificate, createLeaf } from '@ambient-ts/certgen';
+import { createCa, createCertificate, createLeaf } from '@ambient-ts/pki/testing';
 import { dialHbone, HboneError, type HboneServer, type TlsCredentials } from '../src/index.ts';
 import {
   CLIENT_ID,

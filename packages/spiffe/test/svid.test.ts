@@ -1,7 +1,7 @@
-// X.509-SVID chain verification against generated fixtures (tools/certgen).
+// X.509-SVID chain verification against generated fixtures (@ambient-ts/pki/testing).
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCa, createChain, createLeaf, type Fixture } from '@ambient-ts/certgen';
+import { createCa, createChain, createLeaf, type Fixture } from '@ambient-ts/pki/testing';
 import { SpiffeError, TrustBundle, TrustBundleSet, verifyX509Svid, type VerifySvidOptions } from '../src/index.ts';
 
 const id = 'spiffe://cluster.local/ns/default/sa/web';

@@ -10,13 +10,13 @@ import forge from 'node-forge';
 import {
   CaServer,
   CertificateAuthority,
-  createCsr,
   IstioCaClient,
   LocalCa,
   NodeIdentityMap,
   NodeTokenIssuer,
   type KeyAlgorithm,
 } from '@ambient-ts/certs';
+import { createCsr } from '@ambient-ts/pki';
 
 const seconds = Number(process.argv[2] ?? 3);
 const web = 'spiffe://cluster.local/ns/default/sa/web';

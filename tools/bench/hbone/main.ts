@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCa, createLeaf, type Fixture } from '@ambient-ts/certgen';
+import { createCa, createLeaf, type Fixture } from '@ambient-ts/pki/testing';
 import { download, gbps, upload, type Transfer } from './load.ts';
 import { cpuSeconds, rateRun, spawnRole, type Child } from './processes.ts';
 import { startStunnel } from '../common/stunnel.ts';

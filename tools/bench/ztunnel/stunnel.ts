@@ -2,7 +2,7 @@
 // server app, and its certificates.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, createLeaf, type Fixture } from '@ambient-ts/certgen';
+import { createCa, createLeaf, type Fixture } from '@ambient-ts/pki/testing';
 import type { Ports, Service } from './apps.ts';
 import { startStunnel as startPair } from '../common/stunnel.ts';
 

@@ -1,6 +1,7 @@
 // Certificates built field by field with @peculiar/asn1-x509 and signed by node:crypto. node-forge cannot
 // do this here: it has no ECDSA, so it can neither sign with an EC CA key nor carry an EC subject key
-// (docs/decisions/0002-pki-libraries.md).
+// (docs/decisions/0002-pki-libraries.md). This is the one X.509 builder of the repo: the CA signs with it
+// and the `./testing` fixtures are made with it.
 import { createHash, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
@@ -31,6 +32,7 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
+import { PkiError } from './errors.ts';
 import { describeKey, spkiDer } from './keys.ts';
 
 export const oids = {
@@ -45,7 +47,10 @@ export const oids = {
   organization: '2.5.4.10',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
 } as const;
+
+export type ExtKeyUsageName = 'serverAuth' | 'clientAuth' | 'codeSigning';
 
 export type KeyUsageName = keyof typeof KeyUsageFlags;
 
@@ -126,11 +131,17 @@ export interface CertificateTemplate {
   selfKey?: KeyObject;
   notBefore: Date;
   notAfter: Date;
-  isCa: boolean;
+  /** Basic constraints cA flag (critical); omitted: no basicConstraints extension (fixtures only). */
+  isCa?: boolean;
   pathLength?: number;
-  keyUsage: KeyUsageName[];
-  extKeyUsage?: ('serverAuth' | 'clientAuth')[];
+  /** Key usage bits; omitted: no keyUsage extension (fixtures only). */
+  keyUsage?: KeyUsageName[];
+  /** Default true. */
+  keyUsageCritical?: boolean;
+  extKeyUsage?: ExtKeyUsageName[];
   sans?: SubjectAltNames;
+  /** Default: critical exactly when the subject is empty (RFC 5280 §4.2.1.6). */
+  sanCritical?: boolean;
 }
 
 /** Build, sign and return a certificate. */
@@ -138,23 +149,28 @@ export function buildCertificate(template: CertificateTemplate): X509Certificate
   const spki = parseSpki(template.subjectPublicKey);
   const keyId = keyIdentifier(spki);
   const signingKey = template.signer?.key ?? template.selfKey;
-  if (!signingKey) throw new Error('BUG: buildCertificate needs a signer or a self-signing key');
+  if (!signingKey) throw new PkiError('INVALID_INPUT', 'buildCertificate needs a signer or a self-signing key');
   const issuerName = template.signer?.name ?? template.subject;
   const issuerKeyId = template.signer?.keyId ?? keyId;
-  const constraints = new BasicConstraints({ cA: template.isCa });
-  if (template.pathLength !== undefined) constraints.pathLenConstraint = template.pathLength;
-  const usage = template.keyUsage.reduce((bits, name) => bits | KeyUsageFlags[name], 0);
 
-  const extensions: Extension[] = [
-    extension(id_ce_basicConstraints, true, constraints),
-    extension(id_ce_keyUsage, true, new KeyUsage(usage)),
+  const extensions: Extension[] = [];
+  if (template.isCa !== undefined) {
+    const constraints = new BasicConstraints({ cA: template.isCa });
+    if (template.pathLength !== undefined) constraints.pathLenConstraint = template.pathLength;
+    extensions.push(extension(id_ce_basicConstraints, true, constraints));
+  }
+  if (template.keyUsage !== undefined) {
+    const usage = template.keyUsage.reduce((bits, name) => bits | KeyUsageFlags[name], 0);
+    extensions.push(extension(id_ce_keyUsage, template.keyUsageCritical ?? true, new KeyUsage(usage)));
+  }
+  extensions.push(
     extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyId)),
     extension(
       id_ce_authorityKeyIdentifier,
       false,
       new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(issuerKeyId) }),
     ),
-  ];
+  );
   if (template.extKeyUsage?.length) {
     const ekus = template.extKeyUsage.map((name) => oids[name]);
     extensions.push(extension(id_ce_extKeyUsage, false, new ExtendedKeyUsage(ekus)));
@@ -162,7 +178,7 @@ export function buildCertificate(template: CertificateTemplate): X509Certificate
   const names = subjectAltNames(template.sans ?? {});
   if (names.length > 0) {
     // RFC 5280: with an empty subject the SAN extension must be critical.
-    const critical = template.subject.length === 0;
+    const critical = template.sanCritical ?? template.subject.length === 0;
     extensions.push(extension(id_ce_subjectAltName, critical, new SubjectAlternativeName(names)));
   }
 

@@ -23,6 +23,10 @@ const depConstraints = [
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
   { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
   { sourceTag: 'pkg:discovery', onlyDependOnLibsWithTags: ['pkg:policy', 'pkg:spiffe', 'pkg:addresses'] },
+  {
+    sourceTag: 'pkg:proxy-core',
+    onlyDependOnLibsWithTags: ['pkg:addresses', 'pkg:telemetry', 'pkg:discovery', 'pkg:hbone'],
+  },
   { sourceTag: 'type:package', onlyDependOnLibsWithTags: ['type:package'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:package'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:package', 'type:testing'] },

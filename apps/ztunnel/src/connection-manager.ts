@@ -1,5 +1,7 @@
 // Every live proxied connection, so that policy changes can re-check inbound ones (closing those now
 // denied, like ztunnel's PolicyWatcher), drain can wait for them, and /config_dump can list them.
+// The tracking itself (and the typed close reasons) is @ambient-ts/proxy-core's ConnectionTracker.
+import { ConnectionTracker, type CloseReason, type Tracked } from '@ambient-ts/proxy-core';
 
 export interface ConnectionInfo {
   direction: 'inbound' | 'outbound';
@@ -16,69 +18,20 @@ export interface ConnectionInfo {
   policy?: { sourceIp: string; sourceIdentity?: string; destinationIp: string; destinationPort: number };
 }
 
-export interface TrackedConnection extends ConnectionInfo {
-  readonly id: number;
-  readonly startedAt: number;
-}
+export type TrackedConnection = Tracked<ConnectionInfo>;
 
-type Closer = (reason: string) => void;
-
-export class ConnectionManager {
-  readonly #connections = new Map<number, { connection: TrackedConnection; close: Closer }>();
-  readonly #idle = new Set<() => void>();
-  #nextId = 1;
-
-  /** Track a connection; returns the function to call when it ends. */
-  register(info: ConnectionInfo, close: Closer): () => void {
-    const id = this.#nextId++;
-    this.#connections.set(id, { connection: { ...info, id, startedAt: Date.now() }, close });
-    return () => {
-      if (!this.#connections.delete(id) || this.#connections.size > 0) return;
-      for (const resolve of this.#idle) resolve();
-      this.#idle.clear();
-    };
-  }
-
-  get size(): number {
-    return this.#connections.size;
-  }
-
-  list(): TrackedConnection[] {
-    return [...this.#connections.values()].map((entry) => entry.connection);
-  }
-
+export class ConnectionManager extends ConnectionTracker<ConnectionInfo> {
   /**
    * Re-evaluate inbound connections after a policy or workload change; those the check now denies are
-   * closed with its reason. Returns what was closed.
+   * closed with a `policy` reason carrying its message. Returns what was closed.
    */
   recheck(
     check: (connection: TrackedConnection) => { allowed: boolean; reason: string },
-  ): { connection: TrackedConnection; reason: string }[] {
-    const closed: { connection: TrackedConnection; reason: string }[] = [];
-    for (const { connection, close } of [...this.#connections.values()]) {
-      if (connection.direction !== 'inbound' || !connection.policy) continue;
+  ): { connection: TrackedConnection; reason: CloseReason }[] {
+    return this.closeWhere((connection) => {
+      if (connection.direction !== 'inbound' || !connection.policy) return undefined;
       const verdict = check(connection);
-      if (verdict.allowed) continue;
-      closed.push({ connection, reason: verdict.reason });
-      close(verdict.reason);
-    }
-    return closed;
-  }
-
-  /** Close every connection (end of the drain window) or those of one workload. */
-  closeAll(reason: string, filter: (connection: TrackedConnection) => boolean = () => true): number {
-    let count = 0;
-    for (const { connection, close } of [...this.#connections.values()]) {
-      if (!filter(connection)) continue;
-      close(reason);
-      count += 1;
-    }
-    return count;
-  }
-
-  /** Resolves once no connection is tracked. */
-  whenIdle(): Promise<void> {
-    if (this.#connections.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.add(resolve));
+      return verdict.allowed ? undefined : { kind: 'policy', message: verdict.reason };
+    });
   }
 }

@@ -3,11 +3,10 @@
 // match), connects to the app and splices. Reporter=destination, connection_security_policy=unknown.
 import type { Socket } from 'node:net';
 import { formatHostPort } from '@ambient-ts/addresses';
-import { splice } from '@ambient-ts/hbone';
+import { carry, connectTcp, notCarried } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
 import type { Authorizer } from './authorization.ts';
 import type { ConnectionManager } from './connection-manager.ts';
-import { connectApp } from './inbound.ts';
 import type { OriginalDestination } from './original-destination.ts';
 import type { ProxyState } from './proxy-state.ts';
 import type { TrafficReporter } from './traffic.ts';
@@ -62,41 +61,38 @@ export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => P
     const finish = deps.traffic.opened(context);
     if (!verdict.allowed) {
       client.destroy();
-      finish({
-        requestBytes: 0,
-        responseBytes: 0,
-        error: `connection closed due to policy rejection: ${verdict.reason}`,
-        flags: 'DENY',
-      });
+      finish(notCarried({ kind: 'policy', message: `connection closed due to policy rejection: ${verdict.reason}` }));
       return;
     }
     let app: Socket;
     try {
-      app = await connectApp(ip, port, deps.connectTimeoutMs ?? 10_000);
+      app = await connectTcp({ host: ip, port, timeoutMs: deps.connectTimeoutMs });
     } catch (error) {
       client.destroy();
-      finish({ requestBytes: 0, responseBytes: 0, error: `io error: ${(error as Error).message}`, flags: 'CONNECT' });
+      finish(notCarried({ kind: 'error', message: `io error: ${(error as Error).message}`, flags: 'CONNECT' }));
       return;
     }
-    let closedBy: string | undefined;
-    const unregister = deps.connections.register(
-      {
-        direction: 'inbound',
-        source: sourceAddress,
-        destination: destinationAddress,
-        localWorkload: local.uid,
-        policy: policyInput,
-      },
-      (reason) => {
-        closedBy = reason;
-        deps.log.info({ src: sourceAddress, dst: destinationAddress, reason }, 'closing inbound plaintext connection');
-        client.destroy();
-        app.destroy();
-      },
+    finish(
+      await carry({
+        tracker: deps.connections,
+        info: {
+          direction: 'inbound',
+          source: sourceAddress,
+          destination: destinationAddress,
+          localWorkload: local.uid,
+          policy: policyInput,
+        },
+        downstream: client,
+        upstream: app,
+        teardown: (reason) => {
+          deps.log.info(
+            { src: sourceAddress, dst: destinationAddress, reason: reason.message },
+            'closing inbound plaintext connection',
+          );
+          client.destroy();
+          app.destroy();
+        },
+      }),
     );
-    const result = await splice(client, app).done;
-    unregister();
-    const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
-    finish({ requestBytes: result.aToB, responseBytes: result.bToA, ...(error ? { error } : {}) });
   };
 }

@@ -2,20 +2,14 @@
 // syntax (400) are checked by the HBONE server; here: find the local workload (503), validate the
 // destination and resolve the port (400/503), authorize (401), connect to the app (503), answer 200 with
 // the destination's baggage, splice — and keep the connection re-checkable by later policy changes.
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { formatHostPort } from '@ambient-ts/addresses';
 import { routeInbound, workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
-import {
-  encodeProxyHeader,
-  formatBaggage,
-  isFromOtherNetwork,
-  parseForwarded,
-  splice,
-  type ConnectRequest,
-} from '@ambient-ts/hbone';
+import { encodeProxyHeader, isFromOtherNetwork, parseForwarded, type ConnectRequest } from '@ambient-ts/hbone';
+import { carry, connectTcp, notCarried } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
 import type { Authorizer } from './authorization.ts';
+import { baggageOf } from './baggage.ts';
 import type { ConnectionManager } from './connection-manager.ts';
 import type { ProxyState } from './proxy-state.ts';
 import type { TrafficReporter } from './traffic.ts';
@@ -33,36 +27,6 @@ export interface InboundDeps {
   /** ztunnel waits this long for workload info before answering 503. */
   workloadWaitMs?: number;
   connectTimeoutMs?: number;
-}
-
-export function baggageOf(workload: Workload): string {
-  return formatBaggage({
-    clusterId: workload.clusterId,
-    namespace: workload.namespace,
-    workloadType: workload.workloadType,
-    workloadName: workload.workloadName,
-    service: workload.canonicalName,
-    revision: workload.canonicalRevision,
-    region: workload.locality.region,
-    zone: workload.locality.zone,
-  });
-}
-
-/** Connect to the application with ztunnel's 10 s connect timeout. */
-export async function connectApp(
-  host: string,
-  port: number,
-  timeoutMs: number,
-  localAddress?: string,
-): Promise<Socket> {
-  const socket = connect({ host, port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
-  const timer = setTimeout(() => socket.destroy(new Error(`connection timed out after ${timeoutMs} ms`)), timeoutMs);
-  try {
-    await once(socket, 'connect');
-    return socket;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The Service to report: the `forwarded host=` one when it is one of the workload's, else the router's guess. */
@@ -142,12 +106,7 @@ export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => 
     const finish = deps.traffic.opened(context);
     if (!verdict.allowed) {
       request.refuse(401);
-      finish({
-        requestBytes: 0,
-        responseBytes: 0,
-        error: `connection closed due to policy rejection: ${verdict.reason}`,
-        flags: 'DENY',
-      });
+      finish(notCarried({ kind: 'policy', message: `connection closed due to policy rejection: ${verdict.reason}` }));
       return;
     }
 
@@ -156,15 +115,15 @@ export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => 
     let app: Socket;
     try {
       const host = proxied && deps.localhostAppTunnel ? '127.0.0.1' : decision.target.ip;
-      app = await connectApp(host, decision.target.port, deps.connectTimeoutMs ?? 10_000);
+      app = await connectTcp({ host, port: decision.target.port, timeoutMs: deps.connectTimeoutMs });
     } catch (error) {
       request.refuse(503);
-      finish({ requestBytes: 0, responseBytes: 0, error: `io error: ${(error as Error).message}`, flags: 'CONNECT' });
+      finish(notCarried({ kind: 'error', message: `io error: ${(error as Error).message}`, flags: 'CONNECT' }));
       return;
     }
     if (request.state !== 'pending') {
       app.destroy();
-      finish({ requestBytes: 0, responseBytes: 0, error: 'client went away before the connection was established' });
+      finish(notCarried({ kind: 'peer', message: 'client went away before the connection was established' }));
       return;
     }
     const tunnel = request.accept(deps.enableResponseBaggage ? { baggage: baggageOf(decision.workload) } : {});
@@ -175,32 +134,29 @@ export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => 
           : { address: decision.target.ip, port: decision.target.port };
       app.write(encodeProxyHeader({ source: request.remote, destination, peerIdentity: request.peerIdentity }));
     }
-    let closedBy: string | undefined;
-    const unregister = deps.connections.register(
-      {
-        direction: 'inbound',
-        source: started.sourceAddress,
-        destination: formatHostPort(decision.target.ip, decision.target.port),
-        hboneAuthority: started.hbone,
-        sourceIdentity: request.peerIdentity,
-        localWorkload: decision.workload.uid,
-        policy: policyInput,
-      },
-      (reason) => {
-        closedBy = reason;
-        deps.log.info({ src: started.sourceAddress, dst: started.hbone, reason }, 'closing inbound connection');
-        tunnel.close('reset');
-        app.destroy();
-      },
+    finish(
+      await carry({
+        tracker: deps.connections,
+        info: {
+          direction: 'inbound',
+          source: started.sourceAddress,
+          destination: formatHostPort(decision.target.ip, decision.target.port),
+          hboneAuthority: started.hbone,
+          sourceIdentity: request.peerIdentity,
+          localWorkload: decision.workload.uid,
+          policy: policyInput,
+        },
+        downstream: tunnel.stream,
+        upstream: app,
+        teardown: (reason) => {
+          deps.log.info(
+            { src: started.sourceAddress, dst: started.hbone, reason: reason.message },
+            'closing inbound connection',
+          );
+          tunnel.close('reset');
+          app.destroy();
+        },
+      }),
     );
-    const result = await splice(tunnel.stream, app).done;
-    unregister();
-    const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
-    finish({
-      requestBytes: result.aToB,
-      responseBytes: result.bToA,
-      ...(error ? { error } : {}),
-      ...(closedBy?.includes('policy') ? { flags: 'DENY' as const } : {}),
-    });
   };
 }

@@ -7,7 +7,7 @@ function steps(manager: ConnectionManager, log: string[]): DrainSteps {
     stopAccepting: async () => void log.push('stop accepting'),
     goAway: async () => void log.push('goaway'),
     idle: () => manager.whenIdle(),
-    forceClose: (reason) => manager.closeAll(reason),
+    forceClose: (message) => manager.closeAll({ kind: 'drain', message }),
     shutdown: async () => void log.push('shutdown'),
   };
 }
@@ -41,13 +41,16 @@ describe('Lifecycle + ConnectionManager', () => {
     for (let index = 0; index < 2; index++) {
       unregister.push(
         manager.register({ direction: 'outbound', source: 'a', destination: 'b', localWorkload: 'w' }, (reason) =>
-          reasons.push(reason),
+          reasons.push(`${reason.kind}: ${reason.message}`),
         ),
       );
     }
     const result: LifecycleState = await new Lifecycle().drain(30, steps(manager, []));
     expect(result).toEqual({ state: 'stopped', forced: 2 });
-    expect(reasons).toEqual(['connection closed due to connection drain', 'connection closed due to connection drain']);
+    expect(reasons).toEqual([
+      'drain: connection closed due to connection drain',
+      'drain: connection closed due to connection drain',
+    ]);
   });
 
   it('recheck closes only inbound connections the new policy denies', () => {
@@ -60,7 +63,7 @@ describe('Lifecycle + ConnectionManager', () => {
     );
     manager.register(
       { direction: 'inbound', source: 'denied', destination: 'x', localWorkload: 'w', policy: policy('2.2.2.2') },
-      (reason) => closed.push(`denied: ${reason}`),
+      (reason) => closed.push(`denied: ${reason.kind}: ${reason.message}`),
     );
     manager.register({ direction: 'outbound', source: 'out', destination: 'x', localWorkload: 'w' }, () =>
       closed.push('outbound'),
@@ -71,7 +74,7 @@ describe('Lifecycle + ConnectionManager', () => {
         : { allowed: true, reason: '' },
     );
     expect(result.map((entry) => entry.connection.source)).toEqual(['denied']);
-    expect(closed).toEqual(['denied: explicitly denied by: ns/p']);
+    expect(closed).toEqual(['denied: policy: explicitly denied by: ns/p']);
     expect(manager.size).toBe(3); // closing is the owner's job; it unregisters when the socket ends
   });
 });

@@ -19,13 +19,13 @@ import {
   connectDoubleHbone,
   formatForwarded,
   newTraceparent,
-  splice,
   type HbonePool,
 } from '@ambient-ts/hbone';
+import { carry, connectTcp } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
+import { baggageOf } from './baggage.ts';
 import type { ConnectionManager } from './connection-manager.ts';
 import type { WorkloadIdentities } from './identity.ts';
-import { baggageOf, connectApp } from './inbound.ts';
 import type { ProxyState } from './proxy-state.ts';
 import type { ConnectionContext, TrafficReporter } from './traffic.ts';
 
@@ -87,9 +87,9 @@ async function openUpstream(
   connection: OutboundConnection,
   decision: Exclude<OutboundDecision, { kind: 'drop' | 'fail' | 'lookup' }>,
 ): Promise<{ stream: Duplex; context: Partial<ConnectionContext> }> {
-  const timeout = deps.connectTimeoutMs ?? 10_000;
+  const timeoutMs = deps.connectTimeoutMs;
   if (decision.kind === 'passthrough') {
-    const socket = await connectApp(decision.target.ip, decision.target.port, timeout);
+    const socket = await connectTcp({ host: decision.target.ip, port: decision.target.port, timeoutMs });
     return {
       stream: socket,
       context: {
@@ -101,7 +101,7 @@ async function openUpstream(
   }
   if (decision.kind === 'tcp') {
     const target = await resolveDial(decision.target);
-    const socket = await connectApp(target.ip, target.port, timeout);
+    const socket = await connectTcp({ host: target.ip, port: target.port, timeoutMs });
     return {
       stream: socket,
       context: {
@@ -240,26 +240,22 @@ export async function handleOutbound(
   if (!context.mutualTls) delete context.sourceIdentity;
   const finish = deps.traffic.opened(context);
   ready();
-  let closedBy: string | undefined;
-  const unregister = deps.connections.register(
-    {
-      direction: 'outbound',
-      source: sourceAddress,
-      destination: context.destinationAddress,
-      ...(context.hboneAddress ? { hboneAuthority: context.hboneAddress } : {}),
-      localWorkload: source.uid,
-    },
-    (reason) => {
-      closedBy = reason;
-      client.destroy();
-      upstream.stream.destroy();
-    },
+  finish(
+    await carry({
+      tracker: deps.connections,
+      info: {
+        direction: 'outbound',
+        source: sourceAddress,
+        destination: context.destinationAddress,
+        ...(context.hboneAddress ? { hboneAuthority: context.hboneAddress } : {}),
+        localWorkload: source.uid,
+      },
+      downstream: client,
+      upstream: upstream.stream,
+      // The capture side may have paused the client (SOCKS5 handshake); bytes flow once the splice is in place.
+      flowing: () => {
+        if (client.isPaused()) client.resume();
+      },
+    }),
   );
-  const spliced = splice(client, upstream.stream);
-  // The capture side may have paused the client (SOCKS5 handshake); bytes flow once the splice is in place.
-  if (client.isPaused()) client.resume();
-  const result = await spliced.done;
-  unregister();
-  const error = closedBy ?? (result.outcome === 'clean' ? undefined : (result.error?.message ?? result.outcome));
-  finish({ requestBytes: result.aToB, responseBytes: result.bToA, ...(error ? { error } : {}) });
 }

@@ -2,12 +2,11 @@
 // Byte counters: metrics follow Istio's convention (received = request direction for both reporters);
 // access logs are from the reporting side's application perspective (ztunnel-facts §7).
 import type { Service, Workload } from '@ambient-ts/discovery';
+import { closeReport, workloadTrafficLabels, type ConnectionEnd } from '@ambient-ts/proxy-core';
 import {
   formatDuration,
-  trafficLabels,
   type AccessLog,
   type AccessLogFields,
-  type LabelWorkload,
   type ProxyMetrics,
   type ResponseFlags,
   type TrafficLabels,
@@ -28,18 +27,6 @@ export interface ConnectionContext {
   destinationIdentity?: string | undefined;
   service?: Service | undefined;
   mutualTls: boolean;
-}
-
-function labelWorkload(workload: Workload | undefined): LabelWorkload | undefined {
-  if (!workload) return undefined;
-  return {
-    workloadName: workload.workloadName || workload.name,
-    canonicalName: workload.canonicalName,
-    canonicalRevision: workload.canonicalRevision,
-    namespace: workload.namespace,
-    clusterId: workload.clusterId,
-    locality: { region: workload.locality.region, zone: workload.locality.zone },
-  };
 }
 
 /** The counter children of one label set; prom-client hashes 27 labels per call otherwise. */
@@ -111,29 +98,22 @@ export class TrafficReporter {
     return counters;
   }
 
-  /** Count an established connection; returns the function that records its end. */
-  opened(
-    context: ConnectionContext,
-  ): (result: { requestBytes: number; responseBytes: number; error?: string; flags?: ResponseFlags }) => void {
+  /**
+   * Count an established connection; returns the function that records its end. The response flag and
+   * the access log's `error` come from the end's typed close reason.
+   */
+  opened(context: ConnectionContext): (end: ConnectionEnd) => void {
     const started = performance.now();
     const reporter = context.direction === 'outbound' ? 'source' : 'destination';
     const labels = (flags?: ResponseFlags) =>
-      trafficLabels({
+      workloadTrafficLabels({
         reporter,
-        source: labelWorkload(context.source),
-        destination: labelWorkload(context.destination),
-        ...(context.mutualTls && context.sourceIdentity ? { sourcePrincipal: context.sourceIdentity } : {}),
-        ...(context.destinationIdentity ? { destinationPrincipal: context.destinationIdentity } : {}),
-        ...(context.service
-          ? {
-              destinationService: {
-                hostname: context.service.hostname,
-                namespace: context.service.namespace,
-                name: context.service.name,
-              },
-            }
-          : {}),
-        ...(flags ? { responseFlags: flags } : {}),
+        source: context.source,
+        destination: context.destination,
+        sourcePrincipal: context.mutualTls ? context.sourceIdentity : undefined,
+        destinationPrincipal: context.destinationIdentity,
+        service: context.service,
+        responseFlags: flags,
         mutualTls: context.mutualTls,
       });
     const base = this.#counters(context, undefined, () => labels());
@@ -141,9 +121,10 @@ export class TrafficReporter {
     this.#metrics.socketsOpen.inc({ reporter });
     this.#accessLog.opened(this.#fields(context));
     let done = false;
-    return ({ requestBytes, responseBytes, error, flags }) => {
+    return ({ requestBytes, responseBytes, reason }) => {
       if (done) return;
       done = true;
+      const { error, flags } = closeReport(reason);
       const failed = flags !== undefined && flags !== '-';
       const closed = failed ? this.#counters(context, flags, () => labels(flags)) : base;
       closed.closed.inc();
@@ -166,10 +147,10 @@ export class TrafficReporter {
   failed(context: ConnectionContext, error: string, flags?: ResponseFlags): void {
     if (flags && flags !== '-') {
       this.#metrics.connectionsFailed.inc(
-        trafficLabels({
+        workloadTrafficLabels({
           reporter: context.direction === 'outbound' ? 'source' : 'destination',
-          source: labelWorkload(context.source),
-          destination: labelWorkload(context.destination),
+          source: context.source,
+          destination: context.destination,
           responseFlags: flags,
           mutualTls: context.mutualTls,
         }),

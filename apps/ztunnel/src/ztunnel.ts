@@ -242,12 +242,15 @@ export class Ztunnel {
       return { allowed: decision.allowed, reason: `connection closed due to policy change: ${decision.reason}` };
     });
     for (const { connection, reason } of closed) {
-      this.logging
-        .scope('access')
-        .info(
-          { 'src.addr': connection.source, 'dst.addr': connection.destination, direction: 'inbound', error: reason },
-          'connection closed due to policy change',
-        );
+      this.logging.scope('access').info(
+        {
+          'src.addr': connection.source,
+          'dst.addr': connection.destination,
+          direction: 'inbound',
+          error: reason.message,
+        },
+        'connection closed due to policy change',
+      );
     }
   }
 
@@ -276,7 +279,7 @@ export class Ztunnel {
       idle: async () => {
         await this.connections.whenIdle();
       },
-      forceClose: (reason) => this.connections.closeAll(reason),
+      forceClose: (message) => this.connections.closeAll({ kind: 'drain', message }),
       shutdown: async () => {
         await hboneDrained;
         await this.#shutdown();

@@ -12,7 +12,7 @@ import { startKeepalive } from './keepalive.ts';
 import { verifyServerPeer, type PeerExpectation } from './peer-verify.ts';
 import { checkKeepalive, checkTuning, clientHttp2Options, HBONE_DEFAULTS } from './settings.ts';
 import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
-import { CredentialCache, CredentialInfo, type TlsCredentials } from './tls-config.ts';
+import { CredentialInfo, type TlsCredentials } from './tls-config.ts';
 
 export interface DialOptions {
   /** TCP target, e.g. podIP:15008 or a waypoint's address. */
@@ -32,9 +32,6 @@ export interface DialOptions {
   transport?: Duplex;
 }
 
-const contexts = new CredentialCache((credentials) => new CredentialInfo(credentials, false));
-const contexts12 = new CredentialCache((credentials) => new CredentialInfo(credentials, true));
-
 type Phase = 'tcp' | 'tls' | 'h2';
 
 const timeoutCode: Record<Phase, HboneErrorCode> = {
@@ -43,11 +40,15 @@ const timeoutCode: Record<Phase, HboneErrorCode> = {
   h2: 'H2_HANDSHAKE_FAILED',
 };
 
-/** Dial one HBONE connection. Rejects with a typed `HboneError` naming the phase that failed. */
-export async function dialHbone(options: DialOptions): Promise<HboneConnection> {
+/**
+ * Dial one HBONE connection. Rejects with a typed `HboneError` naming the phase that failed.
+ * `credentialInfo` (internal) is the caller's cached TLS state for `options.credentials` — the pool passes
+ * its own; without it the state is built for this dial.
+ */
+export async function dialHbone(options: DialOptions, credentialInfo?: CredentialInfo): Promise<HboneConnection> {
   const tuning = checkTuning(options.http2, 'http2');
   const keepalive = checkKeepalive(options.keepalive, 'keepalive');
-  const info = (options.tls12 ? contexts12 : contexts).get(options.credentials);
+  const info = credentialInfo ?? new CredentialInfo(options.credentials, options.tls12 ?? false);
   const target = formatSocketAddress({ address: options.address.host, port: options.address.port });
   const timeoutMs = options.connectTimeoutMs ?? HBONE_DEFAULTS.connectTimeoutMs;
   let phase: Phase = 'tcp';

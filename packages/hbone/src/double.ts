@@ -41,15 +41,18 @@ export async function connectDoubleHbone(pool: HbonePool, options: DoubleHboneOp
   }
   const outer = await pool.connect(options.outer);
   try {
-    const connection = await dialHbone({
-      address: { host: options.outer.address.host, port: options.outer.address.port },
-      transport: outer.stream,
-      credentials: inner.credentials,
-      expect: { kind: 'identities', identities: inner.expectedIdentities },
-      ...(inner.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: inner.connectTimeoutMs }),
-      tls12: inner.tls12 ?? false,
-      ...(options.outer.signal === undefined ? {} : { signal: options.outer.signal }),
-    });
+    const connection = await dialHbone(
+      {
+        address: { host: options.outer.address.host, port: options.outer.address.port },
+        transport: outer.stream,
+        credentials: inner.credentials,
+        expect: { kind: 'identities', identities: inner.expectedIdentities },
+        ...(inner.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: inner.connectTimeoutMs }),
+        tls12: inner.tls12 ?? false,
+        ...(options.outer.signal === undefined ? {} : { signal: options.outer.signal }),
+      },
+      pool.credentialInfo(inner.credentials, inner.tls12 ?? false),
+    );
     const headers = { ...inner.headers };
     if (inner.network !== undefined) headers[FORWARDED_NETWORK_HEADER] = inner.network;
     let tunnel: HboneTunnel;

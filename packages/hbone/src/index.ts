@@ -50,5 +50,12 @@ export {
   type ClientConnectionState,
 } from './client-connection.ts';
 export { dialHbone, type DialOptions } from './dial.ts';
-export { HbonePool, poolKey, type HbonePoolOptions, type PoolConnectOptions, type HbonePoolStats } from './pool.ts';
+export {
+  HbonePool,
+  poolKey,
+  type HbonePoolOptions,
+  type HbonePoolState,
+  type PoolConnectOptions,
+  type HbonePoolStats,
+} from './pool.ts';
 export { connectDoubleHbone, type DoubleHboneOptions, type DoubleHboneTunnel } from './double.ts';

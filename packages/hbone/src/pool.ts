@@ -2,6 +2,8 @@
 // destination identities, dialled address, source IP}. One dial per key at a time; a connection takes
 // at most min(100, peer's SETTINGS_MAX_CONCURRENT_STREAMS) streams; connections not picked for 5 min
 // are released; GOAWAY'd or broken connections are never handed out again.
+// Each pooled connection's lifecycle is an explicit state (`PooledState`); the transitions are drawn in
+// docs/lifecycle-hbone.md. The pool owns its caches (per-credential TLS state), none is module-level.
 import { constants as h2 } from 'node:http2';
 import type { HboneConnection, HboneTunnel } from './client-connection.ts';
 import { dialHbone } from './dial.ts';
@@ -44,6 +46,9 @@ export interface HbonePoolStats {
   dials: number;
 }
 
+/** `open`: hands out tunnels; `draining`: drain() running; `closed`: drain() finished or close() called. */
+export type HbonePoolState = 'open' | 'draining' | 'closed';
+
 /** The pool key: exactly ztunnel's WorkloadKey fields (expected identities in the order given). */
 export function poolKey(
   options: Pick<PoolConnectOptions, 'sourceIdentity' | 'expectedIdentities' | 'address' | 'sourceIp'>,
@@ -53,16 +58,35 @@ export function poolKey(
   return `${options.sourceIdentity}\n${options.expectedIdentities.join(' ')}\n${host}\n${port}\n${options.sourceIp ?? ''}`;
 }
 
+/** Why a pooled connection stopped taking new streams. */
+type DrainCause =
+  /** not picked for idleReleaseMs: the pool GOAWAYs it once its last stream ends */
+  | 'released'
+  /** the connection itself became unusable: GOAWAY received, error, keepalive timeout */
+  | 'unusable'
+  /** the pool is draining or closing */
+  | 'pool';
+
+/**
+ * One pooled connection:
+ *   connecting ──dial ok──▶ ready ──released / unusable / pool drain──▶ draining ──'close'──▶ closed
+ *        └──dial failed, pool closed meanwhile──▶ closed        ready ──'close'──▶ closed
+ * Only `ready` connections are in their key's list (and picked); `ready` and `draining` ones are counted.
+ */
+type PooledState =
+  | { readonly name: 'connecting' }
+  | { readonly name: 'ready'; readonly connection: HboneConnection; readonly maxStreams: number; lastPicked: number }
+  | { readonly name: 'draining'; readonly connection: HboneConnection; readonly cause: DrainCause }
+  | { readonly name: 'closed' };
+
 interface Pooled {
-  connection: HboneConnection;
-  maxStreams: number;
-  lastPicked: number;
-  released: boolean;
+  state: PooledState;
 }
 
+/** One key: its dial in progress (the one `connecting` slot; callers wait for it) and its `ready` slots. */
 interface Entry {
-  connections: Pooled[];
   dialing: Promise<void> | undefined;
+  ready: Pooled[];
 }
 
 /** RFC 9113 §8.7: a refused stream, or one cut off by GOAWAY, was not processed and may be retried. */
@@ -82,16 +106,17 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): 
   });
 }
 
-const identities = new CredentialCache((credentials) => new CredentialInfo(credentials, false));
-
 export class HbonePool {
   readonly #options: HbonePoolOptions;
   readonly #maxStreams: number;
   readonly #idleReleaseMs: number;
   readonly #entries = new Map<string, Entry>();
-  readonly #all = new Set<Pooled>();
+  /** Every pooled connection that has one (`ready` or `draining`). */
+  readonly #live = new Set<Pooled>();
+  /** Per-credential TLS state (own identity, secure contexts), one cache per TLS version policy. */
+  readonly #credentials = new Map<boolean, CredentialCache>();
   #sweeper: NodeJS.Timeout | undefined;
-  #closed = false;
+  #state: HbonePoolState = 'open';
   #dials = 0;
 
   constructor(options: HbonePoolOptions = {}) {
@@ -103,6 +128,10 @@ export class HbonePool {
     this.#options = options;
     this.#maxStreams = options.maxStreamsPerConnection ?? HBONE_DEFAULTS.poolMaxStreamsPerConnection;
     this.#idleReleaseMs = options.idleReleaseMs ?? HBONE_DEFAULTS.poolIdleReleaseMs;
+  }
+
+  get state(): HbonePoolState {
+    return this.#state;
   }
 
   /** Open one tunnel, reusing a pooled connection for the same key when one has room. */
@@ -119,9 +148,9 @@ export class HbonePool {
     }
     const key = poolKey(options);
     // Fast path (the common case under load): a pooled connection with room, no extra async hop.
-    const pooled = this.#closed ? undefined : this.#pick(key);
-    if (pooled) {
-      return pooled.connection
+    const connection = this.#state === 'open' ? this.#pick(key) : undefined;
+    if (connection) {
+      return connection
         .openTunnel(options)
         .catch((error: unknown) =>
           unprocessed(error) ? this.#connectSlow(options, key, true) : Promise.reject(error),
@@ -130,13 +159,31 @@ export class HbonePool {
     return this.#connectSlow(options, key, false);
   }
 
-  #pick(key: string): Pooled | undefined {
+  /**
+   * @internal The pool's per-credential TLS state (also for the unpooled inner hop of double HBONE).
+   * Rotation hands out new credentials, so old entries age out of the cache.
+   */
+  credentialInfo(credentials: TlsCredentials, tls12: boolean): CredentialInfo {
+    let cache = this.#credentials.get(tls12);
+    if (!cache) {
+      cache = new CredentialCache((fresh) => new CredentialInfo(fresh, tls12));
+      this.#credentials.set(tls12, cache);
+    }
+    return cache.get(credentials);
+  }
+
+  #pick(key: string): HboneConnection | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    for (const candidate of entry.connections) {
-      if (candidate.connection.state === 'open' && candidate.connection.activeStreams < candidate.maxStreams) {
-        candidate.lastPicked = Date.now();
-        return candidate;
+    for (const candidate of entry.ready) {
+      const state = candidate.state;
+      if (
+        state.name === 'ready' &&
+        state.connection.state === 'open' &&
+        state.connection.activeStreams < state.maxStreams
+      ) {
+        state.lastPicked = Date.now();
+        return state.connection;
       }
     }
     return undefined;
@@ -144,11 +191,11 @@ export class HbonePool {
 
   async #connectSlow(options: PoolConnectOptions, key: string, retried: boolean): Promise<HboneTunnel> {
     for (;;) {
-      if (this.#closed) throw new HboneError('POOL_CLOSED', 'the HBONE pool is closed or draining');
-      const pooled = this.#pick(key);
-      if (pooled) {
+      if (this.#state !== 'open') throw new HboneError('POOL_CLOSED', 'the HBONE pool is closed or draining');
+      const connection = this.#pick(key);
+      if (connection) {
         try {
-          return await pooled.connection.openTunnel(options);
+          return await connection.openTunnel(options);
         } catch (error) {
           // A GOAWAY raced with our pick (the stream was never processed): one more try elsewhere.
           if (!unprocessed(error) || retried) throw error;
@@ -158,21 +205,34 @@ export class HbonePool {
       }
       let entry = this.#entries.get(key);
       if (!entry) {
-        entry = { connections: [], dialing: undefined };
+        entry = { dialing: undefined, ready: [] };
         this.#entries.set(key, entry);
       }
       // One dial per key: everyone else waits for it (each with their own abort signal).
       const current = entry;
       current.dialing ??= this.#dial(key, current, options).finally(() => {
         current.dialing = undefined;
-        if (current.connections.length === 0 && this.#entries.get(key) === current) this.#entries.delete(key);
+        this.#dropIfEmpty(key, current);
       });
       await untilAborted(current.dialing, options.signal);
     }
   }
 
+  /** A new slot: `connecting` until the dial ends `ready`, or `closed` when it fails. */
   async #dial(key: string, entry: Entry, options: PoolConnectOptions): Promise<void> {
-    const own = identities.get(options.credentials).identity.toString();
+    const pooled: Pooled = { state: { name: 'connecting' } };
+    try {
+      await this.#open(pooled, key, entry, options);
+    } catch (error) {
+      pooled.state = { name: 'closed' };
+      throw error;
+    }
+  }
+
+  async #open(pooled: Pooled, key: string, entry: Entry, options: PoolConnectOptions): Promise<void> {
+    const tls12 = this.#options.tls12 ?? false;
+    const info = this.credentialInfo(options.credentials, tls12);
+    const own = info.identity.toString();
     if (own !== options.sourceIdentity) {
       throw new HboneError(
         'INVALID_OPTIONS',
@@ -180,45 +240,62 @@ export class HbonePool {
       );
     }
     this.#dials++;
-    const connection = await dialHbone({
-      address: options.address,
-      credentials: options.credentials,
-      expect: { kind: 'identities', identities: options.expectedIdentities },
-      ...(options.sourceIp === undefined ? {} : { sourceIp: options.sourceIp }),
-      ...(this.#options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#options.connectTimeoutMs }),
-      tls12: this.#options.tls12 ?? false,
-      ...(this.#options.http2 === undefined ? {} : { http2: this.#options.http2 }),
-      ...(this.#options.keepalive === undefined ? {} : { keepalive: this.#options.keepalive }),
-    });
-    if (this.#closed) {
+    const connection = await dialHbone(
+      {
+        address: options.address,
+        credentials: options.credentials,
+        expect: { kind: 'identities', identities: options.expectedIdentities },
+        ...(options.sourceIp === undefined ? {} : { sourceIp: options.sourceIp }),
+        ...(this.#options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#options.connectTimeoutMs }),
+        tls12,
+        ...(this.#options.http2 === undefined ? {} : { http2: this.#options.http2 }),
+        ...(this.#options.keepalive === undefined ? {} : { keepalive: this.#options.keepalive }),
+      },
+      info,
+    );
+    if (this.#state !== 'open') {
       connection.destroy();
       throw new HboneError('POOL_CLOSED', 'the HBONE pool closed while dialing');
     }
-    const pooled: Pooled = {
+    pooled.state = {
+      name: 'ready',
       connection,
       maxStreams: Math.min(this.#maxStreams, connection.peerMaxStreams),
       lastPicked: Date.now(),
-      released: false,
     };
-    entry.connections.push(pooled);
-    this.#all.add(pooled);
-    connection.once('unusable', () => this.#remove(key, pooled));
+    entry.ready.push(pooled);
+    this.#live.add(pooled);
+    connection.once('unusable', () => this.#drainSlot(key, pooled, 'unusable'));
     connection.once('close', () => {
-      this.#remove(key, pooled);
-      this.#all.delete(pooled);
+      this.#leave(key, pooled);
+      this.#live.delete(pooled);
+      pooled.state = { name: 'closed' };
     });
     connection.on('streamClosed', () => {
-      if (pooled.released && connection.activeStreams === 0) connection.close();
+      const state = pooled.state;
+      if (state.name === 'draining' && state.cause === 'released' && connection.activeStreams === 0) connection.close();
     });
     this.#startSweeper();
   }
 
-  #remove(key: string, pooled: Pooled): void {
+  /** ready → draining: out of its key's list, never picked again. */
+  #drainSlot(key: string, pooled: Pooled, cause: DrainCause): void {
+    const state = pooled.state;
+    if (state.name !== 'ready') return;
+    pooled.state = { name: 'draining', connection: state.connection, cause };
+    this.#leave(key, pooled);
+  }
+
+  #leave(key: string, pooled: Pooled): void {
     const entry = this.#entries.get(key);
     if (!entry) return;
-    const index = entry.connections.indexOf(pooled);
-    if (index !== -1) entry.connections.splice(index, 1);
-    if (entry.connections.length === 0 && !entry.dialing) this.#entries.delete(key);
+    const index = entry.ready.indexOf(pooled);
+    if (index !== -1) entry.ready.splice(index, 1);
+    this.#dropIfEmpty(key, entry);
+  }
+
+  #dropIfEmpty(key: string, entry: Entry): void {
+    if (entry.ready.length === 0 && !entry.dialing && this.#entries.get(key) === entry) this.#entries.delete(key);
   }
 
   #startSweeper(): void {
@@ -231,14 +308,14 @@ export class HbonePool {
   #sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.#entries) {
-      for (const pooled of [...entry.connections]) {
-        if (now - pooled.lastPicked < this.#idleReleaseMs) continue;
-        pooled.released = true;
-        this.#remove(key, pooled);
-        if (pooled.connection.activeStreams === 0) pooled.connection.close();
+      for (const pooled of [...entry.ready]) {
+        const state = pooled.state;
+        if (state.name !== 'ready' || now - state.lastPicked < this.#idleReleaseMs) continue;
+        this.#drainSlot(key, pooled, 'released');
+        if (state.connection.activeStreams === 0) state.connection.close();
       }
     }
-    if (this.#all.size === 0 && this.#sweeper) {
+    if (this.#live.size === 0 && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
@@ -246,41 +323,49 @@ export class HbonePool {
 
   stats(): HbonePoolStats {
     let activeStreams = 0;
-    for (const pooled of this.#all) activeStreams += pooled.connection.activeStreams;
-    return { keys: this.#entries.size, connections: this.#all.size, activeStreams, dials: this.#dials };
+    for (const pooled of this.#live) activeStreams += connectionOf(pooled)?.activeStreams ?? 0;
+    return { keys: this.#entries.size, connections: this.#live.size, activeStreams, dials: this.#dials };
   }
 
   /** Refuse new tunnels, GOAWAY every connection, and close what is left at the deadline. */
   async drain(deadlineMs: number): Promise<void> {
-    this.#closed = true;
-    const closing = [...this.#all].map((pooled) => this.#closedPromise(pooled));
-    for (const pooled of this.#all) pooled.connection.close();
+    if (this.#state === 'open') this.#state = 'draining';
+    const live = this.#toDraining();
+    const closing = live.map((connection) => closed(connection));
+    for (const connection of live) connection.close();
     const deadline = setTimeout(
       () => {
-        for (const pooled of this.#all) pooled.connection.destroy();
+        for (const pooled of this.#live) connectionOf(pooled)?.destroy();
       },
       Math.max(0, deadlineMs),
     );
     deadline.unref();
     await Promise.all(closing);
     clearTimeout(deadline);
+    this.#state = 'closed';
     this.#stopSweeper();
   }
 
   /** Close every connection now; open tunnels are reset. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const closing = [...this.#all].map((pooled) => this.#closedPromise(pooled));
-    for (const pooled of this.#all) pooled.connection.destroy();
+    this.#state = 'closed';
+    const live = this.#toDraining();
+    const closing = live.map((connection) => closed(connection));
+    for (const connection of live) connection.destroy();
     await Promise.all(closing);
     this.#stopSweeper();
   }
 
-  #closedPromise(pooled: Pooled): Promise<void> {
-    return new Promise((resolve) => {
-      if (pooled.connection.state === 'closed') resolve();
-      else pooled.connection.once('close', () => resolve());
-    });
+  /** Every live connection leaves the pool (ready → draining, cause `pool`); returns them. */
+  #toDraining(): HboneConnection[] {
+    const connections: HboneConnection[] = [];
+    for (const pooled of this.#live) {
+      const state = pooled.state;
+      if (state.name === 'ready') pooled.state = { name: 'draining', connection: state.connection, cause: 'pool' };
+      const connection = connectionOf(pooled);
+      if (connection) connections.push(connection);
+    }
+    return connections;
   }
 
   #stopSweeper(): void {
@@ -288,4 +373,16 @@ export class HbonePool {
     this.#sweeper = undefined;
     this.#entries.clear();
   }
+}
+
+function connectionOf(pooled: Pooled): HboneConnection | undefined {
+  const state = pooled.state;
+  return state.name === 'ready' || state.name === 'draining' ? state.connection : undefined;
+}
+
+function closed(connection: HboneConnection): Promise<void> {
+  return new Promise((resolve) => {
+    if (connection.state === 'closed') resolve();
+    else connection.once('close', () => resolve());
+  });
 }

@@ -251,9 +251,19 @@ describe('slow peers', () => {
   });
 
   it('a connection that never sends CONNECT headers is closed after headerTimeoutMs', async () => {
-    const { port } = await startServer({ credentials: () => serverCreds, headerTimeoutMs: 200 });
+    const { server, port } = await startServer({ credentials: () => serverCreds, headerTimeoutMs: 300 });
     const idle = await rawH2Client(port, clientCreds);
-    await idle.closed;
+    const started = performance.now();
+    const closedAt = idle.closed.then(() => performance.now() - started);
+    await eventually(() => server.stats().connections === 1, 'the idle connection to be accepted');
+    // Not before the timeout (keepalive would take 10 s + 20 s, so only the header timer closes it this soon).
+    expect(await Promise.race([closedAt, new Promise((resolve) => setTimeout(() => resolve('open'), 150))])).toBe(
+      'open',
+    );
+    const elapsed = await closedAt;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(3000);
+    await eventually(() => server.stats().connections === 0, 'the server to forget the connection');
   });
 
   it('the server closes a connection whose peer stops answering PINGs', async () => {

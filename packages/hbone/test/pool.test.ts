@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { HboneError, type ConnectRequest, type HboneTunnel } from '../src/index.ts';
 import {
-  CLIENT_ID,
   SERVER_ID,
   connectOptions,
   echo,
@@ -168,9 +167,33 @@ describe('HbonePool', () => {
   it('validates its inputs', async () => {
     const pool = newPool();
     expect(() => newPool({ maxStreamsPerConnection: 0 })).toThrow(/maxStreamsPerConnection/);
+    expect(() => newPool({ idleReleaseMs: 1.5 })).toThrow(/idleReleaseMs/);
+    expect(() => newPool({ connectTimeoutMs: -1 })).toThrow(/connectTimeoutMs/);
     await expect(pool.connect(connectOptions(pki, 1, { expectedIdentities: [] }))).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('expectedIdentities'),
     });
-    expect(CLIENT_ID).toBeDefined();
+    await expect(pool.connect(connectOptions(pki, 1, { authority: '' }))).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('authority'),
+    });
+    // Refused before anything was keyed or dialled.
+    expect(pool.stats()).toEqual({ keys: 0, connections: 0, activeStreams: 0, dials: 0 });
+  });
+
+  it('reports its own lifecycle: open → draining → closed', async () => {
+    const { port } = await startServer({ credentials: () => serverCreds });
+    const pool = newPool();
+    const open = await pool.connect(connectOptions(pki, port));
+    expect(pool.state).toBe('open');
+    const drained = pool.drain(30_000);
+    expect(pool.state).toBe('draining');
+    expect(await roundTrip(open, 'bye')).toBe('bye');
+    await drained;
+    expect(pool.state).toBe('closed');
+    const closing = newPool();
+    await closing.close();
+    expect(closing.state).toBe('closed');
+    await expect(closing.connect(connectOptions(pki, port))).rejects.toMatchObject({ code: 'POOL_CLOSED' });
   });
 });

@@ -2,7 +2,8 @@
 // peer (workload by HBONE peer address, principal from its certificate), destination from the selected
 // upstream endpoint and the Service the request was routed to (l7-facts §5.1).
 import { workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
-import { trafficLabels, type LabelWorkload, type TrafficLabels } from '@ambient-ts/telemetry';
+import { workloadTrafficLabels } from '@ambient-ts/proxy-core';
+import type { TrafficLabels } from '@ambient-ts/telemetry';
 import type { HttpLabels } from './http-metrics.ts';
 
 export interface ReportContext {
@@ -12,38 +13,18 @@ export interface ReportContext {
   readonly service?: Service | undefined;
 }
 
-function labelWorkload(workload: Workload | undefined): LabelWorkload | undefined {
-  if (!workload) return undefined;
-  return {
-    workloadName: workload.workloadName || workload.name,
-    canonicalName: workload.canonicalName,
-    canonicalRevision: workload.canonicalRevision,
-    namespace: workload.namespace,
-    clusterId: workload.clusterId,
-    locality: { region: workload.locality.region, zone: workload.locality.zone },
-  };
-}
-
 export function waypointLabels(
   context: ReportContext,
   protocol: 'http' | 'grpc' | 'tcp',
   flags: string,
 ): TrafficLabels {
-  const labels = trafficLabels({
+  const labels = workloadTrafficLabels({
     reporter: 'destination',
-    source: labelWorkload(context.source),
+    source: context.source,
     sourcePrincipal: context.sourcePrincipal,
-    destination: labelWorkload(context.destination),
-    ...(context.destination ? { destinationPrincipal: workloadIdentity(context.destination) } : {}),
-    ...(context.service
-      ? {
-          destinationService: {
-            hostname: context.service.hostname,
-            namespace: context.service.namespace,
-            name: context.service.name,
-          },
-        }
-      : {}),
+    destination: context.destination,
+    destinationPrincipal: context.destination ? workloadIdentity(context.destination) : undefined,
+    service: context.service,
     mutualTls: true,
   });
   return { ...labels, reporter: 'waypoint', request_protocol: protocol, response_flags: flags || '-' };

@@ -3,9 +3,9 @@
 // TCP for endpoints outside the mesh. `UpstreamAgent` puts HTTP/1.1 keep-alive on top: each tunnel
 // carries one HTTP/1.1 connection that is reused for later requests to the same endpoint.
 import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HbonePool, TlsCredentials } from '@ambient-ts/hbone';
+import { connectTcp } from '@ambient-ts/proxy-core';
 import { asHttpConnection } from '../stream-shims.ts';
 import { targetAuthority, type UpstreamTarget } from './endpoints.ts';
 
@@ -39,20 +39,7 @@ export class UpstreamConnector {
   }
 
   #tcp(target: UpstreamTarget): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.ip, port: target.port, noDelay: true });
-      const timeout = this.#options.connectTimeoutMs ?? 10_000;
-      const timer = setTimeout(() => socket.destroy(new Error(`connection timed out after ${timeout} ms`)), timeout);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.off('error', reject);
-        resolve(socket);
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
+    return connectTcp({ host: target.ip, port: target.port, timeoutMs: this.#options.connectTimeoutMs });
   }
 }
 

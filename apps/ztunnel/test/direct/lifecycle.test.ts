@@ -4,7 +4,14 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { eventually, portOf, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import {
+  eventually,
+  metricValue,
+  portOf,
+  startEchoServer,
+  startZtunnel,
+  type StartedZtunnel,
+} from '../helpers/harness.ts';
 
 const yaml = `
 workloads:
@@ -171,5 +178,56 @@ describe('policy changes', () => {
     );
     expect(String(line!['error'])).toContain('explicitly denied by: default/deny-client');
     await expect(openConnection(started).then((next) => echo(next, 'again'))).rejects.toThrow();
+  });
+});
+
+describe('close reasons reach the access log and the metrics', () => {
+  const denyClient = {
+    name: 'deny-client',
+    namespace: 'default',
+    scope: 'NAMESPACE' as const,
+    action: 'DENY' as const,
+    rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
+  };
+  const completed = (node: StartedZtunnel, direction: string) =>
+    node.logs().filter((entry) => entry['message'] === 'connection complete' && entry['direction'] === direction);
+
+  it('a connection closed by a policy change is logged with the policy reason and counted with DENY', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const socket = await openConnection(started);
+    expect(await echo(socket, 'allowed')).toBe('allowed');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    started.ztunnel.state.store.apply({ policies: [denyClient] });
+    await closed;
+    const [line] = await eventually(
+      async () => completed(started!, 'inbound'),
+      (lines) => lines.length > 0,
+    );
+    expect(line!['error']).toBe('connection closed due to policy change: explicitly denied by: default/deny-client');
+    const metrics = await started.metrics();
+    const closedInbound = { reporter: 'destination', destination_workload: 'server' };
+    expect(
+      metricValue(metrics, 'istio_tcp_connections_closed_total', { ...closedInbound, response_flags: 'DENY' }),
+    ).toBe(1);
+    expect(
+      metricValue(metrics, 'istio_tcp_connections_failed_total', { ...closedInbound, response_flags: 'DENY' }),
+    ).toBe(1);
+  });
+
+  it('a connection closed at the drain deadline is logged with the drain reason and no DENY flag', async () => {
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: yaml });
+    const node = started;
+    const socket = await openConnection(node);
+    expect(await echo(socket, 'before')).toBe('before');
+    socket.on('error', () => {});
+    expect(await node.ztunnel.drain(200)).toMatchObject({ state: 'stopped' });
+    started = undefined;
+    const lines = [...completed(node, 'inbound'), ...completed(node, 'outbound')];
+    const drained = lines.filter((entry) => entry['error'] === 'connection closed due to connection drain');
+    expect(drained.map((entry) => entry['direction']).sort()).toEqual(['inbound', 'outbound']);
+    const metrics = await node.ztunnel.metrics.render();
+    expect(metricValue(metrics, 'istio_tcp_connections_closed_total', { response_flags: 'DENY' })).toBe(0);
+    expect(metricValue(metrics, 'istio_tcp_connections_closed_total', { response_flags: '-' })).toBe(2);
   });
 });

@@ -2,6 +2,7 @@
 // saw (so a route or a policy decision is visible in the response).
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { formatHostPort } from '@ambient-ts/addresses';
 
 export interface PodApp {
   name: string;
@@ -30,7 +31,7 @@ export async function startEchoApp(app: PodApp): Promise<Server> {
   if (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
-      `sample app ${app.namespace}/${app.name} cannot listen on ${app.ip}:${app.port} (${code})${code === 'EADDRINUSE' ? ': another process uses that port' : ''}`,
+      `sample app ${app.namespace}/${app.name} cannot listen on ${formatHostPort(app.ip, app.port)} (${code})${code === 'EADDRINUSE' ? ': another process uses that port' : ''}`,
     );
   }
   return server;

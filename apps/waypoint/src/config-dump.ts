@@ -1,6 +1,7 @@
 // /config_dump: what this waypoint serves and enforces — its own identity, the Services and workloads
 // bound to it (with port protocols and attached routes), every L7 object in force or rejected, live
 // tunnels, its certificate, and the effective configuration.
+import { formatHostPort, formatSocketAddress } from '@ambient-ts/addresses';
 import { serviceKey, workloadIdentity, type DiscoveryStore } from '@ambient-ts/discovery';
 import type { AuthorizationPolicy, RequestAuthenticationPolicy } from '@ambient-ts/policy';
 import { attachedRoutes, type HttpRoute } from '@ambient-ts/routes';
@@ -64,7 +65,7 @@ export function buildConfigDump(sources: DumpSources): Record<string, unknown> {
       gateway: `${self.namespace}/${self.gatewayName}`,
       identity: sources.identity,
       hostname: self.hostname,
-      address: `${self.instanceIp}:${sources.config.hbonePort}`,
+      address: formatHostPort(self.instanceIp, sources.config.hbonePort),
       gatewayClass: l7.gateway(self.namespace, self.gatewayName)?.gatewayClassName ?? 'istio-waypoint',
       state: sources.lifecycle,
       xds: sources.xdsState,
@@ -86,7 +87,7 @@ export function buildConfigDump(sources: DumpSources): Record<string, unknown> {
     l7: l7.snapshot(),
     tunnels: sources.tunnels.map((t) => ({
       id: t.id,
-      src: `${t.remote.address}:${t.remote.port}`,
+      src: formatSocketAddress(t.remote),
       srcIdentity: t.peerIdentity,
       originalDst: t.authority,
       mode: t.mode,

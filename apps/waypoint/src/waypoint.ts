@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatHostPort, formatSocketAddress } from '@ambient-ts/addresses';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool, type HboneServer } from '@ambient-ts/hbone';
 import { JwksCache, type WaypointTarget } from '@ambient-ts/policy';
@@ -56,7 +57,7 @@ function bindError(role: string, address: { host: string; port: number }, error:
         : '';
   return new WaypointError(
     'BIND_FAILED',
-    `${role} port ${address.host}:${address.port} cannot be bound (${error.code ?? error.message})${hint}`,
+    `${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${error.code ?? error.message})${hint}`,
     { cause: error },
   );
 }
@@ -210,7 +211,7 @@ export class Waypoint {
     this.#hbone.on('connectionError', (error, remote) =>
       logging
         .scope('inbound')
-        .warn({ 'src.addr': `${remote.address}:${remote.port}`, error: error.message }, 'HBONE connection rejected'),
+        .warn({ 'src.addr': formatSocketAddress(remote), error: error.message }, 'HBONE connection rejected'),
     );
     const hboneAddress = { host: config.self.instanceIp, port: config.hbonePort };
     try {

@@ -3,6 +3,7 @@
 // arrived at <workload IP>:15006 itself, so the IP is the local address and the port is the workload's
 // one inbound application port (refused, with the candidates named, when there are several).
 import type { Socket } from 'node:net';
+import { formatHostPort, normalizeAddress } from '@ambient-ts/addresses';
 import type { Workload } from '@ambient-ts/discovery';
 import type { ProxyState } from './proxy-state.ts';
 
@@ -16,7 +17,7 @@ export interface OriginalDestination {
 export function nodeModeOriginalDestination(state: ProxyState, listenerPort: number): OriginalDestination {
   return {
     lookup(socket, local) {
-      const ip = socket.localAddress ?? '';
+      const ip = normalizeAddress(socket.localAddress ?? '');
       if (socket.localPort !== listenerPort) return { ok: true, ip, port: socket.localPort ?? 0 };
       const ports = new Set<number>();
       for (const { ports: mapping } of local.services) for (const target of mapping.values()) ports.add(target);
@@ -28,8 +29,8 @@ export function nodeModeOriginalDestination(state: ProxyState, listenerPort: num
         ok: false,
         error:
           ports.size === 0
-            ? `cannot determine the original destination of a plaintext connection to ${ip}:${listenerPort}: node mode has no capture and ${local.name} exposes no service port`
-            : `cannot determine the original destination of a plaintext connection to ${ip}:${listenerPort}: node mode has no capture and ${local.name} exposes ports ${[...ports].sort((a, b) => a - b).join(', ')}`,
+            ? `cannot determine the original destination of a plaintext connection to ${formatHostPort(ip, listenerPort)}: node mode has no capture and ${local.name} exposes no service port`
+            : `cannot determine the original destination of a plaintext connection to ${formatHostPort(ip, listenerPort)}: node mode has no capture and ${local.name} exposes ports ${[...ports].sort((a, b) => a - b).join(', ')}`,
       };
     },
   };

@@ -1,5 +1,6 @@
 // The discovered world of this ztunnel: a store fed by static config and/or delta xDS, plus the answer to
 // "which workloads does this proxy serve" (node mode: node == NODE_NAME; dedicated: the one named workload).
+import { normalizeAddress } from '@ambient-ts/addresses';
 import {
   DeltaXdsClient,
   DiscoveryStore,
@@ -120,9 +121,10 @@ export class ProxyState {
 
   /** The local workload owning an IP (the source of an outbound connection, the target of an inbound one). */
   localWorkloadByIp(ip: string): Workload | undefined {
-    const workload = this.store.findWorkloadByAddress(this.#config.network, ip);
+    const address = normalizeAddress(ip); // a dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d
+    const workload = this.store.findWorkloadByAddress(this.#config.network, address);
     if (workload && this.isLocal(workload)) return workload;
-    return this.localWorkloads().find((candidate) => candidate.workloadIps.includes(ip));
+    return this.localWorkloads().find((candidate) => candidate.workloadIps.includes(address));
   }
 
   /**

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import { formatHostPort, formatSocketAddress } from '@ambient-ts/addresses';
 import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool } from '@ambient-ts/hbone';
@@ -44,7 +45,7 @@ async function listenHttp(server: Server, address: { host: string; port: number 
   if (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
-      `${role} port ${address.host}:${address.port} cannot be bound (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? ': another process is using it' : ''}`,
+      `${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? ': another process is using it' : ''}`,
     );
   }
   return (server.address() as AddressInfo).port;
@@ -174,7 +175,7 @@ export class Ztunnel {
           traffic.failed(
             {
               direction: 'inbound',
-              sourceAddress: `${remote.address}:${remote.port}`,
+              sourceAddress: formatSocketAddress(remote),
               destinationAddress: '15008',
               mutualTls: true,
             },

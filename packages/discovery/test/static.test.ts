@@ -243,6 +243,14 @@ policies:
       'cfg.yaml:5:10: services[0].vips[0]: expected "<network>/<ip>"',
     ],
     [
+      'services:\n- name: s\n  namespace: n\n  hostname: h\n  vips: ["net/10.0.0.0/33"]\n  ports: {}\n',
+      'cfg.yaml:5:10: services[0].vips[0]: invalid CIDR VIP "net/10.0.0.0/33"',
+    ],
+    [
+      'services:\n- name: s\n  namespace: n\n  hostname: h\n  vips: ["net/10.0.0.0/08"]\n  ports: {}\n',
+      'services[0].vips[0]: invalid CIDR VIP',
+    ],
+    [
       'policies:\n- name: p\n  namespace: n\n  scope: Cluster\n  action: Allow\n',
       'cfg.yaml:4:10: policies[0].scope: expected one of Global, Namespace, WorkloadSelector',
     ],

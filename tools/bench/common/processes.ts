@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { formatHostPort } from '@ambient-ts/addresses';
 
 export interface Role {
   pid: number;
@@ -154,7 +155,7 @@ export async function waitListening(ports: readonly number[], host = '127.0.0.1'
         socket.once('error', () => resolve(false));
       });
       if (ok) break;
-      if (attempt > 200) throw new Error(`nothing is listening on ${host}:${port}`);
+      if (attempt > 200) throw new Error(`nothing is listening on ${formatHostPort(host, port)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

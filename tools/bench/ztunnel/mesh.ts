@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { formatHostPort } from '@ambient-ts/addresses';
 import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
 import { freePort, stopChild } from './procs.ts';
 
@@ -88,10 +89,10 @@ async function startZtunnel(
     CA_ROOT_CA: ca.rootCertsPem,
     AUTH_TOKEN: token,
     UNSTABLE_ENABLE_SOCKS5: 'true',
-    ADMIN_ADDR: `${host}:${admin}`,
-    STATS_ADDR: `${host}:${stats}`,
-    READINESS_ADDR: `${host}:${readiness}`,
-    SOCKS5_ADDR: `${host}:${socks}`,
+    ADMIN_ADDR: formatHostPort(host, admin),
+    STATS_ADDR: formatHostPort(host, stats),
+    READINESS_ADDR: formatHostPort(host, readiness),
+    SOCKS5_ADDR: formatHostPort(host, socks),
     CONNECTION_TERMINATION_DEADLINE: '1s',
     IPV6_ENABLED: 'false',
   };
@@ -102,7 +103,7 @@ async function startZtunnel(
     [...options.nodeArgs, '--conditions=ambient-ts-source', join(repo, 'apps/ztunnel/src/main.ts')],
     { env, stdio: ['ignore', out, out] },
   );
-  await waitReady(`http://${host}:${readiness}/healthz/ready`, child, node, log);
+  await waitReady(`http://${formatHostPort(host, readiness)}/healthz/ready`, child, node, log);
   return { name: node, pid: child.pid!, socks: { host, port: socks }, stop: () => stopChild(child, 5000) };
 }
 
@@ -115,7 +116,10 @@ async function checkWorkloadPorts(): Promise<void> {
         server.once('error', () => resolve(false));
         server.listen(port, host, () => server.close(() => resolve(true)));
       });
-      if (!free) throw new Error(`${host}:${port} is in use: is another ztunnel bench running? Stop it and run again.`);
+      if (!free)
+        throw new Error(
+          `${formatHostPort(host, port)} is in use: is another ztunnel bench running? Stop it and run again.`,
+        );
     }
   }
 }

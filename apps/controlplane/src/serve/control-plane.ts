@@ -4,6 +4,7 @@
 // good config keeps being served.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatHostPort } from '@ambient-ts/addresses';
 import { NodeTokenIssuer, type Caller } from '@ambient-ts/certs';
 import { DeltaXdsServer } from '@ambient-ts/discovery';
 import { Logging } from '@ambient-ts/telemetry';
@@ -194,14 +195,13 @@ class ControlPlane {
     ca: { authority: string; rootCertPath: string; caCreated: boolean },
   ): Promise<RunningControlPlane> {
     const opts = this.#opts;
-    const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const infoPath = join(opts.stateDir, STATE_FILES.info);
     const running: RunningControlPlane = {
       host: opts.host,
       ports: serving.ports,
       addresses: {
-        plaintext: `http://${hostInUrl}:${serving.ports.plaintext}`,
-        tls: `https://${hostInUrl}:${serving.ports.tls}`,
+        plaintext: `http://${formatHostPort(opts.host, serving.ports.plaintext)}`,
+        tls: `https://${formatHostPort(opts.host, serving.ports.tls)}`,
       },
       stateDir: opts.stateDir,
       rootCertPem: ca.authority,

@@ -1,5 +1,6 @@
 // Bind a grpc-js server to one of the two istiod-like ports, turning "address in use" into a message that
 // names the port and what it was for.
+import { formatHostPort } from '@ambient-ts/addresses';
 import type { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ControlPlaneError } from '../errors.ts';
 
@@ -17,7 +18,7 @@ export async function bindPort(
   credentials: ServerCredentials,
   { role, flag }: PortRole,
 ): Promise<number> {
-  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const target = formatHostPort(host, port);
   return new Promise<number>((resolve, reject) => {
     server.bindAsync(target, credentials, (error, bound) => {
       if (!error) {

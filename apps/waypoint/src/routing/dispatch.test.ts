@@ -63,7 +63,14 @@ describe('dispatch', () => {
       status: 503,
       message: expect.stringContaining('no service or workload'),
     });
-    expect(dispatch(store, { kind: 'host', host: 'echo.default', port: 80 }, self)).toMatchObject({ status: 400 });
+    expect(dispatch(store, { kind: 'host', host: 'echo.default', port: 80 }, self)).toMatchObject({
+      status: 400,
+      message: expect.stringContaining('CONNECT authority echo.default:80 is a host name'),
+    });
+    expect(dispatch(store, { kind: 'ip', address: 'fd00::9', port: 80, family: 6 }, self)).toMatchObject({
+      status: 503,
+      message: 'unknown destination [fd00::9]:80: no service or workload at fd00::9',
+    });
   });
 
   it('recognises itself in every GatewayAddress form', () => {

@@ -3,8 +3,8 @@
 // bound to it (workload traffic). Anything else is refused: 400 for an authority that is not `ip:port`,
 // 503 for a destination this waypoint does not serve (Istio resets such streams; 503 tells the client
 // ztunnel why, the way ztunnel answers unknown destinations).
+import { formatAuthority, formatHostPort, type Authority } from '@ambient-ts/addresses';
 import type { DiscoveryStore, GatewayAddress, Service, Workload } from '@ambient-ts/discovery';
-import type { HboneAuthority } from '@ambient-ts/hbone';
 
 export interface WaypointSelf {
   readonly gatewayName: string;
@@ -43,12 +43,12 @@ function serviceBound(store: DiscoveryStore, service: Service, self: WaypointSel
   return service.weightedWaypoints.some((weighted) => designatesSelf(store, weighted.destination, self));
 }
 
-export function dispatch(store: DiscoveryStore, authority: HboneAuthority, self: WaypointSelf): Dispatch {
+export function dispatch(store: DiscoveryStore, authority: Authority, self: WaypointSelf): Dispatch {
   if (authority.kind !== 'ip') {
     return {
       kind: 'reject',
       status: 400,
-      message: `CONNECT authority ${authority.host}:${authority.port} is a host name; a waypoint needs the original destination ip:port`,
+      message: `CONNECT authority ${formatAuthority(authority)} is a host name; a waypoint needs the original destination ip:port`,
     };
   }
   const { address, port } = authority;
@@ -72,5 +72,5 @@ export function dispatch(store: DiscoveryStore, authority: HboneAuthority, self:
     : workload
       ? `workload ${workload.namespace}/${workload.name} is not bound to this waypoint`
       : `no service or workload at ${address}`;
-  return { kind: 'reject', status: 503, message: `unknown destination ${address}:${port}: ${what}` };
+  return { kind: 'reject', status: 503, message: `unknown destination ${formatHostPort(address, port)}: ${what}` };
 }

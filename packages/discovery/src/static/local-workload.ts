@@ -1,6 +1,6 @@
 // ztunnel LocalConfig workloads and services (its serde camelCase model) -> domain model, without
 // xDS defaulting (facts §8.1, §12.14).
-import { canonicalIp } from '@ambient-ts/addresses';
+import { canonicalIp, formatIp, parseCidr } from '@ambient-ts/addresses';
 import type {
   ApplicationTunnel,
   GatewayAddress,
@@ -175,15 +175,13 @@ export function localService(cursor: YamlCursor): Service {
   for (const vip of required(f, 'vips', cursor).list()) {
     const text = vip.string();
     const slash = text.indexOf('/');
-    const cidr = /^(.+)\/(\d+)$/.exec(text.slice(slash + 1));
-    if (slash >= 0 && cidr) {
+    if (slash >= 0 && text.indexOf('/', slash + 1) >= 0) {
       // extension: "<network>/<ip>/<prefix>" declares a CIDR VIP
-      const address = canonicalIp(cidr[1]!);
-      const length = Number(cidr[2]);
-      const full = address?.includes(':') ? 128 : 32;
-      if (address === undefined || length > full) return vip.fail(`invalid CIDR VIP ${JSON.stringify(text)}`);
-      if (length === full) vips.push({ network: text.slice(0, slash), address });
-      else cidrVips.push({ network: text.slice(0, slash), address, prefixLength: length });
+      const range = parseCidr(text.slice(slash + 1));
+      if (range === undefined) return vip.fail(`invalid CIDR VIP ${JSON.stringify(text)}`);
+      const address = formatIp(range);
+      if (range.prefixLength === range.bytes.length * 8) vips.push({ network: text.slice(0, slash), address });
+      else cidrVips.push({ network: text.slice(0, slash), address, prefixLength: range.prefixLength });
     } else vips.push(networkAddress(vip));
   }
   const ports = [...portMap(required(f, 'ports', cursor))].map(([servicePort, targetPort]) => ({

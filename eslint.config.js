@@ -19,10 +19,15 @@ const depConstraints = [
   { sourceTag: 'pkg:addresses', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:routes', onlyDependOnLibsWithTags: ['pkg:addresses'] },
   { sourceTag: 'pkg:pki', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:istio-api', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:xds', onlyDependOnLibsWithTags: ['pkg:istio-api'] },
   { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:pki'] },
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
-  { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
-  { sourceTag: 'pkg:discovery', onlyDependOnLibsWithTags: ['pkg:policy', 'pkg:spiffe', 'pkg:addresses'] },
+  { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses', 'pkg:istio-api'] },
+  {
+    sourceTag: 'pkg:discovery',
+    onlyDependOnLibsWithTags: ['pkg:istio-api', 'pkg:xds', 'pkg:policy', 'pkg:spiffe', 'pkg:addresses'],
+  },
   {
     sourceTag: 'pkg:proxy-core',
     onlyDependOnLibsWithTags: ['pkg:addresses', 'pkg:telemetry', 'pkg:discovery', 'pkg:hbone'],

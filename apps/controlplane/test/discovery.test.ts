@@ -4,19 +4,22 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ADDRESS_TYPE_URL,
-  AUTHORIZATION_TYPE_URL,
   DiscoveryStore,
-  decodeResource,
-  encodeResource,
   routeOutbound,
   toService,
   toWorkload,
   validateAddress,
   validateAuthorization,
-  type XdsAddress,
-  type XdsAuthorization,
 } from '@ambient-ts/discovery';
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  decodeResource,
+  encodeResource,
+  type security,
+  type workload,
+} from '@ambient-ts/istio-api';
+import { fromXdsAuthorization } from '@ambient-ts/policy';
 import { describe, expect, it } from 'vitest';
 import { parseYaml } from '../src/load/yaml-source.ts';
 import { L7_TYPE_URL } from '../src/translate/l7.ts';
@@ -32,17 +35,17 @@ describe('examples/mesh.yaml through discovery', () => {
 
   it('every Address, Authorization and L7 object round-trips through the protobuf codec unchanged and passes validation', () => {
     for (const { name, resource } of mesh.addresses) {
-      const bytes = encodeResource(ADDRESS_TYPE_URL, resource as XdsAddress);
+      const bytes = encodeResource(ADDRESS_TYPE_URL, resource as workload.Address);
       expect(decodeResource(ADDRESS_TYPE_URL, bytes), name).toEqual(resource);
-      expect(validateAddress(name, resource as XdsAddress), name).toEqual([]);
+      expect(validateAddress(name, resource as workload.Address), name).toEqual([]);
     }
     for (const { name, resource } of mesh.l7) {
       expect(decodeResource(L7_TYPE_URL, encodeResource(L7_TYPE_URL, resource)), name).toEqual(resource);
     }
     for (const { name, resource } of mesh.authorizations) {
-      const bytes = encodeResource(AUTHORIZATION_TYPE_URL, resource as XdsAuthorization);
+      const bytes = encodeResource(AUTHORIZATION_TYPE_URL, resource as security.Authorization);
       expect(decodeResource(AUTHORIZATION_TYPE_URL, bytes), name).toEqual(resource);
-      expect(validateAuthorization(name, resource as XdsAuthorization), name).toEqual([]);
+      expect(validateAuthorization(name, resource as security.Authorization), name).toEqual([]);
     }
   });
 
@@ -54,7 +57,12 @@ describe('examples/mesh.yaml through discovery', () => {
     const services = mesh.addresses.flatMap((a) =>
       'service' in a.resource ? [toService(a.resource.service as never)] : [],
     );
-    store.apply({ workloads, services, policies: mesh.authorizations.map((a) => a.resource as XdsAuthorization) });
+    const policies = mesh.authorizations.map((a) => {
+      const result = fromXdsAuthorization(a.resource);
+      if (!result.ok) throw new Error(result.message);
+      return result.policy;
+    });
+    store.apply({ workloads, services, policies });
     const client = store.getWorkload('Kubernetes//Pod/default/client');
     expect(client).toBeDefined();
 

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADDRESS_TYPE_URL } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../src/errors.ts';
 import { startControlPlane } from '../src/serve/control-plane.ts';

@@ -4,15 +4,14 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@ambient-ts/istio-api';
 import {
-  ADDRESS_TYPE_URL,
-  AUTHORIZATION_TYPE_URL,
   DeltaXdsClient,
   ztunnelNode,
   type XdsClientOptions,
   type XdsHandler,
   type XdsTypeUpdate,
-} from '@ambient-ts/discovery';
+} from '@ambient-ts/xds';
 import { Logging } from '@ambient-ts/telemetry';
 import { startControlPlane } from '../src/serve/control-plane.ts';
 import type { RunningControlPlane } from '../src/serve/types.ts';

@@ -3,7 +3,8 @@
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IstioCaClient, NodeTokenIssuer } from '@ambient-ts/certs';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, type DeltaXdsClient } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@ambient-ts/istio-api';
+import type { DeltaXdsClient } from '@ambient-ts/xds';
 import { afterEach, describe, expect, it } from 'vitest';
 import { L7_TYPE_URL } from '../src/translate/l7.ts';
 import { eventually, exampleYaml, tempMesh, xdsClient, type TempMesh } from './serve-support.ts';

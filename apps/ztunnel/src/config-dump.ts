@@ -1,7 +1,7 @@
 // /config_dump in the shape `istioctl ztunnel-config` reads (ztunnel-facts §7.3): workloads, services,
 // policies, certificates, the effective config, version, and per-workload state with its connections.
 import type { GatewayAddress, NetworkAddress, StoreSnapshot } from '@ambient-ts/discovery';
-import type { XdsAuthorization } from '@ambient-ts/discovery';
+import type { security } from '@ambient-ts/istio-api';
 import { redactedConfig, type Config } from './config.ts';
 import type { TrackedConnection } from './connection-manager.ts';
 
@@ -32,7 +32,7 @@ const title = (text: string): string =>
     .toLowerCase()
     .replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
 
-function policy(value: XdsAuthorization): Record<string, unknown> {
+function policy(value: security.Authorization): Record<string, unknown> {
   return {
     ...value,
     scope: title(String(value.scope ?? 'GLOBAL')),

@@ -2,16 +2,15 @@
 // "which workloads does this proxy serve" (node mode: node == NODE_NAME; dedicated: the one named workload).
 import { normalizeAddress } from '@ambient-ts/addresses';
 import {
-  DeltaXdsClient,
   DiscoveryStore,
   applyLocalConfig,
   loadLocalConfigFile,
   parseLocalConfig,
   storeHandlers,
-  ztunnelNode,
   type StoreChange,
   type Workload,
 } from '@ambient-ts/discovery';
+import { DeltaXdsClient, ztunnelNode } from '@ambient-ts/xds';
 import type { Logging, ProxyMetrics, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
 import { tokenSource } from '@ambient-ts/runtime';

@@ -2,7 +2,7 @@
 // With `xdsDefaults` (the xDS path) empty trustDomain/serviceAccount/clusterId become
 // cluster.local/default/Kubernetes, as ztunnel does for xDS but not for static YAML (facts §12.14).
 import { ipFromBytes } from '@ambient-ts/addresses';
-import { base64ToBytes } from './codec/base64.ts';
+import { base64ToBytes, type workload } from '@ambient-ts/istio-api';
 import type {
   GatewayAddress,
   LoadBalancer,
@@ -14,7 +14,6 @@ import type {
   WorkloadServicePorts,
 } from './model.ts';
 import { enumName } from './validate/enums.ts';
-import type { XdsGatewayAddress, XdsNetworkAddress, XdsPortList, XdsService, XdsWorkload } from './xds-types.ts';
 
 export interface ConvertOptions {
   /** Apply ztunnel's xDS defaults for empty trustDomain/serviceAccount/clusterId (default true). */
@@ -25,11 +24,11 @@ function ip(base64: string | undefined): string {
   return ipFromBytes(base64ToBytes(base64 ?? '')) ?? '';
 }
 
-function networkAddress(address: XdsNetworkAddress): NetworkAddress {
+function networkAddress(address: workload.NetworkAddress): NetworkAddress {
   return { network: address.network ?? '', address: ip(address.address) };
 }
 
-export function toGatewayAddress(gateway: XdsGatewayAddress): GatewayAddress {
+export function toGatewayAddress(gateway: workload.GatewayAddress): GatewayAddress {
   const port = gateway.hboneMtlsPort ?? 0;
   if (gateway.address)
     return { destination: { kind: 'address', ...networkAddress(gateway.address) }, hboneMtlsPort: port };
@@ -40,13 +39,13 @@ export function toGatewayAddress(gateway: XdsGatewayAddress): GatewayAddress {
   };
 }
 
-function portMap(list: XdsPortList): Map<number, number> {
+function portMap(list: workload.PortList): Map<number, number> {
   const map = new Map<number, number>();
   for (const port of list.ports ?? []) map.set(port.servicePort ?? 0, port.targetPort ?? 0);
   return map;
 }
 
-export function toWorkload(xds: XdsWorkload, options: ConvertOptions = {}): Workload {
+export function toWorkload(xds: workload.Workload, options: ConvertOptions = {}): Workload {
   const defaults = options.xdsDefaults ?? true;
   const services: WorkloadServicePorts[] = Object.entries(xds.services ?? {}).map(([service, list]) => ({
     service,
@@ -100,7 +99,7 @@ const SCOPES: Record<string, LoadBalancerScope> = {
   NETWORK: 'Network',
 };
 
-function toLoadBalancer(xds: NonNullable<XdsService['loadBalancing']>): LoadBalancer {
+function toLoadBalancer(xds: NonNullable<workload.Service['loadBalancing']>): LoadBalancer {
   const mode = enumName('lbMode', xds.mode);
   return {
     routingPreferences: (xds.routingPreference ?? []).map((scope) => SCOPES[enumName('lbScope', scope) ?? '']!),
@@ -116,7 +115,7 @@ function toLoadBalancer(xds: NonNullable<XdsService['loadBalancing']>): LoadBala
   };
 }
 
-export function toService(xds: XdsService): Service {
+export function toService(xds: workload.Service): Service {
   const vips: NetworkAddress[] = [];
   const cidrVips: NetworkCidr[] = [];
   for (const address of xds.addresses ?? []) {

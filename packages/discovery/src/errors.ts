@@ -1,21 +1,11 @@
 // Every failure this package reports, with a stable code. Messages name the resource, field or file:line.
 
 export type DiscoveryErrorCode =
-  // protobuf codecs
-  | 'CODEC_UNKNOWN_TYPE'
-  | 'CODEC_DECODE_FAILED'
-  | 'CODEC_INVALID_JSON'
   // resource validation (what makes ztunnel NACK a resource)
   | 'RESOURCE_INVALID'
   // static LocalConfig YAML
   | 'STATIC_CONFIG_READ'
-  | 'STATIC_CONFIG_INVALID'
-  // options objects
-  | 'OPTIONS_INVALID'
-  // xDS transport
-  | 'XDS_UNAUTHENTICATED'
-  | 'XDS_SERVER_CLOSED'
-  | 'XDS_BIND_FAILED';
+  | 'STATIC_CONFIG_INVALID';
 
 const marker = Symbol.for('@ambient-ts/discovery/DiscoveryError');
 

@@ -1,34 +1,18 @@
-// @ambient-ts/discovery — Istio workload discovery: protobuf codecs, delta xDS client and server, static config, indexed store, routing decisions.
+// @ambient-ts/discovery — Istio workload discovery: the domain model, wire→domain conversion, the indexed
+// store, routing decisions, static config, and the xDS handlers that feed the store. Wire types and codecs
+// are @ambient-ts/istio-api's; the xDS protocol is @ambient-ts/xds's.
 export { DiscoveryError, type DiscoveryErrorCode } from './errors.ts';
-
-// codecs
-export {
-  ADDRESS_TYPE_URL,
-  AUTHORIZATION_TYPE_URL,
-  SERVICE_TYPE_URL,
-  WORKLOAD_TYPE_URL,
-  TYPE_URL_PREFIX,
-} from './codec/registry.ts';
-export {
-  decodeResource,
-  encodeResource,
-  toAny,
-  addressResourceName,
-  authorizationResourceName,
-  type ResourceShapes,
-} from './codec/resource.ts';
-export type * from './xds-types.ts';
 
 // validation and domain model
 export { validateAddress, validateAuthorization, formatIssue, type ValidationIssue } from './validate/validate.ts';
 export { toWorkload, toService, toGatewayAddress, type ConvertOptions } from './convert.ts';
 export type * from './model.ts';
-export { serviceKey, policyKey, workloadIdentity } from './model.ts';
+export { serviceKey, workloadIdentity } from './model.ts';
 
 // store
 export { DiscoveryStore, type AddressLookup } from './store/store.ts';
 export type { StoreUpdate, StoreChange, StoreListener, Changes } from './store/types.ts';
-export type { StoreSnapshot } from './store/snapshot.ts';
+export type { StoreSnapshot, PolicySnapshot } from './store/snapshot.ts';
 
 // routing
 export { routeOutbound, pickServiceWaypoint, type OutboundRequest } from './routing/outbound.ts';
@@ -45,31 +29,14 @@ export {
   type RouteOptions,
 } from './routing/types.ts';
 
-// xDS transport
-export type { XdsNode, XdsResource, DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './xds/messages.ts';
-export { DELTA_ADS_PATH } from './xds/messages.ts';
-export { DeltaXdsClient, classify as classifyXdsTermination } from './xds/client.ts';
-export type * from './xds/client-types.ts';
-export { ztunnelNode, type ZtunnelNodeInput } from './xds/node.ts';
-export { storeHandlers, addressHandler, authorizationHandler } from './xds/store-handlers.ts';
+// xDS: the handlers that feed the store, and the Istio resources a server serves
+export { storeHandlers, addressHandler, authorizationHandler, convertAuthorization } from './xds/store-handlers.ts';
 export {
-  DeltaXdsServer,
-  addDeltaAdsService,
-  startXdsServer,
-  type XdsServerEvent,
-  type XdsServerOptions,
-  type StartXdsServerOptions,
-  type RunningXdsServer,
-} from './xds/server.ts';
-export type { XdsStreamInfo, TypeState as XdsTypeState } from './xds/server-stream.ts';
-export {
-  ResourceCache,
   addressResource,
   authorizationResource,
-  contentVersion,
-  type ResourceInput,
-  type CacheUpdate,
-} from './xds/cache.ts';
+  addressResourceName,
+  authorizationResourceName,
+} from './xds/resources.ts';
 
 // static config
 export { parseLocalConfig, loadLocalConfigFile, applyLocalConfig, type LocalConfig } from './static/local-config.ts';

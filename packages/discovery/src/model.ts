@@ -1,5 +1,6 @@
 // The domain model ztunnel routes with (its serde "internal" model, camelCase like /config_dump).
 // Built from xDS (with defaults) or from static YAML (without); see convert.ts and static/.
+import { formatIstioIdentity } from '@ambient-ts/spiffe';
 
 /** An IP on a network; `network` "" is the default network. */
 export interface NetworkAddress {
@@ -130,11 +131,7 @@ export function serviceKey(service: NamespacedHostname): string {
   return `${service.namespace}/${service.hostname}`;
 }
 
-export function policyKey(policy: { namespace?: string; name?: string }): string {
-  return `${policy.namespace ?? ''}/${policy.name ?? ''}`;
-}
-
 /** spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount> (empty parts kept, as ztunnel does). */
 export function workloadIdentity(workload: Pick<Workload, 'trustDomain' | 'namespace' | 'serviceAccount'>): string {
-  return `spiffe://${workload.trustDomain}/ns/${workload.namespace}/sa/${workload.serviceAccount}`;
+  return formatIstioIdentity(workload);
 }

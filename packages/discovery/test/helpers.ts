@@ -1,12 +1,13 @@
 // Shared builders for the integration tests.
 import { ipToBytes } from '@ambient-ts/addresses';
-import { ADDRESS_TYPE_URL, addressResource, type XdsAddress, type XdsWorkload } from '../src/index.ts';
+import { ADDRESS_TYPE_URL, type workload } from '@ambient-ts/istio-api';
+import { addressResource } from '../src/index.ts';
 
 export function b64ip(ip: string): string {
   return Buffer.from(ipToBytes(ip)!).toString('base64');
 }
 
-export function workloadAddress(name: string, ip: string, extra: Partial<XdsWorkload> = {}): XdsAddress {
+export function workloadAddress(name: string, ip: string, extra: Partial<workload.Workload> = {}): workload.Address {
   return {
     workload: {
       uid: `Kubernetes//Pod/default/${name}`,
@@ -20,7 +21,7 @@ export function workloadAddress(name: string, ip: string, extra: Partial<XdsWork
   };
 }
 
-export function upsertWorkloads(...addresses: XdsAddress[]) {
+export function upsertWorkloads(...addresses: workload.Address[]) {
   return { typeUrl: ADDRESS_TYPE_URL, upsert: addresses.map((a) => addressResource(a)) };
 }
 

@@ -4,16 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  AUTHORIZATION_TYPE_URL,
   DiscoveryStore,
   applyLocalConfig,
-  decodeResource,
-  encodeResource,
   loadLocalConfigFile,
   parseLocalConfig,
   routeOutbound,
   workloadIdentity,
 } from '../src/index.ts';
+import { AUTHORIZATION_TYPE_URL, decodeResource, encodeResource } from '@ambient-ts/istio-api';
+import { toXdsAuthorization, type AuthorizationPolicy } from '@ambient-ts/policy';
+
+/** A stored policy back in the proto3 JSON form xDS delivers. */
+const wire = (policy: AuthorizationPolicy) => toXdsAuthorization(policy, { rootNamespace: '' })!;
 
 // The shape of Istio ztunnel's examples/localhost.yaml (two local workloads, an ALLOW policy, two services).
 const LOCALHOST = `# local workloads
@@ -96,8 +98,9 @@ describe('LocalConfig YAML', () => {
       ['default/example2.com', [[80, 8080]]],
     ]);
     expect(config.services[1]!.vips).toEqual([{ network: 'remote', address: '127.10.0.2' }]);
-    // policies in the same proto3 JSON form xDS delivers (ALLOW omitted as the default)
-    expect(config.policies).toEqual([
+    // policies are converted like xDS ones; in proto3 JSON form (ALLOW omitted as the default)
+    expect(config.policies.map((policy) => policy.problems)).toEqual([[]]);
+    expect(config.policies.map(wire)).toEqual([
       {
         name: 'deny-9999',
         namespace: 'default',
@@ -105,9 +108,9 @@ describe('LocalConfig YAML', () => {
         rules: [{ clauses: [{ matches: [{ notDestinationPorts: [9999] }] }] }],
       },
     ]);
-    expect(decodeResource(AUTHORIZATION_TYPE_URL, encodeResource(AUTHORIZATION_TYPE_URL, config.policies[0]!))).toEqual(
-      config.policies[0],
-    );
+    expect(
+      decodeResource(AUTHORIZATION_TYPE_URL, encodeResource(AUTHORIZATION_TYPE_URL, wire(config.policies[0]!))),
+    ).toEqual(wire(config.policies[0]!));
 
     const store = new DiscoveryStore();
     applyLocalConfig(store, config);
@@ -194,7 +197,7 @@ policies:
       canonical: true,
       ports: [{ servicePort: 80, targetPort: 0 }],
     });
-    expect(config.policies[0]).toEqual({
+    expect(wire(config.policies[0]!)).toEqual({
       name: 'p',
       namespace: 'ns',
       scope: 'WORKLOAD_SELECTOR',

@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { afterEach, expect, it } from 'vitest';
-import {
-  DeltaXdsClient,
-  DiscoveryStore,
-  addDeltaAdsService,
-  DeltaXdsServer,
-  storeHandlers,
-  ztunnelNode,
-} from '../src/index.ts';
+import { DiscoveryStore, storeHandlers } from '../src/index.ts';
+import { DeltaXdsClient, addDeltaAdsService, DeltaXdsServer, ztunnelNode } from '@ambient-ts/xds';
 import { eventually, upsertWorkloads, workloadAddress } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];

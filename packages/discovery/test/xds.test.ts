@@ -1,19 +1,20 @@
 // Client <-> server over real gRPC on port 0: subscribe, update, NACK, reconnect, on-demand.
 import { afterEach, describe, expect, it } from 'vitest';
+import { DiscoveryStore, authorizationResource, storeHandlers } from '../src/index.ts';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
-  DeltaXdsClient,
-  DiscoveryStore,
-  authorizationResource,
   encodeResource,
-  startXdsServer,
-  storeHandlers,
-  ztunnelNode,
   type DeltaDiscoveryRequest,
+} from '@ambient-ts/istio-api';
+import {
+  DeltaXdsClient,
+  startXdsServer,
+  ztunnelNode,
   type RunningXdsServer,
   type XdsClientOptions,
-} from '../src/index.ts';
+} from '@ambient-ts/xds';
+import { evaluateL4 } from '@ambient-ts/policy';
 import { b64ip, eventually, upsertWorkloads, workloadAddress } from './helpers.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -66,7 +67,13 @@ describe('delta xDS over gRPC', () => {
     const c = client(s.address, store);
     await c.whenSynced();
     expect(store.findWorkloadByAddress('', '10.0.0.5')?.uid).toBe('Kubernetes//Pod/default/a');
-    expect(store.getPolicy('istio-system/allow-all')).toEqual({ name: 'allow-all', namespace: 'istio-system' });
+    expect(store.getPolicy('istio-system/allow-all')).toMatchObject({
+      key: 'istio-system/allow-all',
+      action: 'ALLOW',
+      attachment: { kind: 'xds', scope: 'GLOBAL' },
+      rules: [],
+      problems: [],
+    });
     expect(seenHeaders[0]).toMatchObject({ authorization: 'Bearer secret-token', clusterid: 'Kubernetes' });
     const initial = requests.filter((r) => r.node);
     expect(initial.map((r) => r.typeUrl).sort()).toEqual([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL].sort());
@@ -121,6 +128,75 @@ describe('delta xDS over gRPC', () => {
     expect(c.ackedVersions(ADDRESS_TYPE_URL).has('Kubernetes//Pod/default/bad')).toBe(false);
     expect(c.ackedVersions(ADDRESS_TYPE_URL).has('Kubernetes//Pod/default/good')).toBe(true);
     expect(s.xds.streams()[0]!.types.get(ADDRESS_TYPE_URL)!.lastNack?.message).toBe(nacks[0]);
+  });
+
+  it('NACKs a malformed Authorization naming resource and field, and enforces it fail-closed', async () => {
+    const s = await server();
+    const nacks: string[] = [];
+    const acks: string[] = [];
+    s.xds.onEvent((e) => {
+      if (e.kind === 'nack') nacks.push(e.message);
+      if (e.kind === 'ack' && e.typeUrl === AUTHORIZATION_TYPE_URL) acks.push(e.nonce);
+    });
+    const store = new DiscoveryStore();
+    const c = client(s.address, store);
+    await c.whenSynced();
+    const badDeny = {
+      name: 'broken-deny',
+      namespace: 'default',
+      scope: 'WORKLOAD_SELECTOR' as const,
+      action: 'DENY' as const,
+      rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64ip('10.0.0.0').slice(0, 4), length: 8 }] }] }] }],
+    };
+    s.xds.update({
+      typeUrl: AUTHORIZATION_TYPE_URL,
+      upsert: [
+        authorizationResource(badDeny),
+        authorizationResource({ name: 'odd-allow', namespace: 'default', scope: 9, rules: [{}] }),
+        authorizationResource({ name: 'fine', namespace: 'default', scope: 'NAMESPACE', rules: [{}] }),
+      ],
+    });
+    await eventually(() => nacks.length === 1, 10_000, 'nack');
+    expect(nacks[0]).toContain(
+      'default/broken-deny: rules[0].clauses[0].matches[0].sourceIps[0].address: expected 4 or 16 address bytes, got 3',
+    );
+    expect(nacks[0]).toContain('default/odd-allow: scope: unknown enum value number 9');
+    expect(nacks[0]).not.toContain('default/fine');
+    // the sibling applies; the broken ones are stored as their fail-closed stand-ins
+    expect(store.getPolicy('default/fine')).toMatchObject({ action: 'ALLOW', problems: [] });
+    expect(store.getPolicy('default/broken-deny')).toMatchObject({
+      action: 'DENY',
+      attachment: { kind: 'xds', scope: 'WORKLOAD_SELECTOR' },
+      rules: [{ clauses: [] }],
+      problems: [{ field: 'rules[0].clauses[0].matches[0].sourceIps[0].address' }],
+    });
+    expect(store.getPolicy('default/odd-allow')).toMatchObject({
+      action: 'ALLOW',
+      attachment: { kind: 'xds', scope: 'GLOBAL' },
+      rules: [],
+    });
+    const selected = { namespace: 'default', authorizationPolicies: ['default/broken-deny'] };
+    const connection = { sourceIp: '192.168.0.1', destinationIp: '10.0.0.5', destinationPort: 80 };
+    expect(evaluateL4(store.policiesFor(selected), connection)).toMatchObject({
+      allowed: false,
+      policy: 'default/broken-deny',
+    });
+    expect(evaluateL4(store.policiesFor({ namespace: 'default', authorizationPolicies: [] }), connection).allowed).toBe(
+      true,
+    );
+    expect(c.ackedVersions(AUTHORIZATION_TYPE_URL).has('default/broken-deny')).toBe(false);
+    expect(s.xds.streams()[0]!.types.get(AUTHORIZATION_TYPE_URL)!.lastNack?.message).toBe(nacks[0]);
+    // a fixed version is ACKed and replaces the stand-in; removing the resource removes it
+    const acked = acks.length;
+    s.xds.update({
+      typeUrl: AUTHORIZATION_TYPE_URL,
+      upsert: [authorizationResource({ ...badDeny, rules: [{ clauses: [{ matches: [{ destinationPorts: [9] }] }] }] })],
+      remove: ['default/odd-allow'],
+    });
+    await eventually(() => acks.length > acked, 10_000, 'ack of the fixed policy');
+    expect(store.getPolicy('default/broken-deny')!.problems).toEqual([]);
+    expect(store.getPolicy('default/odd-allow')).toBeUndefined();
+    expect(evaluateL4(store.policiesFor(selected), connection).allowed).toBe(true);
   });
 
   it('reconnects after the stream drops, keeps the store and sends initial_resource_versions', async () => {

@@ -3,8 +3,6 @@
 export type PolicyErrorCode =
   /** A Kubernetes-shaped AuthorizationPolicy/RequestAuthentication could not be understood (strict parse). */
   | 'INVALID_POLICY'
-  /** An `istio.security.Authorization` (proto3 JSON) failed validation; discovery should NACK it. */
-  | 'INVALID_XDS_AUTHORIZATION'
   /** YAML text could not be parsed. */
   | 'INVALID_YAML'
   /** A JWKS could not be fetched or parsed. */

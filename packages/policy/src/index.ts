@@ -23,17 +23,13 @@ export {
 // Loading
 export { loadAuthorizationPolicy, parseAuthorizationPolicy, type LoadOptions, type Loaded } from './kube-policy.ts';
 export { loadPolicyDocuments, parsePolicyDocuments, type LoadedDocuments, type YamlLoadOptions } from './yaml-load.ts';
-export { fromXdsAuthorization } from './xds-from.ts';
+export {
+  fromXdsAuthorization,
+  failClosedAuthorization,
+  XDS_MATCH_ATTRIBUTES,
+  type XdsAuthorizationResult,
+} from './xds-from.ts';
 export { toXdsAuthorization, translateForZtunnel, type ToXdsOptions, type ZtunnelTranslation } from './xds-to.ts';
-export type {
-  XdsAddress,
-  XdsAuthorization,
-  XdsClause,
-  XdsMatch,
-  XdsRule,
-  XdsServiceAccountMatch,
-  XdsStringMatch,
-} from './xds-types.ts';
 
 // Attachment
 export {

@@ -4,7 +4,8 @@
 // namespace and NAMESPACE elsewhere, selector policies WORKLOAD_SELECTOR; an ALLOW rule with any HTTP
 // attribute is omitted entirely; a DENY rule keeps its L4 parts (an L7-only part becomes an empty match).
 import type { AuthorizationPolicy, Clause, Condition, Rule, StringMatcher, XdsScope } from './model.ts';
-import type { XdsAddress, XdsAuthorization, XdsClause, XdsMatch, XdsRule, XdsStringMatch } from './xds-types.ts';
+import type { security } from '@ambient-ts/istio-api';
+import { XDS_MATCH_ATTRIBUTES } from './xds-from.ts';
 
 export interface ToXdsOptions {
   /** Istio's root namespace (meshConfig rootNamespace, usually istio-system). */
@@ -13,31 +14,26 @@ export interface ToXdsOptions {
 
 export interface ZtunnelTranslation {
   /** undefined: the policy is not for ztunnel (targetRefs, AUDIT, CUSTOM). */
-  readonly authorization: XdsAuthorization | undefined;
+  readonly authorization: security.Authorization | undefined;
   /** What the translation left out, one line each. */
   readonly dropped: readonly string[];
   /** istiod's status condition for the policy, when it reports one. */
   readonly status?: { readonly reason: 'UnsupportedValue'; readonly message: string };
 }
 
-function stringMatch(matcher: StringMatcher): XdsStringMatch {
+function stringMatch(matcher: StringMatcher): security.StringMatch {
   return matcher.kind === 'presence' ? { presence: {} } : { [matcher.kind]: matcher.value };
 }
 
-function address(cidr: { bytes: Uint8Array; prefixLength: number }): XdsAddress {
+function address(cidr: { bytes: Uint8Array; prefixLength: number }): security.Address {
   const out: { address: string; length?: number } = { address: Buffer.from(cidr.bytes).toString('base64') };
   if (cidr.prefixLength !== 0) out.length = cidr.prefixLength;
   return out;
 }
 
-const xdsField: Record<string, string> = {
-  'source.namespace': 'namespaces',
-  'source.principal': 'principals',
-  'source.serviceAccount': 'serviceAccounts',
-  'source.ip': 'sourceIps',
-  'destination.ip': 'destinationIps',
-  'destination.port': 'destinationPorts',
-};
+const xdsField: Record<string, string> = Object.fromEntries(
+  XDS_MATCH_ATTRIBUTES.map(([field, attribute]) => [attribute, field]),
+);
 
 function fieldName(condition: Condition): string {
   const base = xdsField[condition.attribute]!;
@@ -61,17 +57,17 @@ function matchValues(condition: Condition): unknown[] {
   }
 }
 
-function toMatch(conditions: readonly Condition[]): XdsMatch {
+function toMatch(conditions: readonly Condition[]): security.Match {
   const out: Record<string, unknown[]> = {};
   for (const condition of conditions) {
     if (!condition.l4 || !(condition.attribute in xdsField)) continue;
     const name = fieldName(condition);
     out[name] = [...(out[name] ?? []), ...matchValues(condition)];
   }
-  return out as XdsMatch;
+  return out as security.Match;
 }
 
-function toClause(clause: Clause): XdsClause {
+function toClause(clause: Clause): security.Clause {
   const matches = clause.matches.map((match) => toMatch(match.conditions));
   return matches.length > 0 ? { matches } : {};
 }
@@ -116,7 +112,7 @@ export function translateForZtunnel(policy: AuthorizationPolicy, options: ToXdsO
   }
   const dropped: string[] = [];
   const found = new Set<string>();
-  const rules: XdsRule[] = [];
+  const rules: security.Rule[] = [];
   for (const rule of policy.rules) {
     if (rule.dropped) {
       dropped.push(`${rule.field}: ${rule.dropped}`);
@@ -136,7 +132,7 @@ export function translateForZtunnel(policy: AuthorizationPolicy, options: ToXdsO
     rules.push(clauses.length > 0 ? { clauses } : {});
   }
   const scope = scopeOf(policy, options.rootNamespace);
-  const authorization: XdsAuthorization = {
+  const authorization: security.Authorization = {
     name: policy.name,
     namespace: policy.namespace,
     ...(scope !== 'GLOBAL' && { scope }),
@@ -156,6 +152,9 @@ export function translateForZtunnel(policy: AuthorizationPolicy, options: ToXdsO
 }
 
 /** The proto3-JSON `istio.security.Authorization` for ztunnel, or undefined when ztunnel gets nothing. */
-export function toXdsAuthorization(policy: AuthorizationPolicy, options: ToXdsOptions): XdsAuthorization | undefined {
+export function toXdsAuthorization(
+  policy: AuthorizationPolicy,
+  options: ToXdsOptions,
+): security.Authorization | undefined {
   return translateForZtunnel(policy, options).authorization;
 }

@@ -1,12 +1,24 @@
 // istio.security.Authorization in proto3 JSON: validation, conversion, and istiod's translation.
 import { describe, expect, it } from 'vitest';
 import { b64, conn, kube, lenient } from '../test/helpers.ts';
-import { PolicyError } from './errors.ts';
 import { evaluateL4 } from './evaluate.ts';
-import { fromXdsAuthorization } from './xds-from.ts';
+import { fromXdsAuthorization as convertXds, type XdsAuthorizationResult } from './xds-from.ts';
 import { toXdsAuthorization, translateForZtunnel } from './xds-to.ts';
 
 const root = { rootNamespace: 'istio-system' };
+
+/** The converted policy of an input the test expects to be valid. */
+function fromXdsAuthorization(input: unknown) {
+  const result = convertXds(input);
+  if (!result.ok) throw new Error(result.message);
+  return result.policy;
+}
+
+function failure(input: unknown): Extract<XdsAuthorizationResult, { ok: false }> {
+  const result = convertXds(input);
+  if (result.ok) throw new Error('expected the conversion to fail');
+  return result;
+}
 
 describe('fromXdsAuthorization', () => {
   it('converts the agreed example shape', () => {
@@ -100,17 +112,57 @@ describe('fromXdsAuthorization', () => {
     [{ name: 'p', rules: [{ clauses: [{ matches: [{ destinationPorts: [70000] }] }] }] }, 'destinationPorts[0]'],
     [{ name: 'p', rules: [{ clauses: [{ matches: [{ trustDomains: [] }] }] }] }, 'matches[0].trustDomains'],
     [{ name: 'p', rules: 'x' }, 'rules'],
-  ])('rejects %j at %s, naming the policy', (input, field) => {
-    let error: unknown;
-    try {
-      fromXdsAuthorization({ namespace: 'ns', ...input });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(PolicyError.isPolicyError(error)).toBe(true);
-    expect((error as PolicyError).code).toBe('INVALID_XDS_AUTHORIZATION');
-    expect((error as PolicyError).message).toMatch(/^istio\.security\.Authorization ns\//);
-    expect((error as PolicyError).message).toContain(field);
+  ])('rejects %j at %s, naming the policy, without throwing', (input, field) => {
+    const result = failure({ namespace: 'ns', ...input });
+    expect(result.message).toMatch(/^istio\.security\.Authorization ns\//);
+    expect(result.message).toContain(field);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]!.field).toContain(field);
+    expect(result.problems[0]).toMatchObject({ severity: 'error', policy: expect.stringMatching(/^ns\//) });
+    expect(result.failClosed.problems).toEqual(result.problems);
+  });
+
+  it('gives a DENY that cannot be understood as a deny of everything it can select', () => {
+    const result = failure({
+      name: 'd',
+      namespace: 'ns',
+      scope: 'WORKLOAD_SELECTOR',
+      action: 'DENY',
+      rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: b64(10, 0, 0), length: 8 }] }] }] }],
+    });
+    expect(result.problems[0]!.field).toBe('rules[0].clauses[0].matches[0].sourceIps[0].address');
+    expect(result.problems[0]!.effect).toMatch(/DENY of every connection/);
+    expect(result.failClosed).toMatchObject({
+      key: 'ns/d',
+      action: 'DENY',
+      dryRun: false,
+      attachment: { kind: 'xds', scope: 'WORKLOAD_SELECTOR' },
+    });
+    // it matches any connection, from anyone to any port
+    for (const c of [
+      conn(),
+      conn({ sourceIp: '192.168.1.1', destinationPort: 1 }),
+      conn({ sourceIdentity: undefined }),
+    ])
+      expect(evaluateL4([result.failClosed], c)).toMatchObject({ allowed: false, policy: 'ns/d' });
+  });
+
+  it('gives an ALLOW that cannot be understood as allow-nothing, an unknown scope as GLOBAL', () => {
+    const result = failure({ name: 'a', namespace: 'ns', scope: 7, rules: [{}] });
+    expect(result.problems[0]!.field).toBe('scope');
+    expect(result.message).toMatch(/scope: unknown enum value number 7/);
+    expect(result.failClosed).toMatchObject({ action: 'ALLOW', rules: [], attachment: { scope: 'GLOBAL' } });
+    expect(evaluateL4([result.failClosed], conn()).allowed).toBe(false);
+    // beside a valid ALLOW it takes nothing away from what that one allows
+    const other = fromXdsAuthorization({ name: 'ok', namespace: 'ns', rules: [{}] });
+    expect(evaluateL4([result.failClosed, other], conn()).allowed).toBe(true);
+  });
+
+  it('treats an unknown action as DENY when failing closed', () => {
+    const result = failure({ name: 'x', namespace: 'ns', action: 9 });
+    expect(result.problems[0]!.field).toBe('action');
+    expect(result.failClosed.action).toBe('DENY');
+    expect(evaluateL4([result.failClosed], conn()).allowed).toBe(false);
   });
 });
 

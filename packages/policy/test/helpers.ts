@@ -35,7 +35,9 @@ export function lenient(spec: unknown, name = 'p', namespace = 'ns'): Authorizat
 }
 
 export function xds(input: Record<string, unknown>): AuthorizationPolicy {
-  return fromXdsAuthorization({ name: 'p', namespace: 'ns', ...input });
+  const result = fromXdsAuthorization({ name: 'p', namespace: 'ns', ...input });
+  if (!result.ok) throw new Error(result.message);
+  return result.policy;
 }
 
 export const SLEEP = 'spiffe://cluster.local/ns/default/sa/sleep';

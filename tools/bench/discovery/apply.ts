@@ -2,16 +2,14 @@
 // validate, convert, index) and measure routing lookups per second. Baselines from the same run:
 // protobufjs decode alone for the apply, a bare index lookup for routing.
 //   npx node --conditions=ambient-ts-source tools/bench/discovery/apply.ts [workloads=10000]
+import { DiscoveryStore, routeOutbound, storeHandlers } from '@ambient-ts/discovery';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
-  DiscoveryStore,
   decodeResource,
   encodeResource,
-  routeOutbound,
-  storeHandlers,
   type XdsResource,
-} from '@ambient-ts/discovery';
+} from '@ambient-ts/istio-api';
 
 const WORKLOADS = Number(process.argv[2] ?? 10_000);
 const SERVICES = Math.max(1, Math.floor(WORKLOADS / 10));

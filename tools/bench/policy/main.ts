@@ -99,6 +99,13 @@ function l7Policies(count: number): AuthorizationPolicy[] {
   return out;
 }
 
+/** A policy the bench knows to be valid, converted as discovery converts xDS ones. */
+function fromXds(input: Parameters<typeof fromXdsAuthorization>[0]): AuthorizationPolicy {
+  const result = fromXdsAuthorization(input);
+  if (!result.ok) throw new Error(result.message);
+  return result.policy;
+}
+
 /** ztunnel-style xDS policies (what discovery hands to ztunnel); again only the last ALLOW matches. */
 function l4Policies(count: number): AuthorizationPolicy[] {
   const b64 = (a: number, b: number) => Buffer.from([10, a, b, 0]).toString('base64');
@@ -106,7 +113,7 @@ function l4Policies(count: number): AuthorizationPolicy[] {
   for (let i = 0; i < count - 1; i++) {
     const deny = i % 10 === 0;
     out.push(
-      fromXdsAuthorization({
+      fromXds({
         name: `p-${i}`,
         namespace: `ns-${i % 50}`,
         scope: 'WORKLOAD_SELECTOR',
@@ -134,7 +141,7 @@ function l4Policies(count: number): AuthorizationPolicy[] {
     );
   }
   out.push(
-    fromXdsAuthorization({
+    fromXds({
       name: 'final',
       namespace: 'default',
       rules: [{ clauses: [{ matches: [{ namespaces: [{ exact: 'default' }] }] }] }],

@@ -1,4 +1,5 @@
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, ResourceCache } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@ambient-ts/istio-api';
+import { ResourceCache } from '@ambient-ts/xds';
 import { describe, expect, it } from 'vitest';
 import { base, tx } from '../../test/support.ts';
 import { L7_TYPE_URL } from '../translate/l7.ts';

@@ -1,16 +1,9 @@
 // From a translation to what the xDS cache must change: every resource whose bytes differ from what is
 // served (new content hash = new version) and the names that disappeared. Unchanged resources are not
 // pushed again.
-import {
-  ADDRESS_TYPE_URL,
-  AUTHORIZATION_TYPE_URL,
-  addressResource,
-  contentVersion,
-  toAny,
-  type CacheUpdate,
-  type ResourceCache,
-  type XdsAddress,
-} from '@ambient-ts/discovery';
+import { addressResource } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, toAny, type workload } from '@ambient-ts/istio-api';
+import { contentVersion, type CacheUpdate, type ResourceCache } from '@ambient-ts/xds';
 import { L7_TYPE_URL } from '../translate/l7.ts';
 import type { Translation } from '../translate/translate.ts';
 
@@ -41,7 +34,7 @@ function inputsByType(t: Translation): [string, Input[]][] {
         name,
         json: resource,
         // `network/ip` aliases, for clients that subscribe on demand
-        aliases: addressResource(resource as XdsAddress).aliases ?? [],
+        aliases: addressResource(resource as workload.Address).aliases ?? [],
       })),
     ],
     [AUTHORIZATION_TYPE_URL, t.authorizations.map(({ name, resource }) => ({ name, json: resource, aliases: [] }))],

@@ -9,7 +9,7 @@ import {
   type CertificateAuthority,
   type TokenVerifier,
 } from '@ambient-ts/certs';
-import { addDeltaAdsService, type DeltaXdsServer } from '@ambient-ts/discovery';
+import { addDeltaAdsService, type DeltaXdsServer } from '@ambient-ts/xds';
 import { bindPort } from './listen.ts';
 
 /** Names the TLS port's certificate carries, as istiod's does, plus loopback for the local mesh. */

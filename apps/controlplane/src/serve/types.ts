@@ -1,6 +1,6 @@
 // What startControlPlane hands back, and what an update of the served YAML came to.
 import type { Caller } from '@ambient-ts/certs';
-import type { DeltaXdsServer } from '@ambient-ts/discovery';
+import type { DeltaXdsServer } from '@ambient-ts/xds';
 import type { Problem } from '../translate/problems.ts';
 import type { Translation } from '../translate/translate.ts';
 import type { TypeChange } from './resources.ts';

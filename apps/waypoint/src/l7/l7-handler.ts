@@ -1,7 +1,8 @@
 // The xDS handler for the L7 objects: type.googleapis.com/google.protobuf.Struct resources named
 // `Kind/namespace/name`, each a plain Kubernetes object. Bad objects are NACKed with a reason naming the
 // object and field; the store keeps the last good version.
-import { decodeResource, type XdsHandler, type XdsRejection } from '@ambient-ts/discovery';
+import { decodeResource } from '@ambient-ts/istio-api';
+import type { XdsHandler, XdsRejection } from '@ambient-ts/xds';
 import type { L7Store } from './l7-store.ts';
 
 export const L7_TYPE_URL = 'type.googleapis.com/google.protobuf.Struct';

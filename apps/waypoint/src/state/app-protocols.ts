@@ -1,12 +1,8 @@
 // Service port protocols as istiod declares them in the workload API (`Port.app_protocol`), which the
 // discovery model does not keep: an Address handler wrapper records them before the store applies the push.
-import {
-  ADDRESS_TYPE_URL,
-  addressHandler,
-  decodeResource,
-  type DiscoveryStore,
-  type XdsHandler,
-} from '@ambient-ts/discovery';
+import { addressHandler, type DiscoveryStore } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL, decodeResource } from '@ambient-ts/istio-api';
+import type { XdsHandler } from '@ambient-ts/xds';
 
 export type AppProtocol = 'UNKNOWN' | 'HTTP11' | 'HTTP2' | 'GRPC' | 'TCP' | 'TLS';
 

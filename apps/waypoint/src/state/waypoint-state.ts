@@ -1,14 +1,9 @@
 // The discovered world of this waypoint: workloads, services and L4 policies (Address, Authorization)
 // in discovery's store, service port protocols, and the L7 objects — fed by the static file and/or one
 // delta xDS stream. Readiness completes once static config is loaded and xDS has synced.
-import {
-  AUTHORIZATION_TYPE_URL,
-  ADDRESS_TYPE_URL,
-  DeltaXdsClient,
-  DiscoveryStore,
-  applyLocalConfig,
-  authorizationHandler,
-} from '@ambient-ts/discovery';
+import { DiscoveryStore, applyLocalConfig, authorizationHandler } from '@ambient-ts/discovery';
+import { AUTHORIZATION_TYPE_URL, ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
+import { DeltaXdsClient } from '@ambient-ts/xds';
 import type { Logging, ProxyMetrics, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from '../config.ts';
 import { l7Handler, L7_TYPE_URL } from '../l7/l7-handler.ts';

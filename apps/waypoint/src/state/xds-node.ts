@@ -1,6 +1,6 @@
 // The Node a waypoint sends on xDS: Envoy's `router~<ip>~<pod>.<ns>~<ns>.svc.<domain>` id (what istiod
 // sees from its own waypoints) and the metadata istiod reads from a proxy.
-import type { XdsNode } from '@ambient-ts/discovery';
+import type { XdsNode } from '@ambient-ts/istio-api';
 import type { Config } from '../config.ts';
 
 export function waypointNode(config: Config, version: string): XdsNode {

@@ -11,13 +11,8 @@ import {
 } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { LocalCa } from '@ambient-ts/certs';
-import {
-  ADDRESS_TYPE_URL,
-  AUTHORIZATION_TYPE_URL,
-  startXdsServer,
-  type RunningXdsServer,
-  type XdsAddress,
-} from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, type workload } from '@ambient-ts/istio-api';
+import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import {
   createHboneServer,
   HbonePool,
@@ -130,7 +125,11 @@ export class TestEnv {
     return this.waypoint;
   }
 
-  push(addresses: XdsAddress[] = [], objects: { name: string; json: unknown }[] = [], remove: string[] = []): void {
+  push(
+    addresses: workload.Address[] = [],
+    objects: { name: string; json: unknown }[] = [],
+    remove: string[] = [],
+  ): void {
     const updates = [];
     if (addresses.length > 0)
       updates.push({ typeUrl: ADDRESS_TYPE_URL, upsert: addresses.map((a) => ({ name: addressName(a), json: a })) });
@@ -140,7 +139,7 @@ export class TestEnv {
 
   /** Push and wait until the waypoint applied it (its L7 version moves on, or its store grew). */
   async pushAndWait(
-    addresses: XdsAddress[] = [],
+    addresses: workload.Address[] = [],
     objects: { name: string; json: unknown }[] = [],
     remove: string[] = [],
   ): Promise<void> {

@@ -1,5 +1,5 @@
 // xDS resources for the direct tests, in the proto3 JSON form istiod (or the local control plane) sends.
-import type { XdsAddress } from '@ambient-ts/discovery';
+import type { workload as wire } from '@ambient-ts/istio-api';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const WAYPOINT_HOST = 'waypoint.default.svc.cluster.local';
@@ -22,7 +22,7 @@ export interface WorkloadSpec {
   waypoint?: boolean;
 }
 
-export function workload(spec: WorkloadSpec): XdsAddress {
+export function workload(spec: WorkloadSpec): wire.Address {
   return {
     workload: {
       uid: `Kubernetes//Pod/default/${spec.name}`,
@@ -47,7 +47,7 @@ export function workload(spec: WorkloadSpec): XdsAddress {
         ]),
       ),
     },
-  } as XdsAddress;
+  } as wire.Address;
 }
 
 export interface ServiceSpec {
@@ -58,7 +58,7 @@ export interface ServiceSpec {
   waypoint?: boolean;
 }
 
-export function service(spec: ServiceSpec): XdsAddress {
+export function service(spec: ServiceSpec): wire.Address {
   return {
     service: {
       name: spec.name,
@@ -74,10 +74,10 @@ export function service(spec: ServiceSpec): XdsAddress {
         ? {}
         : { waypoint: { hostname: { namespace: 'default', hostname: WAYPOINT_HOST }, hboneMtlsPort: 15008 } }),
     },
-  } as XdsAddress;
+  } as wire.Address;
 }
 
-export function addressName(address: XdsAddress): string {
+export function addressName(address: wire.Address): string {
   return address.workload ? address.workload.uid! : `default/${address.service!.hostname}`;
 }
 

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { fromXdsAuthorization } from '@ambient-ts/policy';
 import { socksConnect } from '@ambient-ts/socks5';
 import {
   eventually,
@@ -159,17 +160,15 @@ describe('policy changes', () => {
     expect(await echo(socket, 'allowed')).toBe('allowed');
     socket.on('error', () => {});
     const closed = new Promise((resolve) => socket.once('close', resolve));
-    started.ztunnel.state.store.apply({
-      policies: [
-        {
-          name: 'deny-client',
-          namespace: 'default',
-          scope: 'NAMESPACE',
-          action: 'DENY',
-          rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
-        },
-      ],
+    const deny = fromXdsAuthorization({
+      name: 'deny-client',
+      namespace: 'default',
+      scope: 'NAMESPACE',
+      action: 'DENY',
+      rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
     });
+    if (!deny.ok) throw new Error(deny.message);
+    started.ztunnel.state.store.apply({ policies: [deny.policy] });
     await closed;
     const line = await eventually(
       async () =>
@@ -182,13 +181,15 @@ describe('policy changes', () => {
 });
 
 describe('close reasons reach the access log and the metrics', () => {
-  const denyClient = {
+  const converted = fromXdsAuthorization({
     name: 'deny-client',
     namespace: 'default',
-    scope: 'NAMESPACE' as const,
-    action: 'DENY' as const,
+    scope: 'NAMESPACE',
+    action: 'DENY',
     rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
-  };
+  });
+  if (!converted.ok) throw new Error(converted.message);
+  const denyClient = converted.policy;
   const completed = (node: StartedZtunnel, direction: string) =>
     node.logs().filter((entry) => entry['message'] === 'connection complete' && entry['direction'] === direction);
 

@@ -2,7 +2,9 @@
 // node tokens and impersonation — the way they run against istiod.
 import type { Server } from 'node:net';
 import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
-import { ADDRESS_TYPE_URL, addressResource, startXdsServer, type RunningXdsServer } from '@ambient-ts/discovery';
+import { addressResource } from '@ambient-ts/discovery';
+import { ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
+import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
 import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';

@@ -1,10 +1,10 @@
 // Istio ztunnel's LocalConfig YAML (LOCAL_XDS_PATH / LOCAL_XDS): workloads, services, policies.
 import { readFile } from 'node:fs/promises';
 import { DiscoveryError, errorMessage } from '../errors.ts';
+import type { AuthorizationPolicy } from '@ambient-ts/policy';
 import type { Service, Workload } from '../model.ts';
 import type { DiscoveryStore } from '../store/store.ts';
 import type { StoreChange } from '../store/types.ts';
-import type { XdsAuthorization } from '../xds-types.ts';
 import { localPolicy } from './local-policy.ts';
 import { localService, localWorkload } from './local-workload.ts';
 import { YamlCursor } from './yaml-cursor.ts';
@@ -12,8 +12,8 @@ import { YamlCursor } from './yaml-cursor.ts';
 export interface LocalConfig {
   readonly workloads: readonly Workload[];
   readonly services: readonly Service[];
-  /** in the proto3 JSON form, like xDS policies */
-  readonly policies: readonly XdsAuthorization[];
+  /** converted like xDS policies (a policy that cannot be converted is its fail-closed stand-in) */
+  readonly policies: readonly AuthorizationPolicy[];
 }
 
 /** Parse LocalConfig text; errors are DiscoveryError STATIC_CONFIG_INVALID naming file:line:col and field. */

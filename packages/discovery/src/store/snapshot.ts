@@ -1,11 +1,15 @@
 // Config-dump view of the store: plain JSON, keys as ztunnel's /config_dump names them.
-import { policyKey, serviceKey, type Endpoint, type Service, type Workload } from '../model.ts';
-import type { XdsAuthorization } from '../xds-types.ts';
+import type { security } from '@ambient-ts/istio-api';
+import { toXdsAuthorization, type AuthorizationPolicy } from '@ambient-ts/policy';
+import { serviceKey, type Endpoint, type Service, type Workload } from '../model.ts';
+
+/** A stored policy in its proto3 JSON form; `problems` when it is a fail-closed stand-in for a broken one. */
+export type PolicySnapshot = security.Authorization & { readonly problems?: readonly string[] };
 
 export interface StoreSnapshot {
   readonly workloads: Record<string, unknown>[];
   readonly services: Record<string, unknown>[];
-  readonly policies: XdsAuthorization[];
+  readonly policies: PolicySnapshot[];
 }
 
 function ports(map: ReadonlyMap<number, number>): Record<string, number> {
@@ -27,10 +31,16 @@ function serviceJson(service: Service, endpoints: Endpoint[]): Record<string, un
   };
 }
 
+function policyJson(policy: AuthorizationPolicy): PolicySnapshot {
+  const wire = toXdsAuthorization(policy, { rootNamespace: '' }) ?? { name: policy.name, namespace: policy.namespace };
+  const problems = policy.problems.map((problem) => `${problem.field}: ${problem.message} (${problem.effect})`);
+  return problems.length > 0 ? { ...wire, problems } : wire;
+}
+
 export function buildSnapshot(
   workloads: Iterable<Workload>,
   services: Iterable<Service>,
-  policies: Iterable<XdsAuthorization>,
+  policies: Iterable<AuthorizationPolicy>,
   endpoints: (key: string) => Endpoint[],
 ): StoreSnapshot {
   const byKey =
@@ -40,6 +50,6 @@ export function buildSnapshot(
   return {
     workloads: [...workloads].sort(byKey((w: Workload) => w.uid)).map(workloadJson),
     services: [...services].sort(byKey(serviceKey)).map((s) => serviceJson(s, endpoints(serviceKey(s)))),
-    policies: [...policies].sort(byKey(policyKey)),
+    policies: [...policies].sort(byKey((p: AuthorizationPolicy) => p.key)).map(policyJson),
   };
 }

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { endpointOf, service, workload } from '../../test/fixtures.ts';
-import type { XdsAuthorization } from '../xds-types.ts';
+import type { security } from '@ambient-ts/istio-api';
+import { fromXdsAuthorization, type AuthorizationPolicy } from '@ambient-ts/policy';
 import type { StoreChange } from './types.ts';
 import { DiscoveryStore } from './store.ts';
 
-const policy = (namespace: string, name: string, extra: Partial<XdsAuthorization> = {}): XdsAuthorization => ({
-  name,
-  namespace,
-  ...extra,
-});
+const policy = (namespace: string, name: string, extra: Partial<security.Authorization> = {}): AuthorizationPolicy => {
+  const result = fromXdsAuthorization({ name, namespace, ...extra });
+  if (!result.ok) throw new Error(result.message);
+  return result.policy;
+};
 
 describe('DiscoveryStore', () => {
   it('indexes workloads by network/ip, hostname, node and uid; host-network workloads are not indexed by IP', () => {

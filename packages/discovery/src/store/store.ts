@@ -1,9 +1,8 @@
 // The indexed workload/service/policy store ztunnel routes and authorizes with. Updates are applied
 // synchronously as a whole (atomic per push for every reader) and announced once to subscribers.
 import { canonicalIp, cidrContains, networkAddressKey, parseIp, type Cidr } from '@ambient-ts/addresses';
-import { policyKey, serviceKey, type Endpoint, type Service, type Workload } from '../model.ts';
-import type { XdsAuthorization } from '../xds-types.ts';
-import { enumName } from '../validate/enums.ts';
+import type { AuthorizationPolicy } from '@ambient-ts/policy';
+import { serviceKey, type Endpoint, type Service, type Workload } from '../model.ts';
 import { MultiMap } from './multimap.ts';
 import { buildSnapshot, type StoreSnapshot } from './snapshot.ts';
 import type { StoreChange, StoreListener, StoreUpdate } from './types.ts';
@@ -27,7 +26,7 @@ export class DiscoveryStore {
   readonly #servicesByVip = new MultiMap<string, string>();
   readonly #servicesByHostname = new MultiMap<string, string>();
   #cidrs: CidrEntry[] = [];
-  readonly #policies = new Map<string, XdsAuthorization>();
+  readonly #policies = new Map<string, AuthorizationPolicy>();
   readonly #policiesByNamespace = new MultiMap<string, string>();
   readonly #globalPolicies = new Set<string>();
   readonly #listeners = new Set<StoreListener>();
@@ -38,7 +37,7 @@ export class DiscoveryStore {
     const change = {
       workloads: { upserted: [] as Workload[], removed: [] as Workload[] },
       services: { upserted: [] as Service[], removed: [] as Service[] },
-      policies: { upserted: [] as XdsAuthorization[], removed: [] as XdsAuthorization[] },
+      policies: { upserted: [] as AuthorizationPolicy[], removed: [] as AuthorizationPolicy[] },
     };
     for (const name of update.removeAddresses ?? []) {
       const workload = this.#removeWorkload(name);
@@ -73,7 +72,7 @@ export class DiscoveryStore {
       change.workloads.upserted.push(workload);
     }
     for (const policy of update.policies ?? []) {
-      this.#removePolicy(policyKey(policy));
+      this.#removePolicy(policy.key);
       this.#addPolicy(policy);
       change.policies.upserted.push(policy);
     }
@@ -237,11 +236,11 @@ export class DiscoveryStore {
 
   // --- policies
 
-  getPolicy(key: string): XdsAuthorization | undefined {
+  getPolicy(key: string): AuthorizationPolicy | undefined {
     return this.#policies.get(key);
   }
 
-  policies(): IterableIterator<XdsAuthorization> {
+  policies(): IterableIterator<AuthorizationPolicy> {
     return this.#policies.values();
   }
 
@@ -253,7 +252,7 @@ export class DiscoveryStore {
    * Policies that apply to `workload` (facts §6.2): NAMESPACE scope in its namespace, every GLOBAL
    * one, and the keys in workload.authorizationPolicies (keys not received yet are skipped).
    */
-  policiesFor(workload: Pick<Workload, 'namespace' | 'authorizationPolicies'>): XdsAuthorization[] {
+  policiesFor(workload: Pick<Workload, 'namespace' | 'authorizationPolicies'>): AuthorizationPolicy[] {
     const keys = new Set<string>(this.#policiesByNamespace.get(workload.namespace));
     for (const key of this.#globalPolicies) keys.add(key);
     for (const key of workload.authorizationPolicies) if (this.#policies.has(key)) keys.add(key);
@@ -329,20 +328,32 @@ export class DiscoveryStore {
     return service;
   }
 
-  #addPolicy(policy: XdsAuthorization): void {
-    const key = policyKey(policy);
+  #addPolicy(policy: AuthorizationPolicy): void {
+    const key = policy.key;
     this.#policies.set(key, policy);
-    const scope = enumName('authzScope', policy.scope);
+    const scope = scopeOf(policy);
     if (scope === 'GLOBAL') this.#globalPolicies.add(key);
-    else if (scope === 'NAMESPACE') this.#policiesByNamespace.add(policy.namespace ?? '', key);
+    else if (scope === 'NAMESPACE') this.#policiesByNamespace.add(policy.namespace, key);
   }
 
-  #removePolicy(key: string): XdsAuthorization | undefined {
+  #removePolicy(key: string): AuthorizationPolicy | undefined {
     const policy = this.#policies.get(key);
     if (!policy) return undefined;
     this.#policies.delete(key);
     this.#globalPolicies.delete(key);
-    this.#policiesByNamespace.delete(policy.namespace ?? '', key);
+    this.#policiesByNamespace.delete(policy.namespace, key);
     return policy;
+  }
+}
+
+/** How a stored policy selects workloads beyond the keys each workload lists (facts §6.2). */
+function scopeOf(policy: AuthorizationPolicy): 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR' {
+  switch (policy.attachment.kind) {
+    case 'xds':
+      return policy.attachment.scope;
+    case 'namespace':
+      return 'NAMESPACE';
+    default:
+      return 'WORKLOAD_SELECTOR';
   }
 }

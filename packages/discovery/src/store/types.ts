@@ -1,6 +1,6 @@
 // What the store takes in one atomic update and what it tells subscribers afterwards.
+import type { AuthorizationPolicy } from '@ambient-ts/policy';
 import type { Service, Workload } from '../model.ts';
-import type { XdsAuthorization } from '../xds-types.ts';
 
 /** One push: applied as a whole, then announced in one StoreChange. */
 export interface StoreUpdate {
@@ -10,8 +10,8 @@ export interface StoreUpdate {
   readonly services?: readonly Service[];
   /** `namespace/hostname` keys */
   readonly removeServices?: readonly string[];
-  /** Authorization resources in proto3 JSON form (see XdsAuthorization) */
-  readonly policies?: readonly XdsAuthorization[];
+  /** Authorization policies in the domain model (xDS and static ones are converted by policy's converter) */
+  readonly policies?: readonly AuthorizationPolicy[];
   /** `namespace/name` keys */
   readonly removePolicies?: readonly string[];
   /**
@@ -31,7 +31,7 @@ export interface Changes<T> {
 export interface StoreChange {
   readonly workloads: Changes<Workload>;
   readonly services: Changes<Service>;
-  readonly policies: Changes<XdsAuthorization>;
+  readonly policies: Changes<AuthorizationPolicy>;
 }
 
 export type StoreListener = (change: StoreChange) => void;

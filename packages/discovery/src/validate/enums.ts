@@ -1,26 +1,23 @@
-// Enum value names by number, mirroring the .proto files, so validation can tell unknown values.
+// Short names for the istio.workload / istio.security enums the converters and validators read; the values
+// come from @ambient-ts/istio-api's generated schema.
+import { enumName as schemaEnumName, type EnumFullName } from '@ambient-ts/istio-api';
 
-export const ENUMS = {
-  tunnelProtocol: ['NONE', 'HBONE', 'LEGACY_ISTIO_MTLS'],
-  networkMode: ['STANDARD', 'HOST_NETWORK'],
-  workloadStatus: ['HEALTHY', 'UNHEALTHY'],
-  workloadType: ['DEPLOYMENT', 'CRONJOB', 'POD', 'JOB'],
-  appTunnelProtocol: ['NONE', 'PROXY'],
-  ipFamilies: ['AUTOMATIC', 'IPV4_ONLY', 'IPV6_ONLY', 'DUAL'],
-  lbScope: ['UNSPECIFIED_SCOPE', 'REGION', 'ZONE', 'SUBZONE', 'NODE', 'CLUSTER', 'NETWORK'],
-  lbMode: ['UNSPECIFIED_MODE', 'STRICT', 'FAILOVER', 'PASSTHROUGH'],
-  lbHealthPolicy: ['ONLY_HEALTHY', 'ALLOW_ALL'],
-  visibility: ['PUBLIC', 'NAMESPACE'],
-  authzScope: ['GLOBAL', 'NAMESPACE', 'WORKLOAD_SELECTOR'],
-  authzAction: ['ALLOW', 'DENY'],
-} as const;
+const ENUMS = {
+  tunnelProtocol: 'istio.workload.TunnelProtocol',
+  networkMode: 'istio.workload.NetworkMode',
+  workloadStatus: 'istio.workload.WorkloadStatus',
+  workloadType: 'istio.workload.WorkloadType',
+  appTunnelProtocol: 'istio.workload.ApplicationTunnel.Protocol',
+  ipFamilies: 'istio.workload.IPFamilies',
+  lbScope: 'istio.workload.LoadBalancing.Scope',
+  lbMode: 'istio.workload.LoadBalancing.Mode',
+  lbHealthPolicy: 'istio.workload.LoadBalancing.HealthPolicy',
+  visibility: 'istio.workload.Service.Visibility',
+} as const satisfies Record<string, EnumFullName>;
 
 export type EnumName = keyof typeof ENUMS;
 
 /** The value's name, the default name when absent, or undefined when the value is unknown. */
 export function enumName(kind: EnumName, value: string | number | undefined): string | undefined {
-  const names: readonly string[] = ENUMS[kind];
-  if (value === undefined) return names[0];
-  if (typeof value === 'number') return names[value];
-  return names.includes(value) ? value : undefined;
+  return schemaEnumName(ENUMS[kind], value);
 }

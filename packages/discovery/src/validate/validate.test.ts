@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toService, toWorkload } from '../convert.ts';
-import type { XdsAddress, XdsAuthorization } from '../xds-types.ts';
+import type { security, workload } from '@ambient-ts/istio-api';
 import { formatIssue, validateAddress, validateAuthorization } from './validate.ts';
 
 const ip = 'CgAAAQ==';
 const gw = (extra: object) => ({ hboneMtlsPort: 15008, ...extra });
 
 describe('validateAddress: what makes ztunnel NACK', () => {
-  it.each<[string, XdsAddress, string]>([
+  it.each<[string, workload.Address, string]>([
     [
       'bad address length',
       { workload: { uid: 'u', addresses: ['AQID'] } },
@@ -93,18 +93,18 @@ describe('validateAddress: what makes ztunnel NACK', () => {
     expect(toService({ hostname: 'h', visibility: 7 }).visibility).toBe('Public');
   });
 
-  it('validates Authorization enums, not match contents', () => {
-    const bad: XdsAuthorization = { name: 'p', scope: 4, action: 2 };
+  it("validates Authorization through policy's converter, match contents included", () => {
+    const bad: security.Authorization = { name: 'p', scope: 4, action: 2 };
     expect(validateAuthorization('ns/p', bad).map(formatIssue)).toEqual([
-      'ns/p: scope: unknown enum value 4',
-      'ns/p: action: unknown enum value 2',
+      'ns/p: scope: unknown enum value number 4 (expected one of GLOBAL, NAMESPACE, WORKLOAD_SELECTOR)',
     ]);
     expect(
       validateAuthorization('ns/p', {
         name: 'p',
         rules: [{ clauses: [{ matches: [{ sourceIps: [{ address: 'AQ==' }] }] }] }],
-      }),
-    ).toEqual([]);
+      }).map(formatIssue),
+    ).toEqual(['ns/p: rules[0].clauses[0].matches[0].sourceIps[0].address: expected 4 or 16 address bytes, got 1']);
+    expect(validateAuthorization('ns/p', { name: 'p', namespace: 'ns', action: 'DENY', rules: [{}] })).toEqual([]);
   });
 });
 

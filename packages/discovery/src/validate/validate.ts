@@ -1,14 +1,7 @@
 // Resource validation, separate from decoding: every rule that makes Istio's ztunnel NACK a resource
 // (facts §12.21) plus a few of ours (marked OURS) that protect the store's keys.
-import { base64ToBytes } from '../codec/base64.ts';
-import type {
-  XdsAddress,
-  XdsAuthorization,
-  XdsGatewayAddress,
-  XdsNetworkAddress,
-  XdsService,
-  XdsWorkload,
-} from '../xds-types.ts';
+import { base64ToBytes, type security, type workload } from '@ambient-ts/istio-api';
+import { fromXdsAuthorization } from '@ambient-ts/policy';
 import { enumName, type EnumName } from './enums.ts';
 
 /** One reason a resource is rejected; `field` is a path inside the resource. */
@@ -37,14 +30,14 @@ function checkIpBytes(report: Report, field: string, base64: string | undefined)
   return bytes;
 }
 
-function checkNetworkAddress(report: Report, field: string, address: XdsNetworkAddress): void {
+function checkNetworkAddress(report: Report, field: string, address: workload.NetworkAddress): void {
   const bytes = checkIpBytes(report, `${field}.address`, address.address);
   if (bytes && address.length !== undefined && address.length > bytes.length * 8) {
     report(`${field}.length`, `prefix length ${address.length} exceeds ${bytes.length * 8} (OURS)`);
   }
 }
 
-function checkGateway(report: Report, field: string, gateway: XdsGatewayAddress): void {
+function checkGateway(report: Report, field: string, gateway: workload.GatewayAddress): void {
   if (gateway.address) checkNetworkAddress(report, `${field}.address`, gateway.address);
   else if (gateway.hostname) {
     if (!gateway.hostname.hostname) report(`${field}.hostname.hostname`, 'empty hostname (OURS)');
@@ -56,7 +49,7 @@ function checkPort(report: Report, field: string, port: number | undefined): voi
   if ((port ?? 0) > 65535) report(field, `port ${port} above 65535 (OURS)`);
 }
 
-export function validateWorkload(resource: string, workload: XdsWorkload, report: Report): void {
+export function validateWorkload(resource: string, workload: workload.Workload, report: Report): void {
   if (!workload.uid) report('workload.uid', 'missing uid, the resource key (OURS)');
   (workload.addresses ?? []).forEach((address, i) => checkIpBytes(report, `workload.addresses[${i}]`, address));
   checkEnum(report, 'workload.tunnelProtocol', 'tunnelProtocol', workload.tunnelProtocol);
@@ -82,7 +75,7 @@ export function validateWorkload(resource: string, workload: XdsWorkload, report
   void resource;
 }
 
-export function validateService(resource: string, service: XdsService, report: Report): void {
+export function validateService(resource: string, service: workload.Service, report: Report): void {
   if (!service.hostname) report('service.hostname', 'missing hostname, part of the resource key (OURS)');
   (service.addresses ?? []).forEach((address, i) => checkNetworkAddress(report, `service.addresses[${i}]`, address));
   (service.ports ?? []).forEach((port, i) => {
@@ -111,7 +104,7 @@ export function validateService(resource: string, service: XdsService, report: R
 }
 
 /** Issues that make ztunnel reject this Address resource (empty = accept). */
-export function validateAddress(resource: string, address: XdsAddress): ValidationIssue[] {
+export function validateAddress(resource: string, address: workload.Address): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const report: Report = (field, reason) => issues.push({ resource, field, reason });
   if (address.workload && address.service) report('type', 'both workload and service are set');
@@ -121,14 +114,13 @@ export function validateAddress(resource: string, address: XdsAddress): Validati
   return issues;
 }
 
-/** Issues that make ztunnel reject this Authorization resource (empty = accept). */
-export function validateAuthorization(resource: string, policy: XdsAuthorization): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const report: Report = (field, reason) => issues.push({ resource, field, reason });
-  checkEnum(report, 'scope', 'authzScope', policy.scope);
-  checkEnum(report, 'action', 'authzAction', policy.action);
-  if (!policy.name) report('name', 'missing name, part of the resource key (OURS)');
-  // Unparseable CIDRs inside matches are skipped by ztunnel's converter (not a NACK); the policy
-  // package decides what an unusable match means.
-  return issues;
+/**
+ * Issues that make us reject this Authorization resource (empty = accept): everything policy's converter
+ * refuses (unknown enums, a missing name, malformed matches), with the field. Stricter than ztunnel, which
+ * skips unparseable CIDRs inside matches; a rejected policy is enforced fail-closed (see store-handlers).
+ */
+export function validateAuthorization(resource: string, policy: security.Authorization): ValidationIssue[] {
+  const result = fromXdsAuthorization(policy);
+  if (result.ok) return [];
+  return result.problems.map((problem) => ({ resource, field: problem.field, reason: problem.message }));
 }

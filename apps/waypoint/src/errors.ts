@@ -4,8 +4,6 @@
 export type WaypointErrorCode =
   /** An environment variable has a value the waypoint cannot use; `variable` names it. */
   | 'INVALID_CONFIG'
-  /** A listener (HBONE, admin, metrics, readiness) cannot be bound. */
-  | 'BIND_FAILED'
   /** The static LOCAL_XDS_PATH / LOCAL_XDS file cannot be read or parsed. */
   | 'LOCAL_CONFIG_INVALID'
   /** An L7 object (AuthorizationPolicy, RequestAuthentication, HTTPRoute, Gateway) is malformed. */

@@ -1,26 +1,22 @@
 // The waypoint app: discovery (Address + Authorization + L7 objects) + its own certificate + HBONE in and
 // out + policy + routing + telemetry. `Waypoint.start(config)` binds everything and resolves once
 // listening; `drain()` is the SIGTERM path.
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { formatHostPort, formatSocketAddress } from '@ambient-ts/addresses';
+import { formatSocketAddress } from '@ambient-ts/addresses';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool, type HboneServer } from '@ambient-ts/hbone';
 import { JwksCache, type WaypointTarget } from '@ambient-ts/policy';
 import {
-  createAdminServer,
-  createMetricsServer,
-  createReadinessServer,
+  closeOperatorServers,
+  createOperatorServers,
   Logging,
   ProxyMetrics,
   Readiness,
+  type OperatorServers,
 } from '@ambient-ts/telemetry';
 import { redactedConfig, waypointIdentity, type Config } from './config.ts';
 import { buildConfigDump } from './config-dump.ts';
-import { WaypointError } from './errors.ts';
 import { WaypointIdentity } from './identity.ts';
-import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
+import { BindError, Lifecycle, listen, type LifecycleState } from '@ambient-ts/runtime';
 import { HttpHandler } from './proxy/http-handler.ts';
 import { Inbound } from './proxy/inbound.ts';
 import { proxyTcp } from './proxy/tcp-proxy.ts';
@@ -41,27 +37,6 @@ export interface WaypointOptions {
   logDestination?: NodeJS.WritableStream;
 }
 
-async function listen(server: Server, address: { host: string; port: number }, role: string): Promise<number> {
-  server.listen({ host: address.host, port: address.port });
-  const [error] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
-  if (error) throw bindError(role, address, error as NodeJS.ErrnoException);
-  return (server.address() as AddressInfo).port;
-}
-
-function bindError(role: string, address: { host: string; port: number }, error: NodeJS.ErrnoException): WaypointError {
-  const hint =
-    error.code === 'EADDRINUSE'
-      ? ': another process is using it'
-      : error.code === 'EADDRNOTAVAIL'
-        ? ': the address is not local to this host'
-        : '';
-  return new WaypointError(
-    'BIND_FAILED',
-    `${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${error.code ?? error.message})${hint}`,
-    { cause: error },
-  );
-}
-
 export class Waypoint {
   readonly config: Config;
   readonly identity: string;
@@ -73,7 +48,7 @@ export class Waypoint {
   readonly self: WaypointSelf;
   readonly ports = { hbone: 0, admin: 0, stats: 0, readiness: 0 };
   readonly #options: WaypointOptions;
-  #operatorServers: Server[] = [];
+  #operatorServers: OperatorServers | undefined;
   #certificates: WaypointIdentity | undefined;
   #pool: HbonePool | undefined;
   #agent: UpstreamAgent | undefined;
@@ -122,18 +97,18 @@ export class Waypoint {
     const log = logging.scope('waypoint');
     log.info({ config: redactedConfig(config), identity: this.identity, version }, 'running with config');
     this.readiness.register('proxy');
-    const admin = createAdminServer({
+    const servers = createOperatorServers({
       configDump: () => this.configDump(),
       logging,
       quit: () => void this.drain(),
       title: 'waypoint',
+      metrics: this.metrics,
+      readiness: this.readiness,
     });
-    const stats = createMetricsServer(this.metrics);
-    const ready = createReadinessServer(this.readiness);
-    this.#operatorServers = [admin, stats, ready];
-    this.ports.admin = await listen(admin, config.adminAddress, 'admin');
-    this.ports.stats = await listen(stats, config.statsAddress, 'metrics');
-    this.ports.readiness = await listen(ready, config.readinessAddress, 'readiness');
+    this.#operatorServers = servers;
+    this.ports.admin = await listen(servers.admin, config.adminAddress, 'admin');
+    this.ports.stats = await listen(servers.stats, config.statsAddress, 'metrics');
+    this.ports.readiness = await listen(servers.readiness, config.readinessAddress, 'readiness');
 
     await this.state.start();
     const certificates = await WaypointIdentity.create(
@@ -217,7 +192,7 @@ export class Waypoint {
     try {
       this.ports.hbone = (await this.#hbone.listen(hboneAddress)).port;
     } catch (error) {
-      throw bindError('HBONE', hboneAddress, error as NodeJS.ErrnoException);
+      throw new BindError('HBONE', hboneAddress, error as NodeJS.ErrnoException);
     }
     this.readiness.complete('proxy');
     this.lifecycle.running();
@@ -268,7 +243,7 @@ export class Waypoint {
     await this.#pool?.close().catch(() => {});
     this.#certificates?.close();
     this.state.close();
-    await Promise.all(this.#operatorServers.map((server) => new Promise((resolve) => server.close(resolve))));
+    if (this.#operatorServers) await closeOperatorServers(this.#operatorServers);
     this.logging.scope('waypoint').info({}, 'waypoint stopped');
     this.logging.flush();
   }

@@ -3,10 +3,10 @@
 // its DNS proxy), then the system resolver.
 import { lookup } from 'node:dns/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { handleOutbound, type OutboundDeps, type OutboundFailure } from './outbound.ts';
 import type { ProxyState } from './proxy-state.ts';
+import { listen } from '@ambient-ts/runtime';
 import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from '@ambient-ts/socks5';
 
 const replyFor: Record<OutboundFailure, number> = {
@@ -66,7 +66,6 @@ export async function startSocks5(
       client.destroy();
     });
   });
-  server.listen({ host: address.host, port: address.port });
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  await listen(server, address, 'SOCKS5');
   return server;
 }

@@ -1,20 +1,18 @@
 // The ztunnel app: discovery + identities + HBONE + policy + telemetry composed into a node proxy.
 // `Ztunnel.start(config)` binds everything and resolves once listening; `drain()` is the SIGTERM path.
-import type { Server } from 'node:http';
-import { once } from 'node:events';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { formatHostPort, formatSocketAddress } from '@ambient-ts/addresses';
+import { formatSocketAddress } from '@ambient-ts/addresses';
 import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool } from '@ambient-ts/hbone';
 import {
   AccessLog,
-  createAdminServer,
-  createMetricsServer,
-  createReadinessServer,
+  closeOperatorServers,
+  createOperatorServers,
   Logging,
   ProxyMetrics,
   Readiness,
+  type OperatorServers,
 } from '@ambient-ts/telemetry';
 import { Authorizer } from './authorization.ts';
 import { redactedConfig, type Config } from './config.ts';
@@ -23,7 +21,7 @@ import { ConnectionManager } from './connection-manager.ts';
 import { WorkloadIdentities } from './identity.ts';
 import { inboundHandler } from './inbound.ts';
 import { passthroughHandler } from './inbound-passthrough.ts';
-import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
+import { Lifecycle, listen, type LifecycleState } from '@ambient-ts/runtime';
 import { nodeModeOriginalDestination } from './original-destination.ts';
 import { ProxyState } from './proxy-state.ts';
 import { startSocks5 } from './socks5-listener.ts';
@@ -37,18 +35,6 @@ export interface ZtunnelOptions {
   logDestination?: NodeJS.WritableStream;
   /** Use this CA client instead of CA_ADDRESS/FAKE_CA (tests share one CA between ztunnels). */
   caClient?: CaClient;
-}
-
-async function listenHttp(server: Server, address: { host: string; port: number }, role: string): Promise<number> {
-  server.listen({ host: address.host, port: address.port });
-  const [error] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
-  if (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(
-      `${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${code ?? (error as Error).message})${code === 'EADDRINUSE' ? ': another process is using it' : ''}`,
-    );
-  }
-  return (server.address() as AddressInfo).port;
 }
 
 export class Ztunnel {
@@ -68,7 +54,7 @@ export class Ztunnel {
   #pool: HbonePool | undefined;
   #listeners: WorkloadListeners | undefined;
   #socks5: NetServer | undefined;
-  #operatorServers: Server[] = [];
+  #operatorServers: OperatorServers | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -106,19 +92,18 @@ export class Ztunnel {
     const log = logging.scope('ztunnel');
     log.info({ config: redactedConfig(config), version }, 'running with config');
     this.readiness.register('proxy');
-    const ports = { admin: config.adminAddress, stats: config.statsAddress, readiness: config.readinessAddress };
-    const admin = createAdminServer({
+    const servers = createOperatorServers({
       configDump: () => this.configDump(),
       logging,
       quit: () => void this.drain(),
       title: 'ztunnel',
+      metrics: this.metrics,
+      readiness: this.readiness,
     });
-    const stats = createMetricsServer(this.metrics);
-    const ready = createReadinessServer(this.readiness);
-    this.#operatorServers = [admin, stats, ready];
-    this.ports.admin = await listenHttp(admin, ports.admin, 'admin');
-    this.ports.stats = await listenHttp(stats, ports.stats, 'metrics');
-    this.ports.readiness = await listenHttp(ready, ports.readiness, 'readiness');
+    this.#operatorServers = servers;
+    this.ports.admin = await listen(servers.admin, config.adminAddress, 'admin');
+    this.ports.stats = await listen(servers.stats, config.statsAddress, 'metrics');
+    this.ports.readiness = await listen(servers.readiness, config.readinessAddress, 'readiness');
 
     await this.state.start();
     this.#identities = await WorkloadIdentities.create(config, this.state, logging, this.#options.caClient);
@@ -294,7 +279,7 @@ export class Ztunnel {
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();
     this.state.close();
-    await Promise.all(this.#operatorServers.map((server) => new Promise((resolve) => server.close(resolve))));
+    if (this.#operatorServers) await closeOperatorServers(this.#operatorServers);
     this.logging.scope('ztunnel').info({}, 'ztunnel stopped');
     this.logging.flush();
   }

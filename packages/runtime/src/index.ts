@@ -15,6 +15,7 @@ export {
 } from './env.ts';
 export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
 export { tokenSource } from './token.ts';
+export { BindError, listen } from './listen.ts';
 export {
   controlPlaneVariables,
   readControlPlane,

@@ -112,3 +112,27 @@ export function createAdminServer(handlers: AdminHandlers): Server {
     }
   });
 }
+
+/** The three operator servers of a proxy, not yet listening. */
+export interface OperatorServers {
+  readonly admin: Server;
+  readonly stats: Server;
+  readonly readiness: Server;
+}
+
+export function createOperatorServers(
+  handlers: AdminHandlers & { readonly metrics: ProxyMetrics; readonly readiness: Readiness },
+): OperatorServers {
+  return {
+    admin: createAdminServer(handlers),
+    stats: createMetricsServer(handlers.metrics),
+    readiness: createReadinessServer(handlers.readiness),
+  };
+}
+
+/** Close all three; resolves when they are closed. */
+export async function closeOperatorServers(servers: OperatorServers): Promise<void> {
+  await Promise.all(
+    [servers.admin, servers.stats, servers.readiness].map((server) => new Promise((resolve) => server.close(resolve))),
+  );
+}

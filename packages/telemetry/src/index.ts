@@ -15,4 +15,12 @@ export { encodeBody, chooseEncoding, type EncodedBody } from './exposition.ts';
 export { Logging, parseLevelSpec, logLevels, type LogLevel, type LoggingOptions } from './logging.ts';
 export { AccessLog, formatDuration, type AccessLogFields } from './access-log.ts';
 export { Readiness } from './readiness.ts';
-export { createAdminServer, createMetricsServer, createReadinessServer, type AdminHandlers } from './http-servers.ts';
+export {
+  closeOperatorServers,
+  createAdminServer,
+  createMetricsServer,
+  createOperatorServers,
+  createReadinessServer,
+  type AdminHandlers,
+  type OperatorServers,
+} from './http-servers.ts';

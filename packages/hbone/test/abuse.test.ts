@@ -4,18 +4,8 @@ import { constants as h2 } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { ConnectRequest, HboneServer } from '../src/index.ts';
-import {
-  CLIENT_ID,
-  SERVER_ID,
-  connectOptions,
-  echo,
-  eventually,
-  makePki,
-  newPool,
-  readAll,
-  startServer,
-  startTcp,
-} from './fixtures.ts';
+import { echo, eventually, newPool, readAll, startServer, startTcp } from './fixtures.ts';
+import { CLIENT_ID, connectOptions, pki, serverCreds } from './pki.ts';
 import {
   Flag,
   FrameType,
@@ -28,8 +18,6 @@ import {
   settings,
 } from './h2-frames.ts';
 
-const pki = makePki();
-const serverCreds = pki.creds(SERVER_ID);
 const clientCreds = pki.creds(CLIENT_ID);
 
 async function harness(options: Partial<Parameters<typeof startServer>[0]> = {}) {

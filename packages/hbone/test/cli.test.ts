@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCa, createLeaf } from '@ambient-ts/pki/testing';
-import { eventually, onCleanup, retry, startTcp } from './fixtures.ts';
+import { eventually, onCleanup, startTcp } from './fixtures.ts';
+import { retry } from './pki.ts';
 
 const cli = join(import.meta.dirname, '../src/cli.ts');
 const SERVER = 'spiffe://cluster.local/ns/server/sa/echo';

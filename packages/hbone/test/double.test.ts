@@ -3,9 +3,9 @@
 import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { connectDoubleHbone, splice, type ConnectRequest } from '../src/index.ts';
-import { CLIENT_ID, connectOptions, eventually, makePki, newPool, readAll, startServer } from './fixtures.ts';
+import { eventually, newPool, readAll, startServer } from './fixtures.ts';
+import { CLIENT_ID, connectOptions, pki } from './pki.ts';
 
-const pki = makePki();
 const GATEWAY_ID = 'spiffe://cluster.local/ns/istio-system/sa/eastwest';
 const REMOTE_SAN = 'spiffe://cluster.local/ns/remote/sa/echo';
 const authority = 'echo.remote.svc.cluster.local:80';

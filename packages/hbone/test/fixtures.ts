@@ -1,51 +1,16 @@
-// Shared test fixtures: certificates from @ambient-ts/pki/testing, servers on port 0 that are closed after
-// each test, and small socket helpers.
+// Shared test fixtures: servers and pools on port 0 that are closed after each test, and small stream and
+// timing helpers (identities are in pki.ts).
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach } from 'vitest';
-import { createCa, createLeaf, type CertOptions, type Fixture } from '@ambient-ts/pki/testing';
 import {
   createHboneServer,
   HbonePool,
   type ConnectRequest,
   type HboneServer,
   type HboneServerOptions,
-  type PoolConnectOptions,
-  type TlsCredentials,
 } from '../src/index.ts';
-
-export const SERVER_ID = 'spiffe://cluster.local/ns/server/sa/echo';
-export const CLIENT_ID = 'spiffe://cluster.local/ns/client/sa/app';
-
-// The fixture builder (then tools/certgen) once emitted a serial whose DER was not minimal (leading 0x00) and
-// failed to parse it; a retry avoids a flaky fixture.
-export function retry<T>(make: () => T): T {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return make();
-    } catch (error) {
-      if (attempt >= 8) throw error;
-    }
-  }
-}
-
-export interface Pki {
-  root: Fixture;
-  /** Credentials for a SPIFFE ID (leaf signed by this root). */
-  creds(id: string, options?: Partial<CertOptions>): TlsCredentials;
-}
-
-export function makePki(commonName = 'hbone test root'): Pki {
-  const root = retry(() => createCa({ commonName }));
-  return {
-    root,
-    creds: (id, options = {}) => {
-      const leaf = retry(() => createLeaf({ issuer: root, uris: [id], ...options }));
-      return { certChainPem: leaf.certPem, privateKeyPem: leaf.keyPem, rootCertsPem: root.certPem };
-    },
-  };
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -108,32 +73,6 @@ export async function readAll(stream: Duplex): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Everything the test pool needs to reach `port` as CLIENT_ID expecting SERVER_ID. */
-export function connectOptions(
-  pki: Pki,
-  port: number,
-  overrides: Partial<PoolConnectOptions> = {},
-): PoolConnectOptions {
-  return {
-    address: { host: '127.0.0.1', port },
-    authority: '127.0.0.1:8080',
-    credentials: clientCreds(pki),
-    sourceIdentity: CLIENT_ID,
-    expectedIdentities: [SERVER_ID],
-    ...overrides,
-  };
-}
-
-const clientCache = new WeakMap<Pki, TlsCredentials>();
-function clientCreds(pki: Pki): TlsCredentials {
-  let creds = clientCache.get(pki);
-  if (!creds) {
-    creds = pki.creds(CLIENT_ID);
-    clientCache.set(pki, creds);
-  }
-  return creds;
 }
 
 /** Wait until `check` is true (event-driven code under load: poll instead of sleeping a fixed time). */

@@ -1,8 +1,8 @@
 // A tiny HTTP/2 frame writer and reader for tests that must misbehave on purpose (floods, resets,
 // never answering PINGs). HPACK is "literal without indexing, no Huffman" only.
-import { once } from 'node:events';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { TlsCredentials } from '../src/index.ts';
+import { mtlsSocket } from './pki.ts';
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 export const FrameType = {
@@ -118,16 +118,7 @@ export async function rawH2Client(
   creds: TlsCredentials,
   options: { ackSettings?: boolean } = {},
 ): Promise<{ socket: TLSSocket; reader: FrameReader; closed: Promise<void> }> {
-  const socket = tlsConnect({
-    host: '127.0.0.1',
-    port,
-    cert: creds.certChainPem,
-    key: creds.privateKeyPem,
-    ca: creds.rootCertsPem,
-    ALPNProtocols: ['h2'],
-    checkServerIdentity: () => undefined,
-  });
-  await once(socket, 'secureConnect');
+  const socket = await mtlsSocket(port, creds);
   const reader = new FrameReader();
   if (options.ackSettings !== false) {
     reader.onFrame = (f) => {

@@ -4,21 +4,9 @@ import { connect as netConnect } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createHboneServer, dialHbone } from '../src/index.ts';
-import {
-  CLIENT_ID,
-  SERVER_ID,
-  connectOptions,
-  eventually,
-  makePki,
-  newPool,
-  onCleanup,
-  readAll,
-  startServer,
-} from './fixtures.ts';
+import { eventually, newPool, onCleanup, readAll, startServer } from './fixtures.ts';
+import { CLIENT_ID, connectOptions, pki, SERVER_ID, serverCreds } from './pki.ts';
 import { Flag, FrameReader, FrameType, PREFACE, frame, settings } from './h2-frames.ts';
-
-const pki = makePki();
-const serverCreds = pki.creds(SERVER_ID);
 
 async function refused(port: number): Promise<boolean> {
   const socket = netConnect({ host: '127.0.0.1', port });

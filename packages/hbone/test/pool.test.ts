@@ -2,20 +2,8 @@
 // connections, drain.
 import { describe, expect, it } from 'vitest';
 import { HboneError, type ConnectRequest, type HboneTunnel } from '../src/index.ts';
-import {
-  SERVER_ID,
-  connectOptions,
-  echo,
-  eventually,
-  makePki,
-  newPool,
-  readAll,
-  startServer,
-  startTcp,
-} from './fixtures.ts';
-
-const pki = makePki();
-const serverCreds = pki.creds(SERVER_ID);
+import { echo, eventually, newPool, readAll, startServer, startTcp } from './fixtures.ts';
+import { connectOptions, pki, SERVER_ID, serverCreds } from './pki.ts';
 
 async function roundTrip(tunnel: HboneTunnel, text = 'ping'): Promise<string> {
   tunnel.stream.end(text);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { runReadmeExample } from '@ambient-ts/vitest-preset/readme';
-import { retry } from './fixtures.ts';
+import { retry } from './pki.ts';
 
 it('README example runs and prints what it promises', async () => {
   const out = await runReadmeExample(join(import.meta.dirname, '..'), {

@@ -10,21 +10,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { createCa, createCertificate, createLeaf } from '@ambient-ts/pki/testing';
 import { dialHbone, HboneError, type HboneServer, type TlsCredentials } from '../src/index.ts';
-import {
-  CLIENT_ID,
-  SERVER_ID,
-  connectOptions,
-  eventually,
-  makePki,
-  newPool,
-  onCleanup,
-  readAll,
-  retry,
-  startServer,
-} from './fixtures.ts';
-
-const pki = makePki();
-const serverCreds = pki.creds(SERVER_ID);
+import { eventually, newPool, onCleanup, readAll, startServer } from './fixtures.ts';
+import { CLIENT_ID, connectOptions, makePki, pki, retry, SERVER_ID, serverCreds } from './pki.ts';
 
 /** A server that records why it turned connections away and whether any CONNECT reached it. */
 async function watchedServer(options: Partial<Parameters<typeof startServer>[0]> = {}) {

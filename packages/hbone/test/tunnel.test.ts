@@ -3,39 +3,15 @@
 import { once } from 'node:events';
 import { connect as h2Connect, constants as h2 } from 'node:http2';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { HboneError, splice, type ConnectRequest, type SpliceResult } from '../src/index.ts';
-import {
-  CLIENT_ID,
-  SERVER_ID,
-  connectOptions,
-  eventually,
-  makePki,
-  newPool,
-  onCleanup,
-  readAll,
-  startServer,
-  startTcp,
-} from './fixtures.ts';
+import { eventually, newPool, onCleanup, readAll, startServer, startTcp } from './fixtures.ts';
+import { CLIENT_ID, connectOptions, mtlsSocket, pki, SERVER_ID, serverCreds } from './pki.ts';
 import { Flag, FrameType, connectHeaders, frame, headerBlock, rawH2Client } from './h2-frames.ts';
-
-const pki = makePki();
-const serverCreds = pki.creds(SERVER_ID);
 
 /** A bare node:http2 client over mTLS, for requests the pool would never send. */
 async function rawSession(port: number) {
-  const creds = pki.creds(CLIENT_ID);
-  const socket = tlsConnect({
-    host: '127.0.0.1',
-    port,
-    cert: creds.certChainPem,
-    key: creds.privateKeyPem,
-    ca: creds.rootCertsPem,
-    ALPNProtocols: ['h2'],
-    checkServerIdentity: () => undefined,
-  });
-  await once(socket, 'secureConnect');
+  const socket = await mtlsSocket(port, pki.creds(CLIENT_ID));
   const session = h2Connect(`https://127.0.0.1:${port}`, { createConnection: () => socket });
   session.on('error', () => {});
   onCleanup(() => void session.destroy());

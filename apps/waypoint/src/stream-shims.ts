@@ -1,33 +1,29 @@
 // node:http on top of an HTTP/2 stream (an HBONE tunnel) instead of a socket. Two adjustments:
-// - HTTP/1.1 writes a header string and a body Buffer as one writev; through an HBONE tunnel stream the
-//   status line of such a batch arrived corrupted (Node 24.21, in this app; not reproduced with a bare
-//   HTTP/2 stream), so string chunks are turned into Buffers first;
+// - string chunks are written as Buffers. node:http writes its header block as a latin1 string (corked
+//   with the first body Buffer, so one writev of string + Buffer); on an Http2Stream such writes come out
+//   wrong in Node 24.21: with large bodies the next response's status line arrives corrupted ("Parse
+//   Error: Expected HTTP/"), and a request whose body is empty can stall until protocol detection times
+//   out. A bare HTTP/2 stream with small writes does not show it; test/direct/bodies.test.ts does, every
+//   run, when this conversion is removed. This used to patch the private `_writev`; it now wraps the
+//   public `write` of the one stream instance, which also covers single (non-batched) string writes.
 // - the socket methods node:http calls that an Http2Stream lacks become no-ops.
 import type { Socket } from 'node:net';
 import { Duplex, Readable } from 'node:stream';
 
-type WritevChunk = { chunk: Buffer | string; encoding: BufferEncoding | 'buffer' };
-type Writev = (chunks: WritevChunk[], callback: (error?: Error | null) => void) => void;
+type Write = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
 
-const patched = new WeakSet<Duplex>();
+const adapted = new WeakSet<Duplex>();
 
 export function asHttpConnection(stream: Duplex): Duplex {
-  if (patched.has(stream)) return stream;
-  patched.add(stream);
-  const target = stream as Duplex & { _writev?: Writev } & Partial<
-      Pick<Socket, 'setKeepAlive' | 'setNoDelay' | 'ref' | 'unref'>
-    >;
-  const writev = target._writev;
-  if (typeof writev === 'function') {
-    target._writev = function (chunks, callback) {
-      const buffers = chunks.map(({ chunk, encoding }) =>
-        typeof chunk === 'string'
-          ? { chunk: Buffer.from(chunk, encoding === 'buffer' ? 'utf8' : encoding), encoding: 'buffer' as const }
-          : { chunk, encoding },
-      );
-      return writev.call(this, buffers, callback);
-    };
-  }
+  if (adapted.has(stream)) return stream;
+  adapted.add(stream);
+  const target = stream as Duplex & Partial<Pick<Socket, 'setKeepAlive' | 'setNoDelay' | 'ref' | 'unref'>>;
+  const write = target.write as Write;
+  (target as { write: Write }).write = function (this: Duplex, chunk, encoding, callback) {
+    if (typeof chunk !== 'string') return write.call(this, chunk, encoding, callback);
+    const bytes = Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8');
+    return write.call(this, bytes, typeof encoding === 'function' ? encoding : callback);
+  };
   target.setKeepAlive ??= () => target as Socket;
   target.setNoDelay ??= () => target as Socket;
   target.ref ??= () => target as Socket;

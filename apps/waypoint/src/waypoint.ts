@@ -147,6 +147,8 @@ export class Waypoint {
       jwks: new JwksCache(),
       agent: this.#agent,
       reporter,
+      reportFailed: (error) =>
+        log.error({ error: (error as Error).message }, 'reporting a finished request failed (metrics or access log)'),
       selfWorkload: me,
       draining,
     });

@@ -1,8 +1,11 @@
-// One HTTP request through the waypoint, in Istio's order (l7-facts §1.7): path normalization, CUSTOM →
-// RequestAuthentication → DENY/ALLOW, HTTPRoute routing and filters, endpoint choice, forwarding over a
-// new HBONE tunnel — then metrics and an access-log line, whatever the outcome.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+// One HTTP request through the waypoint as explicit stages over one RequestRecord, in Istio's order
+// (l7-facts §1.7):
+//   normalise → authenticate → authorise → route → pick → forward → report
+// normalise (path normalization), authenticate (CUSTOM, RequestAuthentication), authorise (DENY/ALLOW),
+// route (HTTPRoute via @ambient-ts/routes, filters), pick (endpoint choice, re-run by forward on retries),
+// forward (over a pooled HBONE tunnel). A stage either hands on to the next or ends the request with a
+// local reply; either way the outcome goes to `report` (closeRecord), which runs exactly once per request
+// — also when a stage throws (500) and when the metrics/access-log sink itself throws.
 import { serviceKey, type DiscoveryStore, type Service, type Workload } from '@ambient-ts/discovery';
 import {
   normalizePath,
@@ -25,11 +28,20 @@ import { resolveBackend } from '../routing/backends.ts';
 import type { WaypointSelf } from '../routing/dispatch.ts';
 import type { TrafficReporter } from '../telemetry/reporter.ts';
 import type { UpstreamAgent } from '../upstream/connector.ts';
-import { pickEndpoint, upstreamTarget, type EndpointPick, type UpstreamTarget } from '../upstream/endpoints.ts';
+import { pickEndpoint, upstreamTarget, type EndpointPick } from '../upstream/endpoints.ts';
 import { forward } from './forward.ts';
-import { headerBytes, headerText, upstreamRequestHeaders } from './headers.ts';
+import { headerText } from './headers.ts';
 import { sendLocalReply } from './local-reply.ts';
-import { checkRequest } from './request-policy.ts';
+import {
+  closeRecord,
+  openRecord,
+  type CloseHooks,
+  type Downstream,
+  type DownstreamRequest,
+  type Outcome,
+  type RequestRecord,
+} from './request-record.ts';
+import { authenticate, authorise, type PolicyInput } from './request-policy.ts';
 import { destinationIp, destinationPort, type TunnelContext } from './tunnel.ts';
 
 export interface HttpHandlerDeps {
@@ -41,38 +53,209 @@ export interface HttpHandlerDeps {
   readonly pathNormalization: PathNormalization;
   readonly jwks: JwksCache;
   readonly agent: UpstreamAgent;
-  readonly reporter: TrafficReporter;
+  readonly reporter: Pick<TrafficReporter, 'request'>;
+  /** Told when reporting a finished request throws (the request still counts as reported). */
+  readonly reportFailed?: (error: unknown) => void;
   readonly selfWorkload: () => Workload;
   readonly draining: () => boolean;
   readonly random?: () => number;
 }
 
-type Request = IncomingMessage | Http2ServerRequest;
+/** A response the waypoint writes itself, ending the request at the stage that decided it. */
+interface LocalReply {
+  readonly status: number;
+  readonly body: string;
+  readonly flags: string;
+  readonly details: string;
+  readonly headers?: Readonly<HeaderMap>;
+  readonly reason?: string;
+}
+
 /** Where a request goes: a routed Service (service traffic) or, without `service`, the addressed pod. */
 type Plan = Omit<Forward<Service>, 'kind' | 'service'> & { readonly service?: Service };
-type Response = ServerResponse | Http2ServerResponse;
-
-function upstreamCluster(
-  target: UpstreamTarget | undefined,
-  service: Service | undefined,
-  port: number,
-): string | undefined {
-  if (service) return `inbound-vip|${port}|http|${service.hostname}`;
-  return target ? 'encap' : undefined;
-}
-
-function upstreamHost(target: UpstreamTarget | undefined): string | undefined {
-  if (!target) return undefined;
-  const authority = target.ip.includes(':') ? `[${target.ip}]:${target.port}` : `${target.ip}:${target.port}`;
-  return target.hbone ? `envoy://connect_originate/${authority}` : authority;
-}
 
 export class HttpHandler {
   readonly #deps: HttpHandlerDeps;
   readonly #tables = new Map<string, { version: number; table: RouteEntry[] }>();
+  readonly #close: CloseHooks;
 
   constructor(deps: HttpHandlerDeps) {
     this.#deps = deps;
+    this.#close = {
+      report: (report) => deps.reporter.request(report),
+      reportFailed: deps.reportFailed ?? (() => {}),
+      draining: deps.draining,
+    };
+  }
+
+  async handle(req: DownstreamRequest, res: Downstream, tunnel: TunnelContext): Promise<void> {
+    const record = openRecord(req, res, tunnel);
+    let outcome: Outcome;
+    try {
+      outcome = await this.#run(record);
+    } catch (error) {
+      outcome = this.#reply(record, {
+        status: 500,
+        body: 'internal error',
+        flags: '-',
+        details: 'waypoint_internal_error',
+        reason: (error as Error).message,
+      });
+    }
+    closeRecord(record, outcome, this.#close);
+  }
+
+  /** The stages in order; each `LocalReply` ends the request there. */
+  async #run(record: RequestRecord): Promise<Outcome> {
+    const normalised = this.#normalise(record);
+    if (normalised) return this.#reply(record, normalised);
+    const policy = this.#policyInput(record);
+    const authenticated = await authenticate(policy);
+    if (authenticated.kind === 'deny') return this.#reply(record, authenticated);
+    for (const name of authenticated.headersToRemove) delete record.headers[name];
+    Object.assign(record.headers, authenticated.headersToSet);
+    const allowed = authorise(policy, authenticated);
+    if (allowed.kind === 'deny') return this.#reply(record, allowed);
+    record.allowedBy = allowed.decision.policy;
+    const plan = this.#route(record);
+    if ('status' in plan) return this.#reply(record, plan);
+    return this.#forward(record, plan, this.#picker(record, plan));
+  }
+
+  /** normalise: Istio's path normalization; a path it refuses is a 400. */
+  #normalise(record: RequestRecord): LocalReply | undefined {
+    const normalized = normalizePath(record.rawUrl, this.#deps.pathNormalization);
+    if (!normalized.ok) {
+      return {
+        status: 400,
+        body: 'Bad Request',
+        flags: '-',
+        details: `path_normalization_failed{${normalized.reason}}`,
+      };
+    }
+    const { rawUrl } = record;
+    record.path = normalized.path;
+    record.query = rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?')) : '';
+    return undefined;
+  }
+
+  /** What authenticate and authorise look at: the policies attached here and the request's attributes. */
+  #policyInput(record: RequestRecord): PolicyInput {
+    const deps = this.#deps;
+    const { tunnel, req } = record;
+    const target = this.#waypointTarget(record.dispatched);
+    return {
+      authorization: selectForWaypoint(deps.l7.authorizationPolicies(), target),
+      authentication: selectForWaypoint(deps.l7.requestAuthentications(), target),
+      request: {
+        protocol: 'http',
+        method: record.method,
+        host: record.host,
+        path: record.rawUrl,
+        headers: req.headers as Record<string, string | string[] | undefined>,
+        sourceIp: tunnel.remote.address,
+        sourceIdentity: tunnel.peerIdentity,
+        destinationIp: destinationIp(tunnel),
+        destinationPort: destinationPort(tunnel),
+      },
+      jwks: deps.jwks,
+      pathNormalization: deps.pathNormalization,
+    };
+  }
+
+  /**
+   * route: HTTPRoutes attached to the Service port decide the backend, filters and timeouts (404, redirects
+   * and 500s are local replies); workload-addressed traffic goes back to the same pod ("direct", no routes).
+   * Request header modifiers and URLRewrite are applied to the record here.
+   */
+  #route(record: RequestRecord): Plan | LocalReply {
+    const deps = this.#deps;
+    const { tunnel, req } = record;
+    const path = record.path ?? '/';
+    const query = record.query ?? '';
+    let plan: Plan;
+    if (tunnel.target.kind === 'service') {
+      const { servicePort } = tunnel.target;
+      const outcome = routeRequest({
+        table: this.#table(tunnel.target.service, servicePort),
+        service: tunnel.target.service,
+        servicePort,
+        request: {
+          path,
+          query: new URLSearchParams(query.slice(1)),
+          method: record.method,
+          header: (name) => headerText(req.headers[name]),
+        },
+        host: record.host,
+        rawQuery: query,
+        resolve: (backend, route) =>
+          resolveBackend(deps.store, backend, route.namespace, deps.clusterDomain, servicePort),
+        random: deps.random ?? Math.random,
+      });
+      record.routeName = outcome.routeName;
+      if (outcome.kind === 'reply') {
+        const headers: HeaderMap = { ...outcome.headers };
+        for (const modifier of outcome.responseModifiers ?? []) applyHeaderModifier(headers, modifier);
+        return { status: outcome.status, body: outcome.body, flags: outcome.flags, details: outcome.details, headers };
+      }
+      plan = outcome;
+    } else {
+      plan = { port: tunnel.target.port, routeName: 'direct', requestModifiers: [], responseModifiers: [] };
+      record.routeName = plan.routeName;
+    }
+    for (const modifier of plan.requestModifiers) applyHeaderModifier(record.headers, modifier);
+    if (plan.rewriteHost !== undefined) record.headers['host'] = plan.rewriteHost;
+    return plan;
+  }
+
+  /** pick: one endpoint of the routed Service (or the addressed pod), avoiding those already tried. */
+  #picker(record: RequestRecord, plan: Plan): (exclude: ReadonlySet<string>) => EndpointPick {
+    const deps = this.#deps;
+    const { target } = record.tunnel;
+    const backend = plan.service;
+    if (backend) {
+      return (exclude) => pickEndpoint(deps.store, backend, plan.port, deps.selfWorkload(), exclude, deps.random);
+    }
+    if (target.kind === 'workload') {
+      const pod = upstreamTarget(target.workload, target.ip, target.port);
+      return () => ({ kind: 'endpoint', target: pod });
+    }
+    return () => ({ kind: 'none', reason: 'no backend' });
+  }
+
+  /** forward: the request over a pooled tunnel, with Istio's retries on connection failures. */
+  async #forward(
+    record: RequestRecord,
+    plan: Plan,
+    pick: (exclude: ReadonlySet<string>) => EndpointPick,
+  ): Promise<Outcome> {
+    const result = await forward(this.#deps.agent, {
+      downstream: record.req,
+      response: record.res,
+      method: record.method,
+      path: plan.rewritePath ?? (record.path ?? '/') + (record.query ?? ''),
+      headers: record.headers,
+      pick,
+      responseModifiers: plan.responseModifiers,
+      closeAfter: this.#deps.draining(),
+      ...(plan.requestTimeoutMs !== undefined ? { requestTimeoutMs: plan.requestTimeoutMs } : {}),
+      ...(plan.backendRequestTimeoutMs !== undefined ? { backendRequestTimeoutMs: plan.backendRequestTimeoutMs } : {}),
+    });
+    return { ...result, ...(plan.service ? { service: plan.service } : {}), port: plan.port };
+  }
+
+  #reply(record: RequestRecord, reply: LocalReply): Outcome {
+    const responseBytes = sendLocalReply(record.res, reply.status, reply.body, {
+      ...reply.headers,
+      ...(this.#deps.draining() ? closeHeader(record.res) : {}),
+    });
+    return {
+      status: reply.status,
+      flags: reply.flags,
+      details: reply.details,
+      responseBytes,
+      ...(reply.reason !== undefined ? { reason: reply.reason } : {}),
+    };
   }
 
   #table(service: Service, port: number): RouteEntry[] {
@@ -97,191 +280,9 @@ export class HttpHandler {
       ...(service ? { service: { name: service.name, namespace: service.namespace } } : {}),
     };
   }
-
-  async handle(req: Request, res: Response, tunnel: TunnelContext): Promise<void> {
-    const startTime = new Date();
-    const started = performance.now();
-    tunnel.inflight++;
-    const deps = this.#deps;
-    const rawUrl = req.url ?? '/';
-    const method = req.method ?? 'GET';
-    const headers = upstreamRequestHeaders(req.headers);
-    delete headers['expect'];
-    const host = headerText(headers['host']) ?? tunnel.authority;
-    const requestHeaderBytes = headerBytes(req.headers, `${method} ${rawUrl} HTTP/${req.httpVersion}`);
-    const dispatched = tunnel.target.kind === 'service' ? tunnel.target.service : undefined;
-    const context = {
-      source: tunnel.source,
-      sourcePrincipal: tunnel.peerIdentity,
-      service: dispatched,
-      destination: undefined as Workload | undefined,
-    };
-    const report = (result: {
-      status: number;
-      flags: string;
-      details: string;
-      responseBytes: number;
-      requestBodyBytes?: number;
-      upstream?: UpstreamTarget | undefined;
-      upstreamServiceTimeMs?: number | undefined;
-      routeName?: string | undefined;
-      service?: Service | undefined;
-      port?: number;
-      policy?: string | undefined;
-      reason?: string | undefined;
-    }) => {
-      tunnel.inflight--;
-      if (tunnel.inflight === 0 && deps.draining()) tunnel.closeIdle?.();
-      const service = result.service ?? dispatched;
-      deps.reporter.request({
-        context: { ...context, service, destination: result.upstream?.workload },
-        protocol: headerText(req.headers['content-type'])?.startsWith('application/grpc') ? 'grpc' : 'http',
-        startTime,
-        durationMs: performance.now() - started,
-        method,
-        path: rawUrl,
-        httpVersion: req.httpVersion,
-        status: result.status,
-        flags: result.flags,
-        details: result.details,
-        requestBytes: requestHeaderBytes + (result.requestBodyBytes ?? 0),
-        responseBytes: result.responseBytes,
-        upstreamServiceTimeMs: result.upstreamServiceTimeMs,
-        headers: {
-          userAgent: headerText(req.headers['user-agent']),
-          xForwardedFor: headerText(req.headers['x-forwarded-for']),
-          requestId: headerText(headers['x-request-id']),
-          authority: host,
-        },
-        upstreamHost: upstreamHost(result.upstream),
-        upstreamCluster: upstreamCluster(result.upstream, service, result.port ?? destinationPort(tunnel)),
-        downstreamLocal: tunnel.authority,
-        downstreamRemote: `${tunnel.remote.address}:${tunnel.remote.port}`,
-        routeName: result.routeName,
-        policy: result.policy,
-        reason: result.reason,
-      });
-    };
-    const reply = (
-      status: number,
-      body: string,
-      flags: string,
-      details: string,
-      extra: HeaderMap = {},
-      more: { policy?: string | undefined; reason?: string | undefined; routeName?: string | undefined } = {},
-    ) => {
-      const responseBytes = sendLocalReply(res, status, body, {
-        ...extra,
-        ...(deps.draining() ? closeHeader(res) : {}),
-      });
-      report({ status, flags, details, responseBytes, ...more });
-    };
-
-    try {
-      const normalized = normalizePath(rawUrl, deps.pathNormalization);
-      if (!normalized.ok) return reply(400, 'Bad Request', '-', `path_normalization_failed{${normalized.reason}}`);
-      const query = rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?')) : '';
-      const target = this.#waypointTarget(dispatched);
-      const policy = await checkRequest({
-        authorization: selectForWaypoint(deps.l7.authorizationPolicies(), target),
-        authentication: selectForWaypoint(deps.l7.requestAuthentications(), target),
-        request: {
-          protocol: 'http',
-          method,
-          host,
-          path: rawUrl,
-          headers: req.headers as Record<string, string | string[] | undefined>,
-          sourceIp: tunnel.remote.address,
-          sourceIdentity: tunnel.peerIdentity,
-          destinationIp: destinationIp(tunnel),
-          destinationPort: destinationPort(tunnel),
-        },
-        jwks: deps.jwks,
-        pathNormalization: deps.pathNormalization,
-      });
-      if (policy.kind === 'deny') {
-        return reply(policy.status, policy.body, policy.flags, policy.details, policy.headers ?? {}, {
-          reason: policy.reason,
-        });
-      }
-      for (const name of policy.headersToRemove) delete headers[name];
-      Object.assign(headers, policy.headersToSet);
-      const allowedBy = policy.decision.policy;
-
-      let plan: Plan;
-      if (tunnel.target.kind === 'service') {
-        const { servicePort } = tunnel.target;
-        const outcome = routeRequest({
-          table: this.#table(tunnel.target.service, servicePort),
-          service: tunnel.target.service,
-          servicePort,
-          request: {
-            path: normalized.path,
-            query: new URLSearchParams(query.slice(1)),
-            method,
-            header: (name) => headerText(req.headers[name]),
-          },
-          host,
-          rawQuery: query,
-          resolve: (backend, route) =>
-            resolveBackend(deps.store, backend, route.namespace, deps.clusterDomain, servicePort),
-          random: deps.random ?? Math.random,
-        });
-        if (outcome.kind === 'reply') {
-          const extra: HeaderMap = { ...outcome.headers };
-          for (const modifier of outcome.responseModifiers ?? []) applyHeaderModifier(extra, modifier);
-          return reply(outcome.status, outcome.body, outcome.flags, outcome.details, extra, {
-            routeName: outcome.routeName,
-            policy: allowedBy,
-          });
-        }
-        plan = outcome;
-      } else {
-        // Workload-addressed traffic: no Service context, back to the same pod ("direct", no routes).
-        plan = { port: tunnel.target.port, routeName: 'direct', requestModifiers: [], responseModifiers: [] };
-      }
-      for (const modifier of plan.requestModifiers) applyHeaderModifier(headers, modifier);
-      if (plan.rewriteHost !== undefined) headers['host'] = plan.rewriteHost;
-      const path = plan.rewritePath ?? normalized.path + query;
-      const workloadTarget =
-        tunnel.target.kind === 'workload'
-          ? upstreamTarget(tunnel.target.workload, tunnel.target.ip, tunnel.target.port)
-          : undefined;
-      const backend = plan.service;
-      const pick = (exclude: ReadonlySet<string>): EndpointPick =>
-        backend
-          ? pickEndpoint(deps.store, backend, plan.port, deps.selfWorkload(), exclude, deps.random)
-          : workloadTarget
-            ? { kind: 'endpoint', target: workloadTarget }
-            : { kind: 'none', reason: 'no backend' };
-      const result = await forward(deps.agent, {
-        downstream: req,
-        response: res,
-        method,
-        path,
-        headers,
-        pick,
-        responseModifiers: plan.responseModifiers,
-        closeAfter: deps.draining(),
-        ...(plan.requestTimeoutMs !== undefined ? { requestTimeoutMs: plan.requestTimeoutMs } : {}),
-        ...(plan.backendRequestTimeoutMs !== undefined
-          ? { backendRequestTimeoutMs: plan.backendRequestTimeoutMs }
-          : {}),
-      });
-      report({
-        ...result,
-        routeName: plan.routeName,
-        ...(backend ? { service: backend } : {}),
-        port: plan.port,
-        policy: allowedBy,
-      });
-    } catch (error) {
-      reply(500, 'internal error', '-', 'waypoint_internal_error', {}, { reason: (error as Error).message });
-    }
-  }
 }
 
-function closeHeader(res: Response): HeaderMap {
+function closeHeader(res: Downstream): HeaderMap {
   // HTTP/2 has no Connection header; GOAWAY ends those sessions instead.
   return 'shouldKeepAlive' in res ? { connection: 'close' } : {};
 }

@@ -4,6 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import { formatSocketAddress } from '@ambient-ts/addresses';
 import { serviceKey, type DiscoveryStore } from '@ambient-ts/discovery';
 import type { AcceptedTunnel, ConnectRequest } from '@ambient-ts/hbone';
 import { declaredProtocol, sniff, type Sniffed } from '../protocol/sniff.ts';
@@ -63,7 +64,7 @@ export class Inbound {
     const deps = this.#deps;
     const decision = dispatch(deps.store, request.authority, deps.self);
     const fields = {
-      'src.addr': `${request.remote.address}:${request.remote.port}`,
+      'src.addr': formatSocketAddress(request.remote),
       'src.identity': request.peerIdentity,
       'dst.hbone_addr': request.rawAuthority,
     };

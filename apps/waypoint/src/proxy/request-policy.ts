@@ -1,7 +1,7 @@
-// Authentication and authorization of one HTTP request in Istio's waypoint order (l7-facts §1.7): CUSTOM
-// (ext-authz; no providers are configured here, so a matching CUSTOM policy denies — fail closed), then
-// RequestAuthentication (a present but invalid token → 401; no token passes without a principal), then
-// DENY and ALLOW with the JWT's request.auth.* (deny → 403 `RBAC: access denied`).
+// The authenticate and authorise stages of one HTTP request, in Istio's waypoint order (l7-facts §1.7):
+// CUSTOM (ext-authz; no providers are configured here, so a matching CUSTOM policy denies — fail closed),
+// then RequestAuthentication (a present but invalid token → 401; no token passes without a principal),
+// then DENY and ALLOW with the JWT's request.auth.* (deny → 403 `RBAC: access denied`).
 import {
   authenticateRequest,
   customChecksFor,
@@ -16,23 +16,30 @@ import {
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 
-export type PolicyOutcome =
-  | {
-      readonly kind: 'allow';
-      readonly decision: AuthzDecision;
-      readonly principal?: string;
-      readonly headersToSet: Readonly<Record<string, string>>;
-      readonly headersToRemove: readonly string[];
-    }
-  | {
-      readonly kind: 'deny';
-      readonly status: 401 | 403;
-      readonly body: string;
-      readonly flags: string;
-      readonly details: string;
-      readonly reason: string;
-      readonly headers?: Readonly<Record<string, string>>;
-    };
+/** A local reply of the authenticate or authorise stage. */
+export interface PolicyDenial {
+  readonly kind: 'deny';
+  readonly status: 401 | 403;
+  readonly body: string;
+  readonly flags: string;
+  readonly details: string;
+  readonly reason: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Who the request is from, beyond the tunnel's peer: the JWT's claims and the header edits they imply. */
+export interface Authenticated {
+  readonly kind: 'authenticated';
+  readonly auth?: RequestAttributes['auth'];
+  readonly principal?: string;
+  readonly headersToSet: Readonly<Record<string, string>>;
+  readonly headersToRemove: readonly string[];
+}
+
+export interface Allowed {
+  readonly kind: 'allow';
+  readonly decision: AuthzDecision;
+}
 
 export interface PolicyInput {
   readonly authorization: readonly AuthorizationPolicy[];
@@ -43,9 +50,12 @@ export interface PolicyInput {
   readonly pathNormalization: PathNormalization;
 }
 
-export async function checkRequest(input: PolicyInput): Promise<PolicyOutcome> {
-  const options = { pathNormalization: input.pathNormalization };
-  const custom = customChecksFor(input.authorization, input.request, options);
+/**
+ * The authenticate stage: CUSTOM first (Envoy's ext_authz filter sits ahead of jwt_authn in Istio's
+ * waypoint chain), then RequestAuthentication.
+ */
+export async function authenticate(input: PolicyInput): Promise<Authenticated | PolicyDenial> {
+  const custom = customChecksFor(input.authorization, input.request, { pathNormalization: input.pathNormalization });
   if (custom.length > 0) {
     const check = custom[0]!;
     return {
@@ -77,10 +87,22 @@ export async function checkRequest(input: PolicyInput): Promise<PolicyOutcome> {
       headers: { 'www-authenticate': 'Bearer realm="waypoint", error="invalid_token"' },
     };
   }
+  if (authn.kind === 'anonymous') return { kind: 'authenticated', headersToSet: {}, headersToRemove: [] };
+  return {
+    kind: 'authenticated',
+    auth: authn.auth,
+    ...(authn.auth.principal !== undefined ? { principal: authn.auth.principal } : {}),
+    headersToSet: authn.headersToSet,
+    headersToRemove: authn.headersToRemove,
+  };
+}
+
+/** The authorise stage: DENY then ALLOW policies, with the JWT's request.auth.* (deny → 403). */
+export function authorise(input: PolicyInput, authenticated: Authenticated): Allowed | PolicyDenial {
   const decision = evaluateL7(
     input.authorization,
-    { ...input.request, ...(authn.auth ? { auth: authn.auth } : {}) },
-    options,
+    { ...input.request, ...(authenticated.auth ? { auth: authenticated.auth } : {}) },
+    { pathNormalization: input.pathNormalization },
   );
   if (!decision.allowed) {
     return {
@@ -92,12 +114,5 @@ export async function checkRequest(input: PolicyInput): Promise<PolicyOutcome> {
       reason: decision.reason,
     };
   }
-  if (authn.kind === 'anonymous') return { kind: 'allow', decision, headersToSet: {}, headersToRemove: [] };
-  return {
-    kind: 'allow',
-    decision,
-    ...(authn.auth.principal !== undefined ? { principal: authn.auth.principal } : {}),
-    headersToSet: authn.headersToSet,
-    headersToRemove: authn.headersToRemove,
-  };
+  return { kind: 'allow', decision };
 }

@@ -1,13 +1,14 @@
 // TCP through the waypoint (l7-facts §1.10): authorize as TCP (ALLOW rules using HTTP-only fields never
 // match; DENY rules ignore them), then pick an endpoint per connection and splice the tunnel onto a new
 // upstream tunnel. A denied or unroutable connection is reset — TCP has no status to answer with.
+import { formatSocketAddress } from '@ambient-ts/addresses';
 import type { DiscoveryStore, Workload } from '@ambient-ts/discovery';
 import { splice, type AcceptedTunnel } from '@ambient-ts/hbone';
 import { evaluateL7, selectForWaypoint, type AuthorizationPolicy, type WaypointTarget } from '@ambient-ts/policy';
 import type { Duplex } from 'node:stream';
 import type { TrafficReporter } from '../telemetry/reporter.ts';
 import type { UpstreamConnector } from '../upstream/connector.ts';
-import { pickEndpoint, upstreamTarget, type UpstreamTarget } from '../upstream/endpoints.ts';
+import { pickEndpoint, targetAuthority, upstreamTarget, type UpstreamTarget } from '../upstream/endpoints.ts';
 import { withHead } from '../stream-shims.ts';
 import { destinationIp, destinationPort, type TunnelContext } from './tunnel.ts';
 
@@ -21,7 +22,7 @@ export interface TcpProxyDeps {
 }
 
 function hostOf(target: UpstreamTarget | undefined): string | undefined {
-  return target ? `${target.ip}:${target.port}` : undefined;
+  return target ? targetAuthority(target) : undefined;
 }
 
 export async function proxyTcp(
@@ -35,7 +36,7 @@ export async function proxyTcp(
   const report = { source: context.source, sourcePrincipal: context.peerIdentity, service };
   const base = {
     downstreamLocal: context.authority,
-    downstreamRemote: `${context.remote.address}:${context.remote.port}`,
+    downstreamRemote: formatSocketAddress(context.remote),
   };
   deps.reporter.connectionOpened(report);
   const fail = (flags: string, error: string, target?: UpstreamTarget): void => {

@@ -1,6 +1,7 @@
 // The direct test tier: a real waypoint in-process against discovery's xDS server, a shared LocalCa,
 // fake destination ztunnels (HBONE servers on <ip>:15008 in front of echo apps) and an HBONE client
 // playing the source ztunnel. Every address is a loopback IP of the calling test file's own /24.
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import {
   createServer as createHttpServer,
@@ -53,6 +54,19 @@ export interface RequestOptions {
   waypointIp?: string;
 }
 
+/** `n` bytes of a fixed pseudo-random pattern (every byte value occurs; not a repeated text). */
+export function patternBytes(n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
 async function credentialsFor(ca: LocalCa, identity: string): Promise<TlsCredentials> {
   const certificate = await ca.fetchCertificate(identity);
   return {
@@ -100,7 +114,11 @@ export class TestEnv {
     return `${this.base}.1`;
   }
 
-  async startWaypoint(env: Record<string, string> = {}): Promise<Waypoint> {
+  /**
+   * `failAccessLog`: the log sink throws on every access-log line ("request complete"), as a broken
+   * metrics/log destination would; other lines are kept.
+   */
+  async startWaypoint(env: Record<string, string> = {}, options: { failAccessLog?: boolean } = {}): Promise<Waypoint> {
     const config = parseConfig({
       INSTANCE_IP: this.waypointIp,
       POD_NAMESPACE: 'default',
@@ -117,6 +135,13 @@ export class TestEnv {
     });
     const out = new PassThrough();
     out.on('data', (chunk: Buffer) => (this.#logText += chunk.toString()));
+    if (options.failAccessLog) {
+      const write = out.write.bind(out) as (chunk: unknown) => boolean;
+      out.write = ((chunk: unknown) => {
+        if (String(chunk).includes('"message":"request complete"')) throw new Error('the access-log sink is broken');
+        return write(chunk);
+      }) as typeof out.write;
+    }
     this.waypoint = await Waypoint.start(config, { caClient: this.ca, logDestination: out });
     await this.eventually(
       async () => (await this.ready()).status,
@@ -166,6 +191,25 @@ export class TestEnv {
    */
   async backend(name: string, ip: string, options: { sa?: string; tcpPorts?: number[] } = {}): Promise<Backend> {
     const app = createHttpServer((req, res) => {
+      // `/sha256` answers with the length and SHA-256 of the raw request body; `/bytes/<n>` with n
+      // deterministic bytes (data-path integrity tests).
+      if (req.url?.startsWith('/sha256')) {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        req.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          bytes += chunk.length;
+        });
+        req.on('end', () => res.end(JSON.stringify({ name, bytes, sha256: hash.digest('hex') })));
+        return;
+      }
+      const size = /^\/bytes\/(\d+)$/.exec(req.url ?? '')?.[1];
+      if (size !== undefined) {
+        req.resume();
+        res.setHeader('content-type', 'application/octet-stream');
+        res.end(patternBytes(Number(size)));
+        return;
+      }
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', async () => {

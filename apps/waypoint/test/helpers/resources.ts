@@ -1,10 +1,12 @@
 // xDS resources for the direct tests, in the proto3 JSON form istiod (or the local control plane) sends.
+import { ipToBytes } from '@ambient-ts/addresses';
 import type { workload as wire } from '@ambient-ts/istio-api';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const WAYPOINT_HOST = 'waypoint.default.svc.cluster.local';
 
-const b64 = (ip: string): string => Buffer.from(ip.split('.').map(Number)).toString('base64');
+/** IPv4 or IPv6 text → the base64 bytes of the proto3 JSON form. */
+const b64 = (ip: string): string => Buffer.from(ipToBytes(ip) ?? []).toString('base64');
 
 export const identityOf = (sa: string, namespace = 'default'): string =>
   `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${sa}`;

@@ -3,7 +3,7 @@
 // enforced fail-closed — bytes through real HBONE tunnels show that a broken DENY refuses every connection it
 // could select while other workloads keep working, and that an ALLOW with an unknown enum allows nothing.
 import type { Server } from 'node:net';
-import { addressResource, authorizationResource } from '@ambient-ts/discovery';
+import { authorizationResource } from '@ambient-ts/discovery';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
@@ -13,26 +13,19 @@ import {
 import { socksConnect } from '@ambient-ts/socks5';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import {
+  eventually,
+  roundTrip,
+  startEchoServer,
+  startZtunnel,
+  xdsWorkload,
+  type StartedZtunnel,
+} from '../helpers/harness.ts';
 
 const CLIENT = '127.0.21.2';
 const GUARDED = '127.0.21.11';
 const OPEN = '127.0.21.12';
 const ip = (text: string) => Buffer.from(text.split('.').map(Number)).toString('base64');
-const workload = (name: string, address: string, node: string, policies: string[] = []) =>
-  addressResource({
-    workload: {
-      uid: `Kubernetes//Pod/default/${name}`,
-      name,
-      namespace: 'default',
-      serviceAccount: name,
-      addresses: [ip(address)],
-      tunnelProtocol: 'HBONE',
-      node,
-      authorizationPolicies: policies,
-    },
-  });
-
 /** Meant to deny 10.0.0.0/8 only — but its CIDR has 3 address bytes, so nobody can tell what it selects. */
 const brokenDeny: security.Authorization = {
   name: 'broken-deny',
@@ -81,14 +74,15 @@ beforeAll(async () => {
   apps.push(await startEchoServer(GUARDED, 8080), await startEchoServer(OPEN, 8080));
   xds = await startXdsServer();
   xds.xds.onEvent((event) => {
-    if (event.kind === 'request') requests.push({ peer: String(event.stream.node?.metadata?.['NODE_NAME']), request: event.request });
+    if (event.kind === 'request')
+      requests.push({ peer: String(event.stream.node?.metadata?.['NODE_NAME']), request: event.request });
   });
   xds.xds.update({
     typeUrl: ADDRESS_TYPE_URL,
     upsert: [
-      workload('client', CLIENT, 'node-a'),
-      workload('guarded', GUARDED, 'node-b', ['default/broken-deny']),
-      workload('open', OPEN, 'node-b'),
+      xdsWorkload('client', CLIENT, 'node-a'),
+      xdsWorkload('guarded', GUARDED, 'node-b', ['default/broken-deny']),
+      xdsWorkload('open', OPEN, 'node-b'),
     ],
   });
   nodeA = await startZtunnel({ NODE_NAME: 'node-a', XDS_ADDRESS: xds.address });

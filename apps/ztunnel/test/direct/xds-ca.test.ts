@@ -7,24 +7,14 @@ import { ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
-import { parseConfig } from '../../src/config.ts';
-import { Ztunnel } from '../../src/ztunnel.ts';
-import { PassThrough } from 'node:stream';
-
-const ip = (text: string) => Buffer.from(text.split('.').map(Number)).toString('base64');
-const workload = (name: string, address: string, node: string) =>
-  addressResource({
-    workload: {
-      uid: `Kubernetes//Pod/default/${name}`,
-      name,
-      namespace: 'default',
-      serviceAccount: name,
-      addresses: [ip(address)],
-      tunnelProtocol: 'HBONE',
-      node,
-    },
-  });
+import {
+  eventually,
+  roundTrip,
+  startEchoServer,
+  startZtunnel,
+  xdsWorkload,
+  type StartedZtunnel,
+} from '../helpers/harness.ts';
 
 let xds: RunningXdsServer;
 let ca: CaServer;
@@ -44,35 +34,7 @@ async function ztunnelFor(node: string): Promise<StartedZtunnel> {
     AUTH_TOKEN: token,
   };
   // No injected CA: the ztunnel's own IstioCaClient talks to the CA server.
-  const config = parseConfig({
-    PROXY_MODE: 'node',
-    UNSTABLE_ENABLE_SOCKS5: 'true',
-    LOG_FORMAT: 'json',
-    RUST_LOG: 'info',
-    ADMIN_ADDR: '127.0.0.1:0',
-    STATS_ADDR: '127.0.0.1:0',
-    READINESS_ADDR: '127.0.0.1:0',
-    SOCKS5_ADDR: '127.0.0.1:0',
-    ...env,
-  });
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const ztunnel = await Ztunnel.start(config, { logDestination: out });
-  const base = (port: number) => `http://127.0.0.1:${port}`;
-  return {
-    ztunnel,
-    config,
-    logs: () =>
-      text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-    socks: { host: '127.0.0.1', port: ztunnel.ports.socks5! },
-    metrics: async () => (await fetch(`${base(ztunnel.ports.stats)}/metrics`)).text(),
-    admin: (path, init) => fetch(`${base(ztunnel.ports.admin)}${path}`, init),
-    ready: () => fetch(`${base(ztunnel.ports.readiness)}/healthz/ready`),
-  };
+  return startZtunnel({ ...env, RUST_LOG: 'info' }, 'from-config');
 }
 
 beforeAll(async () => {
@@ -80,7 +42,7 @@ beforeAll(async () => {
   xds = await startXdsServer();
   xds.xds.update({
     typeUrl: ADDRESS_TYPE_URL,
-    upsert: [workload('client', '127.0.8.2', 'node-x'), workload('server', '127.0.8.1', 'node-y')],
+    upsert: [xdsWorkload('client', '127.0.8.2', 'node-x'), xdsWorkload('server', '127.0.8.1', 'node-y')],
   });
   const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local' });
   tokens = await NodeTokenIssuer.create();
@@ -128,7 +90,7 @@ describe('against xDS and the CA', () => {
     xds.xds.update({
       typeUrl: ADDRESS_TYPE_URL,
       upsert: [
-        workload('late', '127.0.8.3', 'node-y'),
+        xdsWorkload('late', '127.0.8.3', 'node-y'),
         addressResource({
           workload: { uid: 'Kubernetes//Pod/default/bad', name: 'bad', namespace: 'default', addresses: ['AAE='] },
         }),

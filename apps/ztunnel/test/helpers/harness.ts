@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import { LocalCa, type CaClient } from '@ambient-ts/certs';
+import { addressResource } from '@ambient-ts/discovery';
 import { HbonePool, HboneError } from '@ambient-ts/hbone';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { Ztunnel } from '../../src/ztunnel.ts';
@@ -25,7 +26,15 @@ export function testCa(): Promise<LocalCa> {
   return sharedCa;
 }
 
-export async function startZtunnel(env: Record<string, string>, caClient?: CaClient): Promise<StartedZtunnel> {
+/**
+ * A ztunnel in node mode with static config (`env` supplies LOCAL_XDS or XDS_ADDRESS…). Certificates come
+ * from `caClient`, the file's shared test CA by default, or — with `'from-config'` — from the CA the
+ * environment names (CA_ADDRESS), through the ztunnel's own Istio CA client.
+ */
+export async function startZtunnel(
+  env: Record<string, string>,
+  caClient: CaClient | 'shared' | 'from-config' = 'shared',
+): Promise<StartedZtunnel> {
   const config = parseConfig({
     PROXY_MODE: 'node',
     FAKE_CA: 'true',
@@ -42,7 +51,8 @@ export async function startZtunnel(env: Record<string, string>, caClient?: CaCli
   const out = new PassThrough();
   let text = '';
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const ztunnel = await Ztunnel.start(config, { logDestination: out, caClient: caClient ?? (await testCa()) });
+  const ca = caClient === 'from-config' ? undefined : caClient === 'shared' ? await testCa() : caClient;
+  const ztunnel = await Ztunnel.start(config, { logDestination: out, ...(ca ? { caClient: ca } : {}) });
   const base = (port: number) => `http://127.0.0.1:${port}`;
   return {
     ztunnel,
@@ -59,6 +69,22 @@ export async function startZtunnel(env: Record<string, string>, caClient?: CaCli
     admin: (path, init) => fetch(`${base(ztunnel.ports.admin)}${path}`, init),
     ready: () => fetch(`${base(ztunnel.ports.readiness)}/healthz/ready`),
   };
+}
+
+/** A workload as the xDS Address resource istiod pushes (HBONE, addresses base64 as in proto3 JSON). */
+export function xdsWorkload(name: string, ipv4: string, node: string, authorizationPolicies: string[] = []) {
+  return addressResource({
+    workload: {
+      uid: `Kubernetes//Pod/default/${name}`,
+      name,
+      namespace: 'default',
+      serviceAccount: name,
+      addresses: [Buffer.from(ipv4.split('.').map(Number)).toString('base64')],
+      tunnelProtocol: 'HBONE',
+      node,
+      ...(authorizationPolicies.length > 0 ? { authorizationPolicies } : {}),
+    },
+  });
 }
 
 /** An application: echoes every read twice (like ztunnel's ReadDoubleWrite test server), or answers a marker. */

@@ -6,14 +6,16 @@ const text = `apiVersion: v1
 kind: Service
 metadata: {name: cart, namespace: shop}
 ---
-apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
-metadata: {name: good, namespace: shop}
+metadata:
+  name: good
+  namespace: shop
 spec:
-  parentRefs: [{group: "", kind: Service, name: cart}]
+  parentRefs:
+  - {group: "", kind: Service, name: cart}
   rules:
-  - backendRefs: [{name: cart, port: 80}]
-    retry: {attempts: 3}
+  - retry: {attempts: 3}
+    backendRefs: [{name: cart, port: 80}]
 ---
 kind: List
 items:
@@ -32,10 +34,10 @@ describe('loadRouteDocuments', () => {
     expect(loaded.httpRoutes.map((route) => route.key)).toEqual(['shop/good']);
     expect(loaded.ignored).toEqual([{ kind: 'Service', name: 'cart', line: 1 }]);
     expect(loaded.problems.map(problemLine)).toEqual([
-      'routes.yaml:12: HTTPRoute shop/good: spec.rules[0].retry: is not implemented by this proxy and is ignored',
-      'routes.yaml:22: HTTPRoute shop/bad: spec.rules[0].matches[0].path.value: must start with "/", found "no-slash"',
+      'routes.yaml:13: HTTPRoute shop/good: spec.rules[0].retry: is not implemented by this proxy and is ignored',
+      'routes.yaml:24: HTTPRoute shop/bad: spec.rules[0].matches[0].path.value: must start with "/", found "no-slash"',
     ]);
-    expect(loaded.problems[1]).toMatchObject({ severity: 'error', location: { line: 22, column: 36 } });
+    expect(loaded.problems[1]).toMatchObject({ severity: 'error', location: { line: 24, column: 36 } });
   });
 
   it('points a missing field at its nearest parent, and a syntax error at its position', () => {

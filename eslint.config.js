@@ -21,7 +21,9 @@ const depConstraints = [
   { sourceTag: 'pkg:pki', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:istio-api', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:xds', onlyDependOnLibsWithTags: ['pkg:istio-api'] },
-  { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:pki'] },
+  { sourceTag: 'pkg:ca', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:pki', 'pkg:istio-api'] },
+  // LocalCa (FAKE_CA) signs in process with @ambient-ts/ca's CertificateAuthority.
+  { sourceTag: 'pkg:certs', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:pki', 'pkg:ca', 'pkg:istio-api'] },
   { sourceTag: 'pkg:hbone', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses'] },
   { sourceTag: 'pkg:policy', onlyDependOnLibsWithTags: ['pkg:spiffe', 'pkg:addresses', 'pkg:istio-api'] },
   {

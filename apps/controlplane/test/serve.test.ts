@@ -2,7 +2,8 @@
 // node authorization from the YAML's placement, and the YAML being followed (pushes, refused edits).
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IstioCaClient, NodeTokenIssuer } from '@ambient-ts/certs';
+import { NodeTokenIssuer } from '@ambient-ts/ca';
+import { IstioCaClient } from '@ambient-ts/certs';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@ambient-ts/istio-api';
 import type { DeltaXdsClient } from '@ambient-ts/xds';
 import { afterEach, describe, expect, it } from 'vitest';

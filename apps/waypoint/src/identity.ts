@@ -1,7 +1,7 @@
 // The waypoint's own certificate: one identity (spiffe://<td>/ns/<ns>/sa/<gateway SA>), obtained from
 // the Istio CA with the waypoint's own token (no impersonation) or an in-process CA (FAKE_CA), rotated at
 // half-life by the certificate manager. The same certificate serves inbound HBONE and upstream HBONE.
-import { CertificateManager, IstioCaClient, LocalCa, type CaClient, type WorkloadCertificate } from '@ambient-ts/certs';
+import { CertificateManager, createCaClient, CredentialSource, type CaClient } from '@ambient-ts/certs';
 import type { TlsCredentials } from '@ambient-ts/hbone';
 import type { Logging, Readiness } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
@@ -9,34 +9,27 @@ import { tokenSource } from '@ambient-ts/runtime';
 
 const certificateTask = 'certificate';
 
-async function createCaClient(config: Config): Promise<CaClient> {
-  const ttlSeconds = Math.round(config.secretTtlMs / 1000);
-  if (config.fakeCa) return LocalCa.create({ trustDomain: config.self.trustDomain, ttlSeconds });
-  const token = tokenSource(config.authToken);
-  return new IstioCaClient({
-    address: config.caAddress!,
-    rootCert: config.caRootCa,
-    token: () => token() ?? '',
-    clusterId: config.clusterId,
-    ttlSeconds,
+/** The waypoint asks for its own identity only, with its own token (no impersonation). */
+const configuredCaClient = (config: Config): Promise<CaClient> =>
+  createCaClient(config, {
+    trustDomain: config.self.trustDomain,
     impersonate: false,
-    headers: config.caHeaders,
-    ...(config.altCaHostname ? { altHostname: config.altCaHostname } : {}),
+    token: tokenSource(config.authToken),
   });
-}
 
 export class WaypointIdentity {
   readonly identity: string;
   readonly manager: CertificateManager;
   readonly #caClient: CaClient;
   readonly #ownsCaClient: boolean;
-  #last: { certificate: WorkloadCertificate; credentials: TlsCredentials } | undefined;
+  readonly #credentials: CredentialSource;
 
   private constructor(identity: string, caClient: CaClient, ownsCaClient: boolean) {
     this.identity = identity;
     this.#caClient = caClient;
     this.#ownsCaClient = ownsCaClient;
     this.manager = new CertificateManager({ caClient });
+    this.#credentials = new CredentialSource(this.manager);
   }
 
   static async create(
@@ -45,7 +38,11 @@ export class WaypointIdentity {
     deps: { logging: Logging; readiness: Readiness },
     caClient?: CaClient,
   ): Promise<WaypointIdentity> {
-    const created = new WaypointIdentity(identity, caClient ?? (await createCaClient(config)), caClient === undefined);
+    const created = new WaypointIdentity(
+      identity,
+      caClient ?? (await configuredCaClient(config)),
+      caClient === undefined,
+    );
     const log = deps.logging.scope('identity');
     deps.readiness.register(certificateTask);
     created.manager.on('fetchError', (id, error) =>
@@ -59,21 +56,12 @@ export class WaypointIdentity {
     return created;
   }
 
-  /** Current credentials; waits for the CA when none is cached yet. */
-  async credentials(): Promise<TlsCredentials> {
-    const certificate = await this.manager.getCertificate(this.identity, 'realtime');
-    // The same object per certificate lets the HBONE layer reuse its TLS contexts by identity.
-    if (this.#last?.certificate !== certificate) {
-      this.#last = {
-        certificate,
-        credentials: {
-          certChainPem: certificate.certChainPem,
-          privateKeyPem: certificate.privateKeyPem,
-          rootCertsPem: certificate.rootCertsPem,
-        },
-      };
-    }
-    return this.#last.credentials;
+  /**
+   * Current credentials; waits for the CA when none is cached yet. The same object per certificate lets
+   * the HBONE layer reuse its TLS contexts by identity.
+   */
+  credentials(): Promise<TlsCredentials> {
+    return this.#credentials.credentials(this.identity, 'realtime');
   }
 
   close(): void {

@@ -2,46 +2,34 @@
 // workload in node/shared mode) or an in-process CA (FAKE_CA). Prefetched when a local HBONE workload
 // appears, forgotten when its last workload goes, fetched on demand when a connection needs one first.
 // ztunnel's own token authenticates it to the CA; its own identity is never used for workload mTLS.
-import { CertificateManager, IstioCaClient, LocalCa, type CaClient, type WorkloadCertificate } from '@ambient-ts/certs';
+import {
+  CertificateManager,
+  createCaClient,
+  CredentialSource,
+  type CaClient,
+  type WorkloadCredentials,
+} from '@ambient-ts/certs';
 import { workloadIdentity, type Workload } from '@ambient-ts/discovery';
 import type { Logging } from '@ambient-ts/telemetry';
 import type { Config } from './config.ts';
 import type { ProxyState } from './proxy-state.ts';
 import { tokenSource } from '@ambient-ts/runtime';
 
-/** What the HBONE layer presents and trusts for one identity. */
-export interface Credentials {
-  certChainPem: string;
-  privateKeyPem: string;
-  rootCertsPem: string;
-}
-
-async function createCaClient(config: Config): Promise<CaClient> {
-  if (config.fakeCa)
-    return LocalCa.create({ trustDomain: config.self.trustDomain, ttlSeconds: Math.round(config.secretTtlMs / 1000) });
-  const token = tokenSource(config.authToken);
-  return new IstioCaClient({
-    address: config.caAddress!,
-    rootCert: config.caRootCa,
-    token: () => token() ?? '',
-    clusterId: config.clusterId,
-    ttlSeconds: Math.round(config.secretTtlMs / 1000),
-    impersonate: config.proxyMode !== 'dedicated',
-    headers: config.caHeaders,
-    ...(config.altCaHostname ? { altHostname: config.altCaHostname } : {}),
-  });
-}
+/** What the HBONE layer presents and trusts for one identity (the same object until rotation). */
+export type Credentials = WorkloadCredentials;
 
 const wantsCertificate = (workload: Workload): boolean => workload.protocol === 'HBONE' || workload.nativeTunnel;
 
 export class WorkloadIdentities {
   readonly manager: CertificateManager;
+  readonly #credentials: CredentialSource;
   readonly #state: ProxyState;
   readonly #prefetch: boolean;
   #unsubscribe: (() => void) | undefined;
 
   private constructor(manager: CertificateManager, state: ProxyState, prefetch: boolean) {
     this.manager = manager;
+    this.#credentials = new CredentialSource(manager);
     this.#state = state;
     this.#prefetch = prefetch;
   }
@@ -53,7 +41,13 @@ export class WorkloadIdentities {
     logging: Logging,
     caClient?: CaClient,
   ): Promise<WorkloadIdentities> {
-    const manager = new CertificateManager({ caClient: caClient ?? (await createCaClient(config)) });
+    const configured = async (): Promise<CaClient> =>
+      createCaClient(config, {
+        trustDomain: config.self.trustDomain,
+        impersonate: config.proxyMode !== 'dedicated',
+        token: tokenSource(config.authToken),
+      });
+    const manager = new CertificateManager({ caClient: caClient ?? (await configured()) });
     const log = logging.scope('identity');
     manager.on('fetchError', (identity, error) =>
       log.warn({ identity, error: error.message }, 'certificate fetch failed; will retry'),
@@ -82,14 +76,12 @@ export class WorkloadIdentities {
     });
   }
 
-  /** Credentials for a local identity; waits for the CA when none is cached (on-demand priority). */
-  async credentials(identity: string): Promise<Credentials> {
-    const certificate: WorkloadCertificate = await this.manager.getCertificate(identity, 'realtime');
-    return {
-      certChainPem: certificate.certChainPem,
-      privateKeyPem: certificate.privateKeyPem,
-      rootCertsPem: certificate.rootCertsPem,
-    };
+  /**
+   * Credentials for a local identity; waits for the CA when none is cached (on-demand priority). The
+   * same object until the certificate rotates, so HBONE recognises it without comparing PEMs.
+   */
+  credentials(identity: string): Promise<Credentials> {
+    return this.#credentials.credentials(identity, 'realtime');
   }
 
   close(): void {

@@ -1,22 +1,10 @@
 // Every failure this package reports, with a stable code. Messages say what was refused and what to do.
+import type { CaErrorCode } from '@ambient-ts/ca';
 
 export type CertsErrorCode =
   // Inputs given to this package
   | 'INVALID_OPTIONS'
   | 'IDENTITY_INVALID'
-  | 'KEY_UNSUPPORTED'
-  // CSRs (client side when building, CA side when parsing)
-  | 'CSR_MALFORMED'
-  | 'CSR_BAD_SIGNATURE'
-  | 'CSR_NO_SAN'
-  | 'CSR_MULTIPLE_SANS'
-  | 'CSR_NOT_SPIFFE'
-  | 'CSR_IDENTITY_MISMATCH'
-  // Signing CA material
-  | 'CA_BAD_PEM'
-  | 'CA_NOT_A_CA'
-  | 'CA_KEY_MISMATCH'
-  | 'CA_EXPIRED'
   // Talking to a CA
   | 'CA_UNAVAILABLE'
   | 'CA_UNAUTHENTICATED'
@@ -34,20 +22,12 @@ export type CertsErrorCode =
   | 'CA_RESPONSE_WRONG_IDENTITY'
   | 'CA_RESPONSE_KEY_MISMATCH'
   | 'CA_RESPONSE_UNTRUSTED'
-  // CA server: authentication and node authorization
-  | 'TOKEN_MISSING'
-  | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_WRONG_CLUSTER'
-  | 'DENIED_TRUST_DOMAIN'
-  | 'DENIED_NOT_OWN_IDENTITY'
-  | 'DENIED_NO_IMPERSONATION'
-  | 'DENIED_UNKNOWN_NODE'
-  | 'DENIED_NOT_ON_NODE'
   // Certificate manager
   | 'CERT_UNAVAILABLE'
   | 'CERT_FORGOTTEN'
-  | 'MANAGER_CLOSED';
+  | 'MANAGER_CLOSED'
+  // An in-process CA (LocalCa) refusing, with @ambient-ts/ca's code (e.g. CA_EXPIRED)
+  | CaErrorCode;
 
 const marker = Symbol.for('@ambient-ts/certs/CertsError');
 

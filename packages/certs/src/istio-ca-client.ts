@@ -15,15 +15,7 @@ import { createCsr, generatePrivateKey } from '@ambient-ts/pki';
 import { checkIdentity } from './csr.ts';
 import { CertsError, type CertsErrorCode } from './errors.ts';
 import { checkKeyAlgorithm, type KeyAlgorithm } from './keys.ts';
-import {
-  createCertificatePath,
-  decodeResponse,
-  encodeRequest,
-  errorCodeTrailer,
-  impersonatedIdentityKey,
-  type CaRequest,
-  type CaResponse,
-} from './proto.ts';
+import { caWire } from '@ambient-ts/ca';
 import { workloadCertificateFromChain } from './response.ts';
 
 export interface IstioCaClientOptions {
@@ -107,18 +99,18 @@ export class IstioCaClient implements CaClient {
     const metadata = await this.#metadata();
     const client = await this.#client();
     if (options.signal?.aborted) throw aborted();
-    const request: CaRequest = {
+    const request: caWire.CaRequest = {
       csr,
       validityDuration: this.#options.ttlSeconds ?? 86_400,
-      metadata: this.#options.impersonate ? { [impersonatedIdentityKey]: identity } : {},
+      metadata: this.#options.impersonate ? { [caWire.impersonatedIdentityKey]: identity } : {},
     };
-    const response = await new Promise<CaResponse>((resolve, reject) => {
+    const response = await new Promise<caWire.CaResponse>((resolve, reject) => {
       const deadline = Date.now() + (this.#options.timeoutMs ?? 10_000);
       const onAbort = (): void => call.cancel();
       const call = client.makeUnaryRequest(
-        createCertificatePath,
-        encodeRequest,
-        decodeResponse,
+        caWire.createCertificatePath,
+        caWire.encodeRequest,
+        caWire.decodeResponse,
         request,
         metadata,
         { deadline },
@@ -176,7 +168,7 @@ export class IstioCaClient implements CaClient {
       client.close();
       this.#channel = undefined;
     }
-    const reason = error.metadata?.get(errorCodeTrailer)[0];
+    const reason = error.metadata?.get(caWire.errorCodeTrailer)[0];
     const what =
       code === 'CA_UNAVAILABLE'
         ? 'is unavailable'

@@ -1,14 +1,23 @@
 // An in-process CA client (ztunnel's FAKE_CA): generates a key and CSR and has a CertificateAuthority
-// in the same process sign it, through the same CSR parsing and answer checks as a remote CA.
+// (@ambient-ts/ca) in the same process sign it, through the same CSR parsing and answer checks as a
+// remote CA. What the authority throws is reported as a CertsError with the same code, as from any client.
+import { CaError, CertificateAuthority, csrIdentity, type AuthorityClock } from '@ambient-ts/ca';
+import { createCsr, generatePrivateKey, parseCsr } from '@ambient-ts/pki';
 import { SpiffeId } from '@ambient-ts/spiffe';
 import type { CaClient, FetchOptions, WorkloadCertificate } from './ca-client.ts';
-import { CertificateAuthority, type AuthorityClock } from './authority.ts';
-import { createCsr, generatePrivateKey, parseCsr } from '@ambient-ts/pki';
 import { checkIdentity } from './csr.ts';
-import { csrIdentity } from './csr-parse.ts';
 import { CertsError } from './errors.ts';
 import { checkKeyAlgorithm, type KeyAlgorithm } from './keys.ts';
 import { workloadCertificateFromChain } from './response.ts';
+
+/** Run `work`, reporting a CaError (e.g. CA_EXPIRED) as a CertsError with the same code. */
+async function asClientError<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw CaError.isCaError(error) ? new CertsError(error.code, error.message, { cause: error }) : error;
+  }
+}
 
 export interface LocalCaOptions {
   /** Signing CA. Use `LocalCa.create` to make a fresh self-signed one. */
@@ -36,11 +45,13 @@ export class LocalCa implements CaClient {
 
   /** A LocalCa with a fresh self-signed root for `trustDomain` (default `cluster.local`). */
   static async create(options: { trustDomain?: string } & Omit<LocalCaOptions, 'authority'> = {}): Promise<LocalCa> {
-    const authority = await CertificateAuthority.create({
-      trustDomain: options.trustDomain ?? 'cluster.local',
-      commonName: 'ambient-ts local CA',
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
+    const authority = await asClientError(() =>
+      CertificateAuthority.create({
+        trustDomain: options.trustDomain ?? 'cluster.local',
+        commonName: 'ambient-ts local CA',
+        ...(options.clock ? { clock: options.clock } : {}),
+      }),
+    );
     return new LocalCa({ ...options, authority });
   }
 
@@ -55,7 +66,9 @@ export class LocalCa implements CaClient {
     const key = await generatePrivateKey(this.#keyAlgorithm);
     if (options.signal?.aborted) throw new CertsError('ABORTED', `the certificate request for ${identity} was aborted`);
     const csr = parseCsr(createCsr(identity, key));
-    const chain = this.authority.signWorkload(csrIdentity(csr), csr.publicKeyDer, this.#ttlSeconds);
+    const chain = await asClientError(() =>
+      this.authority.signWorkload(csrIdentity(csr), csr.publicKeyDer, this.#ttlSeconds),
+    );
     return workloadCertificateFromChain({
       identity,
       chain,

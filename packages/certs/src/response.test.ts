@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { codeOf } from '../test/fixtures.ts';
-import { CertificateAuthority } from './authority.ts';
+import { CertificateAuthority } from '@ambient-ts/ca';
 import { generatePrivateKey, spkiDer } from '@ambient-ts/pki';
 import { workloadCertificateFromChain } from './response.ts';
 

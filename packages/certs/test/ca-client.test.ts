@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCa } from '@ambient-ts/pki/testing';
 import { TrustBundle, verifyX509Svid } from '@ambient-ts/spiffe';
 import { parseCsr } from '@ambient-ts/pki';
-import { CertificateAuthority, IstioCaClient, type IstioCaClientOptions } from '../src/index.ts';
+import { CertificateAuthority } from '@ambient-ts/ca';
+import { IstioCaClient, type IstioCaClientOptions } from '../src/index.ts';
 import { rejectionOf } from './fixtures.ts';
 import { startCa, startFakeCa, webId, ztunnelId, type TestCa } from './harness.ts';
 

@@ -10,12 +10,10 @@ import {
   addCaService,
   CertificateAuthority,
   errorCodeTrailer,
-  IstioCaClient,
-  ManualClock,
   NodeTokenIssuer,
   NodeTokenVerifier,
-  type IstioCaClientOptions,
-} from '../src/index.ts';
+} from '@ambient-ts/ca';
+import { IstioCaClient, ManualClock, type IstioCaClientOptions } from '../src/index.ts';
 import { rawCall, rejectionOf } from './fixtures.ts';
 import { dbId, independentRequest, startCa, webId, ztunnelId, type TestCa } from './harness.ts';
 

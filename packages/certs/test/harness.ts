@@ -9,7 +9,7 @@ import {
   type CaEvent,
   type CaServerOptions,
   type NodeTokenClaims,
-} from '../src/index.ts';
+} from '@ambient-ts/ca';
 
 export const ztunnelId = 'spiffe://cluster.local/ns/istio-system/sa/ztunnel';
 export const webId = 'spiffe://cluster.local/ns/default/sa/web';

@@ -5,16 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CaServer,
-  CertificateAuthority,
-  CertificateManager,
-  IstioCaClient,
-  ManualClock,
-  NodeIdentityMap,
-  NodeTokenIssuer,
-  type WorkloadCertificate,
-} from '../src/index.ts';
+import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/ca';
+import { CertificateManager, IstioCaClient, ManualClock, type WorkloadCertificate } from '../src/index.ts';
 import { rejectionOf } from './fixtures.ts';
 import { webId, ztunnelId } from './harness.ts';
 

@@ -8,6 +8,7 @@ export {
   generatePrivateKeySync,
   isKeyAlgorithm,
   keyAlgorithms,
+  pickKeyAlgorithm,
   privateKeyToPem,
   spkiDer,
   type KeyAlgorithm,

@@ -13,6 +13,20 @@ export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
   return keyAlgorithms.includes(value as KeyAlgorithm);
 }
 
+/**
+ * `value` as one of `allowed` (`ec-p256` when undefined), or a message naming the choices: for options
+ * that let a user pick a key type, each package throwing its own error.
+ */
+export function pickKeyAlgorithm<T extends KeyAlgorithm>(
+  value: unknown,
+  allowed: readonly T[],
+): { algorithm: T } | { problem: string } {
+  const chosen = value ?? 'ec-p256';
+  if (allowed.includes(chosen as T)) return { algorithm: chosen as T };
+  const names = allowed.map((a) => `"${a}"`).join(' or ');
+  return { problem: `keyAlgorithm ${JSON.stringify(value)} is not supported; use ${names}` };
+}
+
 const generate = promisify(generateKeyPair);
 
 function unsupported(algorithm: never): PkiError {

@@ -7,15 +7,8 @@
 //   npx node --conditions=ambient-ts-source tools/bench/certs/main.ts [seconds-per-row=3]
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import {
-  CaServer,
-  CertificateAuthority,
-  IstioCaClient,
-  LocalCa,
-  NodeIdentityMap,
-  NodeTokenIssuer,
-  type KeyAlgorithm,
-} from '@ambient-ts/certs';
+import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/ca';
+import { IstioCaClient, LocalCa, type KeyAlgorithm } from '@ambient-ts/certs';
 import { createCsr } from '@ambient-ts/pki';
 
 const seconds = Number(process.argv[2] ?? 3);

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { Agent, createServer, request, type ClientRequestArgs } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { CaServer, CertificateAuthority, LocalCa, NodeTokenIssuer } from '@ambient-ts/certs';
+import { CaServer, CertificateAuthority, NodeTokenIssuer } from '@ambient-ts/ca';
+import { LocalCa } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool, type TlsCredentials } from '@ambient-ts/hbone';
 
 const [SEQUENTIAL = 2000, CONCURRENT = 16, PER_CONNECTION = 250] = process.argv.slice(2).map(Number);

@@ -6,7 +6,7 @@ import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { formatHostPort } from '@ambient-ts/addresses';
-import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
+import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/ca';
 import { freePort, stopChild } from './procs.ts';
 
 export const CLIENT_IP = '127.0.20.2';

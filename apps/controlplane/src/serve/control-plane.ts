@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatHostPort } from '@ambient-ts/addresses';
-import { NodeTokenIssuer, type Caller } from '@ambient-ts/certs';
+import { NodeTokenIssuer, type Caller } from '@ambient-ts/ca';
 import { DeltaXdsServer } from '@ambient-ts/xds';
 import { Logging } from '@ambient-ts/telemetry';
 import { ControlPlaneError } from '../errors.ts';

@@ -1,6 +1,6 @@
 // What the operator sees of the served protocols: xDS streams coming and going, NACKs, refused callers,
 // and every certificate issued or refused.
-import type { CaEvent, Caller } from '@ambient-ts/certs';
+import type { CaEvent, Caller } from '@ambient-ts/ca';
 import type { XdsServerEvent } from '@ambient-ts/xds';
 import type { Logging } from '@ambient-ts/telemetry';
 import { formatProblem, type Problem } from '../translate/problems.ts';

@@ -1,6 +1,6 @@
 // The CA's "who runs where", answered from the last accepted translation: swapped as a whole on every
 // accepted change, so a refused update never changes who may obtain which identity.
-import type { NodeWorkloadView } from '@ambient-ts/certs';
+import type { NodeWorkloadView } from '@ambient-ts/ca';
 import { mayIssue, type Placement } from '../translate/placement.ts';
 
 export class PlacementView implements NodeWorkloadView {

@@ -8,7 +8,7 @@ import {
   type Caller,
   type CertificateAuthority,
   type TokenVerifier,
-} from '@ambient-ts/certs';
+} from '@ambient-ts/ca';
 import { addDeltaAdsService, type DeltaXdsServer } from '@ambient-ts/xds';
 import { bindPort } from './listen.ts';
 

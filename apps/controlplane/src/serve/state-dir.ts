@@ -5,7 +5,7 @@ import { generateKeyPair } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CertificateAuthority, CertsError } from '@ambient-ts/certs';
+import { CertificateAuthority, CaError } from '@ambient-ts/ca';
 import { ControlPlaneError } from '../errors.ts';
 
 /** File names inside the state directory. */
@@ -85,7 +85,7 @@ export async function loadOrCreateAuthority(dir: string, trustDomain: string): P
     try {
       return { authority: CertificateAuthority.load({ trustDomain, certPem, keyPem }), created: false, warnings };
     } catch (error) {
-      const why = CertsError.isCertsError(error) ? `${error.code}: ${error.message}` : (error as Error).message;
+      const why = CaError.isCaError(error) ? `${error.code}: ${error.message}` : (error as Error).message;
       throw new ControlPlaneError(
         'STATE_INVALID',
         `the CA in ${dir} cannot be used (${why}); fix it, or delete ${STATE_FILES.caCert} and ${STATE_FILES.caKey} to create a new root`,

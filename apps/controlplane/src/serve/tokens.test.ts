@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeTokenIssuer } from '@ambient-ts/certs';
+import { NodeTokenIssuer } from '@ambient-ts/ca';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlacementView } from './node-view.ts';
 import { planTokens, TokenFiles, type TokenSpec } from './tokens.ts';

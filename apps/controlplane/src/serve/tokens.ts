@@ -4,7 +4,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatIstioIdentity } from '@ambient-ts/spiffe';
-import type { NodeTokenIssuer } from '@ambient-ts/certs';
+import type { NodeTokenIssuer } from '@ambient-ts/ca';
 import type { Placement } from '../translate/placement.ts';
 import { writeFileAtomic } from './state-dir.ts';
 

@@ -1,5 +1,5 @@
 // What startControlPlane hands back, and what an update of the served YAML came to.
-import type { Caller } from '@ambient-ts/certs';
+import type { Caller } from '@ambient-ts/ca';
 import type { DeltaXdsServer } from '@ambient-ts/xds';
 import type { Problem } from '../translate/problems.ts';
 import type { Translation } from '../translate/translate.ts';

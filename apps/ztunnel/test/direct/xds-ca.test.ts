@@ -1,7 +1,7 @@
 // ztunnels fed by a real delta-xDS server and issued certificates by a real Istio-API CA over TLS, with
 // node tokens and impersonation — the way they run against istiod.
 import type { Server } from 'node:net';
-import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/certs';
+import { CaServer, CertificateAuthority, NodeIdentityMap, NodeTokenIssuer } from '@ambient-ts/ca';
 import { addressResource } from '@ambient-ts/discovery';
 import { ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';

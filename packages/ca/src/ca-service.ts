@@ -13,9 +13,9 @@ import {
 } from '@grpc/grpc-js';
 import type { CertificateAuthority } from './authority.ts';
 import { authorize } from './authorize.ts';
-import { parseCsr, PkiError, type PkiErrorCode } from '@ambient-ts/pki';
+import { parseCsr, PkiError } from '@ambient-ts/pki';
 import { csrIdentity } from './csr-parse.ts';
-import { CertsError, type CertsErrorCode } from './errors.ts';
+import { CaError, type CaErrorCode } from './errors.ts';
 import type { NodeWorkloadView } from './node-view.ts';
 import {
   caServiceDefinition,
@@ -33,7 +33,7 @@ export type CaEvent =
   | { kind: 'issued'; identity: string; caller: Caller; basis: 'own-identity' | 'workload-on-node'; notAfter: Date }
   | {
       kind: 'refused';
-      code: CertsErrorCode | PkiErrorCode | 'INTERNAL';
+      code: CaErrorCode | 'INTERNAL';
       grpcStatus: status;
       message: string;
       caller?: Caller;
@@ -56,20 +56,15 @@ const emptyView: NodeWorkloadView = { isOnNode: () => false };
 
 class Refusal extends Error {
   readonly grpcStatus: status;
-  readonly code: CertsErrorCode | PkiErrorCode;
-  constructor(grpcStatus: status, code: CertsErrorCode | PkiErrorCode, message: string) {
+  readonly code: CaErrorCode;
+  constructor(grpcStatus: status, code: CaErrorCode, message: string) {
     super(message);
     this.grpcStatus = grpcStatus;
     this.code = code;
   }
 }
 
-const tokenCodes: readonly CertsErrorCode[] = [
-  'TOKEN_MISSING',
-  'TOKEN_INVALID',
-  'TOKEN_EXPIRED',
-  'TOKEN_WRONG_CLUSTER',
-];
+const tokenCodes: readonly CaErrorCode[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_WRONG_CLUSTER'];
 
 async function authenticate(verifier: TokenVerifier, metadata: Metadata): Promise<Caller> {
   const header = metadata.get('authorization')[0];
@@ -81,7 +76,7 @@ async function authenticate(verifier: TokenVerifier, metadata: Metadata): Promis
   try {
     return await verifier.verify(token, { clusterId: typeof cluster === 'string' && cluster ? cluster : 'Kubernetes' });
   } catch (error) {
-    const code = CertsError.isCertsError(error) && tokenCodes.includes(error.code) ? error.code : 'TOKEN_INVALID';
+    const code = CaError.isCaError(error) && tokenCodes.includes(error.code) ? error.code : 'TOKEN_INVALID';
     throw new Refusal(status.UNAUTHENTICATED, code, `authentication failed: ${(error as Error).message}`);
   }
 }
@@ -94,8 +89,10 @@ function readIdentity(request: CaRequest): { identity: string; impersonating: bo
     identity = csrIdentity(csr);
     publicKeyDer = csr.publicKeyDer;
   } catch (error) {
-    if (!CertsError.isCertsError(error) && !PkiError.isPkiError(error)) throw error;
-    throw new Refusal(status.INVALID_ARGUMENT, error.code, error.message);
+    if (CaError.isCaError(error)) throw new Refusal(status.INVALID_ARGUMENT, error.code, error.message);
+    if (!PkiError.isPkiError(error)) throw error;
+    const code = error.code === 'INVALID_INPUT' ? 'CSR_MALFORMED' : error.code;
+    throw new Refusal(status.INVALID_ARGUMENT, code, error.message);
   }
   const impersonated = request.metadata[impersonatedIdentityKey];
   if (impersonated === undefined) return { identity, impersonating: false, publicKeyDer };
@@ -151,7 +148,7 @@ export function createCaHandler(options: CaServiceOptions): handleUnaryCall<CaRe
         certChain = options.authority.signWorkload(identity, publicKeyDer, lifetime(request.validityDuration, options));
       } catch (error) {
         // e.g. CA_EXPIRED: say so, the caller's operator needs to know the CA itself is broken.
-        if (!CertsError.isCertsError(error)) throw error;
+        if (!CaError.isCaError(error)) throw error;
         throw new Refusal(status.INTERNAL, error.code, error.message);
       }
       const notAfter = new X509Certificate(certChain[0]!).validToDate;

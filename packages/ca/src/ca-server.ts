@@ -2,7 +2,7 @@
 // serving certificate the CA issues itself (or one you pass), or plaintext.
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { addCaService, type CaServiceOptions } from './ca-service.ts';
-import { CertsError } from './errors.ts';
+import { CaError } from './errors.ts';
 
 export interface CaServerOptions extends CaServiceOptions {
   /**
@@ -34,7 +34,7 @@ export class CaServer {
   /** Bind and serve; port 0 picks a free port. Resolves with the bound port. */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     if (this.#state.state !== 'idle') {
-      throw new CertsError('INVALID_OPTIONS', `CaServer.listen called while ${this.#state.state}`);
+      throw new CaError('INVALID_OPTIONS', `CaServer.listen called while ${this.#state.state}`);
     }
     const options = this.#options;
     const server = new Server({
@@ -48,7 +48,7 @@ export class CaServer {
       server.bindAsync(address, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
     }).catch((error: unknown) => {
       server.forceShutdown();
-      throw new CertsError('INVALID_OPTIONS', `the CA server could not bind ${address}: ${(error as Error).message}`, {
+      throw new CaError('INVALID_OPTIONS', `the CA server could not bind ${address}: ${(error as Error).message}`, {
         cause: error,
       });
     });
@@ -77,13 +77,13 @@ export class CaServer {
   }
 
   get port(): number {
-    if (this.#state.state !== 'listening') throw new CertsError('INVALID_OPTIONS', 'the CA server is not listening');
+    if (this.#state.state !== 'listening') throw new CaError('INVALID_OPTIONS', 'the CA server is not listening');
     return this.#state.port;
   }
 
   /** e.g. `https://127.0.0.1:15012`, ready for IstioCaClient. */
   get address(): string {
-    if (this.#state.state !== 'listening') throw new CertsError('INVALID_OPTIONS', 'the CA server is not listening');
+    if (this.#state.state !== 'listening') throw new CaError('INVALID_OPTIONS', 'the CA server is not listening');
     const host = this.#state.host.includes(':') ? `[${this.#state.host}]` : this.#state.host;
     return `${this.#options.tls === false ? 'http' : 'https'}://${host}:${this.#state.port}`;
   }

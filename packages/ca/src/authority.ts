@@ -3,8 +3,7 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { parseTrustDomain, splitPem } from '@ambient-ts/spiffe';
-import { systemClock } from './clock.ts';
-import { CertsError } from './errors.ts';
+import { CaError } from './errors.ts';
 import {
   buildCertificate,
   describeKey,
@@ -16,9 +15,10 @@ import {
   spkiDer,
   type Signer,
 } from '@ambient-ts/pki';
-import { checkKeyAlgorithm, loadPrivateKey, type KeyAlgorithm } from './keys.ts';
+import { caKeyAlgorithm, loadPrivateKey, type CaKeyAlgorithm } from './keys.ts';
 
 const day = 86_400;
+const systemClock: AuthorityClock = { now: () => Date.now() };
 
 export interface AuthorityClock {
   now(): number;
@@ -28,7 +28,7 @@ export interface CreateAuthorityOptions {
   /** Trust domain this CA issues identities for, e.g. `cluster.local`. */
   trustDomain: string;
   /** Key of the self-signed root. Default `ec-p256`. */
-  keyAlgorithm?: KeyAlgorithm;
+  keyAlgorithm?: CaKeyAlgorithm;
   /** Root subject common name; the organization is the trust domain, as in Istio's self-signed root. */
   commonName?: string;
   /** Root lifetime. Default 10 years. */
@@ -65,14 +65,14 @@ export interface ServerCertificateOptions {
   /** Also name a SPIFFE identity (e.g. the control plane's own). */
   uris?: string[];
   ttlSeconds?: number;
-  keyAlgorithm?: KeyAlgorithm;
+  keyAlgorithm?: CaKeyAlgorithm;
 }
 
 function parseCerts(pem: string, what: string): X509Certificate[] {
   try {
     return splitPem(pem).map((block) => new X509Certificate(block));
   } catch (error) {
-    throw new CertsError('CA_BAD_PEM', `${what} holds a certificate that cannot be parsed`, { cause: error });
+    throw new CaError('CA_BAD_PEM', `${what} holds a certificate that cannot be parsed`, { cause: error });
   }
 }
 
@@ -123,7 +123,7 @@ export class CertificateAuthority {
   /** A CA with a fresh self-signed root. */
   static async create(options: CreateAuthorityOptions): Promise<CertificateAuthority> {
     const trustDomain = checkTrustDomain(options.trustDomain);
-    const key = await generatePrivateKey(checkKeyAlgorithm(options.keyAlgorithm, 'CertificateAuthority.create'));
+    const key = await generatePrivateKey(caKeyAlgorithm(options.keyAlgorithm, 'CertificateAuthority.create'));
     const clock = options.clock ?? systemClock;
     const now = clock.now();
     const subject = distinguishedName({ organization: trustDomain, commonName: options.commonName });
@@ -143,25 +143,22 @@ export class CertificateAuthority {
   static load(options: LoadAuthorityOptions): CertificateAuthority {
     const trustDomain = checkTrustDomain(options.trustDomain);
     const [cert] = parseCerts(options.certPem, 'certPem');
-    if (!cert) throw new CertsError('CA_BAD_PEM', 'certPem holds no "-----BEGIN CERTIFICATE-----" block');
+    if (!cert) throw new CaError('CA_BAD_PEM', 'certPem holds no "-----BEGIN CERTIFICATE-----" block');
     const key = loadPrivateKey(options.keyPem, 'keyPem');
     try {
       describeKey(key);
     } catch (error) {
       if (!PkiError.isPkiError(error)) throw error;
-      throw new CertsError('KEY_UNSUPPORTED', `keyPem: ${error.message}`, { cause: error });
+      throw new CaError('KEY_UNSUPPORTED', `keyPem: ${error.message}`, { cause: error });
     }
     if (!cert.ca)
-      throw new CertsError('CA_NOT_A_CA', `certificate "${cert.subject}" is not a CA (basicConstraints cA=false)`);
+      throw new CaError('CA_NOT_A_CA', `certificate "${cert.subject}" is not a CA (basicConstraints cA=false)`);
     if (!spkiDer(createPublicKey(key)).equals(spkiDer(cert.publicKey))) {
-      throw new CertsError('CA_KEY_MISMATCH', `keyPem is not the private key of certificate "${cert.subject}"`);
+      throw new CaError('CA_KEY_MISMATCH', `keyPem is not the private key of certificate "${cert.subject}"`);
     }
     const clock = options.clock ?? systemClock;
     if (cert.validToDate.getTime() <= clock.now()) {
-      throw new CertsError(
-        'CA_EXPIRED',
-        `CA certificate "${cert.subject}" expired at ${cert.validToDate.toISOString()}`,
-      );
+      throw new CaError('CA_EXPIRED', `CA certificate "${cert.subject}" expired at ${cert.validToDate.toISOString()}`);
     }
     const isRoot = selfSigned(cert);
     const chain = parseCerts(options.chainPem ?? '', 'chainPem').filter(
@@ -169,10 +166,7 @@ export class CertificateAuthority {
     );
     const roots = options.rootCertsPem ? parseCerts(options.rootCertsPem, 'rootCertsPem') : isRoot ? [cert] : [];
     if (roots.length === 0) {
-      throw new CertsError(
-        'INVALID_OPTIONS',
-        'the signing certificate is an intermediate: pass rootCertsPem (its root)',
-      );
+      throw new CaError('INVALID_OPTIONS', 'the signing certificate is an intermediate: pass rootCertsPem (its root)');
     }
     return new CertificateAuthority(trustDomain, cert, key, isRoot ? [] : [cert, ...chain], roots, clock);
   }
@@ -190,7 +184,7 @@ export class CertificateAuthority {
   #validity(ttlSeconds: number): { notBefore: Date; notAfter: Date } {
     const now = this.#clock.now();
     if (now >= this.notAfter.getTime()) {
-      throw new CertsError(
+      throw new CaError(
         'CA_EXPIRED',
         `the CA's signing certificate expired at ${this.notAfter.toISOString()}; load or create a new one`,
       );
@@ -225,12 +219,12 @@ export class CertificateAuthority {
     const ipAddresses = options.ipAddresses ?? [];
     for (const ip of ipAddresses) {
       if (isIP(ip) === 0)
-        throw new CertsError('INVALID_OPTIONS', `ipAddresses: ${JSON.stringify(ip)} is not an IP address`);
+        throw new CaError('INVALID_OPTIONS', `ipAddresses: ${JSON.stringify(ip)} is not an IP address`);
     }
     if (dnsNames.length + ipAddresses.length + (options.uris?.length ?? 0) === 0) {
-      throw new CertsError('INVALID_OPTIONS', 'issueServerCertificate needs at least one DNS name, IP address or URI');
+      throw new CaError('INVALID_OPTIONS', 'issueServerCertificate needs at least one DNS name, IP address or URI');
     }
-    const key = await generatePrivateKey(checkKeyAlgorithm(options.keyAlgorithm, 'issueServerCertificate'));
+    const key = await generatePrivateKey(caKeyAlgorithm(options.keyAlgorithm, 'issueServerCertificate'));
     const validity = this.#validity(options.ttlSeconds ?? 365 * day);
     const leaf = buildCertificate({
       subject: distinguishedName({ organization: this.trustDomain, commonName: dnsNames[0] ?? ipAddresses[0] }),
@@ -252,9 +246,9 @@ export class CertificateAuthority {
 
   /** Create an intermediate CA signed by this one (e.g. to test chains, or to delegate a node CA). */
   async createIntermediate(
-    options: { commonName?: string; ttlSeconds?: number; keyAlgorithm?: KeyAlgorithm } = {},
+    options: { commonName?: string; ttlSeconds?: number; keyAlgorithm?: CaKeyAlgorithm } = {},
   ): Promise<CertificateAuthority> {
-    const key = await generatePrivateKey(checkKeyAlgorithm(options.keyAlgorithm, 'createIntermediate'));
+    const key = await generatePrivateKey(caKeyAlgorithm(options.keyAlgorithm, 'createIntermediate'));
     const cert = buildCertificate({
       subject: distinguishedName({ organization: this.trustDomain, commonName: options.commonName ?? 'intermediate' }),
       subjectPublicKey: spkiDer(key),
@@ -278,6 +272,6 @@ function checkTrustDomain(trustDomain: string): string {
   try {
     return parseTrustDomain(trustDomain);
   } catch (error) {
-    throw new CertsError('INVALID_OPTIONS', `trustDomain: ${(error as Error).message}`, { cause: error });
+    throw new CaError('INVALID_OPTIONS', `trustDomain: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -2,7 +2,7 @@
 // identity only if it is a node proxy and a workload with that identity runs on its node
 // (istio/istio security/pkg/server/ca/node_auth.go enforces the same for ztunnel).
 import { SpiffeId } from '@ambient-ts/spiffe';
-import type { CertsErrorCode } from './errors.ts';
+import type { CaErrorCode } from './errors.ts';
 import type { NodeWorkloadView } from './node-view.ts';
 import type { Caller } from './tokens.ts';
 
@@ -18,7 +18,7 @@ export interface AuthorizeInput {
 
 export type Decision =
   | { allowed: true; basis: 'own-identity' | 'workload-on-node' }
-  | { allowed: false; code: CertsErrorCode; message: string };
+  | { allowed: false; code: CaErrorCode; message: string };
 
 function trustDomainOf(identity: string): string | undefined {
   return SpiffeId.tryParse(identity)?.trustDomain;
@@ -26,7 +26,7 @@ function trustDomainOf(identity: string): string | undefined {
 
 export function authorize(input: AuthorizeInput): Decision {
   const { caller, requested, view } = input;
-  const refuse = (code: CertsErrorCode, why: string): Decision => ({
+  const refuse = (code: CaErrorCode, why: string): Decision => ({
     allowed: false,
     code,
     message: `refused to issue ${requested} to ${caller.identity}${caller.node ? ` on node "${caller.node}"` : ''}: ${why}`,

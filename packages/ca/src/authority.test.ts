@@ -10,9 +10,11 @@ import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls
 import { describe, expect, it } from 'vitest';
 import { createCa, createCertificate, hasOpenssl } from '@ambient-ts/pki/testing';
 import { readCertificateFields, TrustBundle, verifyX509Svid } from '@ambient-ts/spiffe';
-import { codeOf } from '../test/fixtures.ts';
 import { CertificateAuthority } from './authority.ts';
 import { generatePrivateKey, spkiDer } from '@ambient-ts/pki';
+
+/** What a CaError with `code` matches. */
+const failure = (code: string): unknown => expect.objectContaining({ name: 'CaError', code });
 
 const id = 'spiffe://cluster.local/ns/default/sa/web';
 const key = await generatePrivateKey();
@@ -144,24 +146,24 @@ describe('CertificateAuthority.load', () => {
       notAfter: new Date(Date.now() - 3_600_000),
     });
     const base = { trustDomain: 'cluster.local' };
-    expect(
-      codeOf(() => CertificateAuthority.load({ ...base, certPem: root.certPem, keyPem: intermediate.keyPem })),
-    ).toBe('CA_KEY_MISMATCH');
-    expect(
-      codeOf(() => CertificateAuthority.load({ ...base, certPem: leafOnly.certPem, keyPem: leafOnly.keyPem })),
-    ).toBe('CA_NOT_A_CA');
-    expect(codeOf(() => CertificateAuthority.load({ ...base, certPem: expired.certPem, keyPem: expired.keyPem }))).toBe(
-      'CA_EXPIRED',
+    expect(() => CertificateAuthority.load({ ...base, certPem: root.certPem, keyPem: intermediate.keyPem })).toThrow(
+      failure('CA_KEY_MISMATCH'),
     );
-    expect(codeOf(() => CertificateAuthority.load({ ...base, certPem: 'nope', keyPem: root.keyPem }))).toBe(
-      'CA_BAD_PEM',
+    expect(() => CertificateAuthority.load({ ...base, certPem: leafOnly.certPem, keyPem: leafOnly.keyPem })).toThrow(
+      failure('CA_NOT_A_CA'),
     );
-    expect(codeOf(() => CertificateAuthority.load({ ...base, certPem: root.certPem, keyPem: 'nope' }))).toBe(
-      'CA_BAD_PEM',
+    expect(() => CertificateAuthority.load({ ...base, certPem: expired.certPem, keyPem: expired.keyPem })).toThrow(
+      failure('CA_EXPIRED'),
     );
-    expect(
-      codeOf(() => CertificateAuthority.load({ ...base, certPem: intermediate.certPem, keyPem: intermediate.keyPem })),
-    ).toBe('INVALID_OPTIONS');
+    expect(() => CertificateAuthority.load({ ...base, certPem: 'nope', keyPem: root.keyPem })).toThrow(
+      failure('CA_BAD_PEM'),
+    );
+    expect(() => CertificateAuthority.load({ ...base, certPem: root.certPem, keyPem: 'nope' })).toThrow(
+      failure('CA_BAD_PEM'),
+    );
+    expect(() =>
+      CertificateAuthority.load({ ...base, certPem: intermediate.certPem, keyPem: intermediate.keyPem }),
+    ).toThrow(failure('INVALID_OPTIONS'));
   });
 });
 

@@ -4,9 +4,8 @@
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { checkIdentity } from './csr.ts';
-import { CertsError } from './errors.ts';
-import { loadPrivateKey } from './keys.ts';
+import { CaError } from './errors.ts';
+import { loadPrivateKey, workloadIdentity } from './keys.ts';
 
 /** Who is calling, as established from its token. */
 export interface Caller {
@@ -23,7 +22,7 @@ export interface TokenContext {
   clusterId: string;
 }
 
-/** Establishes a caller from a bearer token; rejects with CertsError `TOKEN_*` codes. */
+/** Establishes a caller from a bearer token; rejects with CaError `TOKEN_*` codes. */
 export interface TokenVerifier {
   verify(token: string, context: TokenContext): Promise<Caller>;
 }
@@ -33,7 +32,7 @@ export interface NodeTokenOptions {
   issuer?: string;
   /** `aud` claim. Default `istio-ca`, as for Istio's projected tokens. */
   audience?: string;
-  /** Clock for `iat`/`exp` and expiry checks (e.g. a ManualClock in tests). */
+  /** Clock for `iat`/`exp` and expiry checks (e.g. a fake clock in tests). */
   clock?: { now(): number };
 }
 
@@ -60,7 +59,7 @@ export class NodeTokenIssuer {
   constructor(privateKey: KeyObject | string, options: NodeTokenOptions = {}) {
     this.#key = typeof privateKey === 'string' ? loadPrivateKey(privateKey, 'NodeTokenIssuer private key') : privateKey;
     if (this.#key.asymmetricKeyType !== 'ec' || this.#key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new CertsError('INVALID_OPTIONS', 'NodeTokenIssuer needs an EC P-256 private key (tokens are ES256)');
+      throw new CaError('INVALID_OPTIONS', 'NodeTokenIssuer needs an EC P-256 private key (tokens are ES256)');
     }
     this.#options = options;
   }
@@ -76,8 +75,8 @@ export class NodeTokenIssuer {
   }
 
   async issue(claims: NodeTokenClaims): Promise<string> {
-    if (!claims.node) throw new CertsError('INVALID_OPTIONS', 'a node token needs a node name');
-    checkIdentity(claims.identity);
+    if (!claims.node) throw new CaError('INVALID_OPTIONS', 'a node token needs a node name');
+    workloadIdentity(claims.identity);
     const now = Math.floor((this.#options.clock?.now() ?? Date.now()) / 1000);
     return new SignJWT({
       node: claims.node,
@@ -127,29 +126,29 @@ export class NodeTokenVerifier implements TokenVerifier {
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) {
-        throw new CertsError('TOKEN_EXPIRED', 'the bearer token has expired; the control plane must issue a new one', {
+        throw new CaError('TOKEN_EXPIRED', 'the bearer token has expired; the control plane must issue a new one', {
           cause: error,
         });
       }
       const why = error instanceof joseErrors.JOSEError ? error.code : 'unreadable';
-      throw new CertsError('TOKEN_INVALID', `the bearer token was rejected (${why}): ${(error as Error).message}`, {
+      throw new CaError('TOKEN_INVALID', `the bearer token was rejected (${why}): ${(error as Error).message}`, {
         cause: error,
       });
     }
     const { sub, node, cluster, impersonate } = payload;
     if (typeof sub !== 'string' || typeof node !== 'string' || node === '' || typeof cluster !== 'string') {
-      throw new CertsError('TOKEN_INVALID', 'the bearer token lacks the sub, node or cluster claim of a node token');
+      throw new CaError('TOKEN_INVALID', 'the bearer token lacks the sub, node or cluster claim of a node token');
     }
     if (cluster !== context.clusterId) {
-      throw new CertsError(
+      throw new CaError(
         'TOKEN_WRONG_CLUSTER',
         `the bearer token is for cluster "${cluster}" but the request's clusterid header says "${context.clusterId}"`,
       );
     }
     try {
-      checkIdentity(sub);
+      workloadIdentity(sub);
     } catch (error) {
-      throw new CertsError('TOKEN_INVALID', `the bearer token's subject is not a SPIFFE ID: ${sub}`, { cause: error });
+      throw new CaError('TOKEN_INVALID', `the bearer token's subject is not a SPIFFE ID: ${sub}`, { cause: error });
     }
     return { identity: sub, node, mayImpersonate: impersonate === true };
   }

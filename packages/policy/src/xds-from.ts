@@ -232,7 +232,7 @@ export function fromXdsAuthorization(input: security.Authorization | unknown): X
   } catch (error) {
     if (!(error instanceof Invalid)) throw error;
     const raw = isRecord(input) ? input : {};
-    const key = `${text(raw['namespace'])}/${text(raw['name']) || '<unnamed>'}`;
+    const key = policyKey(text(raw['namespace']), text(raw['name']) || '<unnamed>');
     const field = formatPath(error.path) || '<root>';
     const deny = enumName('istio.security.Action', raw['action'] as string | number | undefined) !== 'ALLOW';
     const problem: PolicyProblem = {

@@ -7,19 +7,22 @@ import {
   type security,
   type workload,
 } from '@ambient-ts/istio-api';
+import { policyKey } from '@ambient-ts/policy';
 import type { ResourceInput } from '@ambient-ts/xds';
+import { serviceKey } from '../model.ts';
 import { ipFromBytes, networkAddressKey } from '@ambient-ts/addresses';
 
 /** xDS name ztunnel uses: Workload uid, Service `namespace/hostname`. */
 export function addressResourceName(address: workload.Address): string | undefined {
   if (address.workload) return address.workload.uid ?? '';
-  if (address.service) return `${address.service.namespace ?? ''}/${address.service.hostname ?? ''}`;
+  if (address.service)
+    return serviceKey({ namespace: address.service.namespace ?? '', hostname: address.service.hostname ?? '' });
   return undefined;
 }
 
 /** xDS name of an Authorization: `namespace/name`. */
 export function authorizationResourceName(policy: security.Authorization): string {
-  return `${policy.namespace ?? ''}/${policy.name ?? ''}`;
+  return policyKey(policy.namespace ?? '', policy.name ?? '');
 }
 
 /** An Istio Address resource named as istiod names it, with `network/ip` aliases for on-demand lookups. */

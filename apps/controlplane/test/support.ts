@@ -1,4 +1,5 @@
 // Shared by the translation unit tests: parse YAML, translate, pick resources by name.
+import type { workload as wire } from '@ambient-ts/istio-api';
 import { expect } from 'vitest';
 import { parseYaml } from '../src/load/yaml-source.ts';
 import type { TranslateOptions } from '../src/translate/model.ts';
@@ -10,14 +11,14 @@ export function tx(yaml: string, options?: TranslateOptions): Translation {
   return translate(loaded.objects, options);
 }
 
-export function workload(t: Translation, uid: string): Record<string, unknown> {
+export function workload(t: Translation, uid: string): wire.Workload {
   const found = t.addresses.find((a) => a.name === uid);
   if (found === undefined || !('workload' in found.resource))
     throw new Error(`no workload ${uid} in ${t.addresses.map((a) => a.name).join(', ')}`);
   return found.resource.workload;
 }
 
-export function service(t: Translation, name: string): Record<string, unknown> {
+export function service(t: Translation, name: string): wire.Service {
   const found = t.addresses.find((a) => a.name === name);
   if (found === undefined || !('service' in found.resource)) throw new Error(`no service ${name}`);
   return found.resource.service;

@@ -1,4 +1,5 @@
 // Validated input records (one per accepted object) and the options a translation runs with.
+import type { workload } from '@ambient-ts/istio-api';
 import type { ParsedIp } from './ip-allocator.ts';
 import type { ObjectRef } from './problems.ts';
 
@@ -123,11 +124,7 @@ export interface ServicePortRec {
   readonly appProtocol?: string;
 }
 
-export type LoadBalancingJson = {
-  routingPreference?: string[];
-  mode?: string;
-  healthPolicy?: string;
-};
+export type LoadBalancingJson = workload.LoadBalancing;
 
 export interface ServiceRec {
   readonly meta: Meta;

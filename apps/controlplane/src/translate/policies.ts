@@ -1,6 +1,7 @@
 // AuthorizationPolicy routing, the way istiod splits it: targetRefs policies go to waypoints (L7), the
 // rest become istio.security.Authorization for ztunnel (ztunnel-facts §6.2, §6.5). The policy package
 // validates and translates; this file decides where the result goes and checks what it attaches to.
+import type { security } from '@ambient-ts/istio-api';
 import type { Deferred } from './collect.ts';
 import { FieldReader, type JsonRecord } from './fields.ts';
 import { checkTargetRefs, l7Name, l7Object, readTargetRefs, type L7Context } from './l7.ts';
@@ -10,7 +11,7 @@ import type { L4Converter } from './policy-adapter.ts';
 import { ProblemLog } from './problems.ts';
 
 export interface PolicyOutcome {
-  readonly authorization?: { readonly name: string; readonly resource: JsonRecord };
+  readonly authorization?: { readonly name: string; readonly resource: security.Authorization };
   readonly selector?: SelectorPolicyRec;
   readonly l7?: { readonly name: string; readonly resource: JsonRecord };
 }
@@ -48,7 +49,7 @@ export function handleAuthorizationPolicy(d: Deferred, ctx: L7Context, convert: 
   // A policy with errors is still sent, in the policy loader's fail-safe form: dropping an ALLOW would widen access.
   const key = `${meta.namespace}/${meta.name}`;
   let selector: SelectorPolicyRec | undefined;
-  if (authorization['scope'] === 'WORKLOAD_SELECTOR') {
+  if (authorization.scope === 'WORKLOAD_SELECTOR') {
     const matchLabels = quiet.stringMap(['spec', 'selector', 'matchLabels']);
     selector = { key, namespace: meta.namespace, matchLabels, ref: meta.ref };
     if (Object.keys(matchLabels).length === 0) {

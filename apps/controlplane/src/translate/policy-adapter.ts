@@ -7,6 +7,7 @@ import {
   translateForZtunnel,
   type PolicyProblem,
 } from '@ambient-ts/policy';
+import type { security } from '@ambient-ts/istio-api';
 import type { JsonRecord } from './fields.ts';
 import type { FieldPath } from './problems.ts';
 
@@ -16,7 +17,7 @@ export type L4Converter = (
   options: { rootNamespace: string },
 ) => {
   /** undefined when ztunnel gets nothing (targetRefs, AUDIT, CUSTOM). */
-  readonly authorization?: JsonRecord;
+  readonly authorization?: security.Authorization;
   readonly problems: readonly AdaptedProblem[];
 };
 
@@ -54,7 +55,7 @@ export const toAuthorization: L4Converter = (policy, options) => {
         : translated.status.message,
     });
   }
-  const authorization = translated.authorization as JsonRecord | undefined;
+  const authorization = translated.authorization;
   return { ...(authorization === undefined ? {} : { authorization }), problems };
 };
 

@@ -1,13 +1,14 @@
 // Service → the proto3 JSON of istio.workload.Service, as istiod builds it (ztunnel-facts §3.1;
 // istiod ambient/services.go): VIPs on the cluster network, ports with target_port 0 for named ports,
 // the service waypoint, load balancing from traffic distribution.
+import type { workload } from '@ambient-ts/istio-api';
 import { toBase64 } from './base64.ts';
 import type { ResolvedOptions, ServiceRec, WaypointRec } from './model.ts';
 import { gatewayAddressJson } from './waypoints.ts';
 
-export type ServiceJson = Record<string, unknown>;
+export type ServiceJson = workload.Service;
 
-export function portJson(servicePort: number, targetPort: number): Record<string, number> {
+export function portJson(servicePort: number, targetPort: number): workload.Port {
   return targetPort === 0 ? { servicePort } : { servicePort, targetPort };
 }
 
@@ -16,8 +17,8 @@ export function portJson(servicePort: number, targetPort: number): Record<string
  * before the first "-" decides, case-insensitively) as the workload API's AppProtocol enum. Unknown
  * protocols are left out (UNKNOWN): the waypoint then sniffs.
  */
-export function appProtocolOf(port: { name?: string; appProtocol?: string }): string | undefined {
-  const known: Record<string, string> = {
+export function appProtocolOf(port: { name?: string; appProtocol?: string }): workload.AppProtocol | undefined {
+  const known: Record<string, workload.AppProtocol> = {
     http: 'HTTP11',
     'kubernetes.io/ws': 'HTTP11',
     http2: 'HTTP2',
@@ -42,7 +43,7 @@ export function appProtocolOf(port: { name?: string; appProtocol?: string }): st
   return undefined;
 }
 
-export function networkAddressJson(network: string, bytes: Uint8Array): Record<string, string> {
+export function networkAddressJson(network: string, bytes: Uint8Array): workload.NetworkAddress {
   return network === '' ? { address: toBase64(bytes) } : { network, address: toBase64(bytes) };
 }
 
@@ -56,17 +57,16 @@ export function buildService(
     namespace: service.meta.namespace,
     hostname: service.hostname,
   };
-  if (service.vips.length > 0)
-    out['addresses'] = service.vips.map((ip) => networkAddressJson(options.network, ip.bytes));
+  if (service.vips.length > 0) out.addresses = service.vips.map((ip) => networkAddressJson(options.network, ip.bytes));
   if (service.ports.length > 0) {
-    out['ports'] = service.ports.map((p) => {
+    out.ports = service.ports.map((p) => {
       const appProtocol = appProtocolOf(p);
       return appProtocol ? { ...portJson(p.port, p.targetPort), appProtocol } : portJson(p.port, p.targetPort);
     });
   }
-  if (waypoint !== undefined) out['waypoint'] = gatewayAddressJson(waypoint);
-  if (service.loadBalancing !== undefined) out['loadBalancing'] = { ...service.loadBalancing };
-  if (service.ipFamilies !== undefined) out['ipFamilies'] = service.ipFamilies;
+  if (waypoint !== undefined) out.waypoint = gatewayAddressJson(waypoint);
+  if (service.loadBalancing !== undefined) out.loadBalancing = { ...service.loadBalancing };
+  if (service.ipFamilies !== undefined) out.ipFamilies = service.ipFamilies;
   return out;
 }
 

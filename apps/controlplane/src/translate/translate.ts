@@ -4,6 +4,7 @@
 import type { SourcedObject } from '../load/yaml-source.ts';
 import { toAuthorization, type L4Converter } from './policy-adapter.ts';
 import { collect, type Collected, type SkippedObject } from './collect.ts';
+import type { security, workload } from '@ambient-ts/istio-api';
 import type { JsonRecord } from './fields.ts';
 import { checkHttpRoute, checkRequestAuthentication, l7Name, l7Object, type L7Context } from './l7.ts';
 import {
@@ -24,7 +25,8 @@ import { resolveWaypoint } from './waypoints.ts';
 import { invert, PodIndex } from './selection.ts';
 import { buildWorkload, podUid } from './workloads.ts';
 
-export type AddressJson = { workload: JsonRecord } | { service: JsonRecord };
+/** An `istio.workload.Address` resource in proto3 JSON (the types @ambient-ts/istio-api generates). */
+export type AddressJson = { workload: workload.Workload } | { service: workload.Service };
 
 export interface Resource<T> {
   readonly name: string;
@@ -35,7 +37,7 @@ export interface Translation {
   /** `istio.workload.Address` resources: Workloads named by uid, Services by `namespace/hostname`. */
   readonly addresses: readonly Resource<AddressJson>[];
   /** `istio.security.Authorization` resources named `namespace/name`. */
-  readonly authorizations: readonly Resource<JsonRecord>[];
+  readonly authorizations: readonly Resource<security.Authorization>[];
   /** Objects only waypoints need, named `Kind/namespace/name`, served as google.protobuf.Struct. */
   readonly l7: readonly Resource<JsonRecord>[];
   readonly placement: Placement;
@@ -157,7 +159,7 @@ export function translate(
   }
 
   const l7Ctx: L7Context = { options: opts, waypoints, services: servicesByKey, serviceWaypoints };
-  const authorizations: Resource<JsonRecord>[] = [];
+  const authorizations: Resource<security.Authorization>[] = [];
   const selectorPolicies: SelectorPolicyRec[] = [];
   const l7: Resource<JsonRecord>[] = [];
   for (const d of c.deferred) {

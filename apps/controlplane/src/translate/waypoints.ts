@@ -1,5 +1,6 @@
 // Waypoints: the Deployment + Service istiod creates for a waypoint Gateway, and the binding rules that
 // decide which waypoint (if any) a Service or pod uses (l7-facts §1.2; istiod ambient/waypoints.go).
+import type { workload } from '@ambient-ts/istio-api';
 import type { ParsedIp } from './ip-allocator.ts';
 import {
   LABEL,
@@ -102,7 +103,7 @@ export function synthesizeWaypoint(
 }
 
 /** The GatewayAddress istiod sends: the waypoint Service by hostname, HBONE on 15008. */
-export function gatewayAddressJson(waypoint: WaypointRec): Record<string, unknown> {
+export function gatewayAddressJson(waypoint: WaypointRec): workload.GatewayAddress {
   return {
     hostname: { namespace: waypoint.meta.namespace, hostname: waypoint.hostname },
     hboneMtlsPort: WAYPOINT_HBONE_PORT,

@@ -1,6 +1,7 @@
 // Pod → the proto3 JSON of istio.workload.Workload, as istiod builds it (ztunnel-facts §3.1; istiod
 // ambient/workloads.go): HBONE for ambient pods, per-service port maps with named ports resolved through
 // the pod's container ports, the workload waypoint, selector policies, telemetry names.
+import type { workload } from '@ambient-ts/istio-api';
 import { toBase64 } from './base64.ts';
 import {
   ANNOTATION,
@@ -16,7 +17,7 @@ import {
 import { portJson, serviceResourceName } from './services.ts';
 import { gatewayAddressJson, resolveWaypoint, type WaypointContext } from './waypoints.ts';
 
-export type WorkloadJson = Record<string, unknown>;
+export type WorkloadJson = workload.Workload;
 
 export interface WorkloadContext extends WaypointContext {
   readonly options: ResolvedOptions;
@@ -53,10 +54,10 @@ export function canonicalService(labels: Readonly<Record<string, string>>, workl
 }
 
 /** The Services selecting the pod, each with this pod's port map. */
-function servicesOf(pod: PodRec, ctx: WorkloadContext): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
+function servicesOf(pod: PodRec, ctx: WorkloadContext): Record<string, workload.PortList> | undefined {
+  const out: Record<string, workload.PortList> = {};
   for (const service of ctx.servicesOfPod.get(pod) ?? []) {
-    const ports: Record<string, number>[] = [];
+    const ports: workload.Port[] = [];
     for (const port of service.ports) {
       if (port.targetPortName === undefined) {
         ports.push(portJson(port.port, port.targetPort));
@@ -82,16 +83,16 @@ function waypointInstanceOf(pod: PodRec, ctx: WorkloadContext): WaypointRec | un
   return name === undefined ? undefined : ctx.waypoints.get(`${pod.meta.namespace}/${name}`);
 }
 
-function localityOf(pod: PodRec, ctx: WorkloadContext): Record<string, string> | undefined {
+function localityOf(pod: PodRec, ctx: WorkloadContext): workload.Locality | undefined {
   const labels = pod.node === undefined ? undefined : ctx.nodes.get(pod.node)?.labels;
   if (labels === undefined) return undefined;
-  const locality: Record<string, string> = {};
+  const locality: workload.Locality = {};
   const region = labels['topology.kubernetes.io/region'];
   const zone = labels['topology.kubernetes.io/zone'];
   const subzone = labels['topology.istio.io/subzone'];
-  if (region !== undefined) locality['region'] = region;
-  if (zone !== undefined) locality['zone'] = zone;
-  if (subzone !== undefined) locality['subzone'] = subzone;
+  if (region !== undefined) locality.region = region;
+  if (zone !== undefined) locality.zone = zone;
+  if (subzone !== undefined) locality.subzone = subzone;
   return Object.keys(locality).length === 0 ? undefined : locality;
 }
 
@@ -120,32 +121,32 @@ export function buildWorkload(pod: PodRec, ctx: WorkloadContext): WorkloadJson {
     namespace: pod.meta.namespace,
     addresses: pod.ips.map((ip) => toBase64(ip.bytes)),
   };
-  if (network !== '') w['network'] = network;
-  if (hbone) w['tunnelProtocol'] = 'HBONE';
+  if (network !== '') w.network = network;
+  if (hbone) w.tunnelProtocol = 'HBONE';
   // istiod leaves the default trust domain empty; ztunnel reads empty as cluster.local
-  if (options.trustDomain !== 'cluster.local') w['trustDomain'] = options.trustDomain;
-  w['serviceAccount'] = pod.serviceAccount;
-  if (waypoint !== undefined) w['waypoint'] = gatewayAddressJson(waypoint);
-  if (pod.node !== undefined) w['node'] = pod.node;
-  w['canonicalName'] = canonicalName;
-  w['canonicalRevision'] = canonicalRevision;
-  w['workloadType'] = 'POD';
-  w['workloadName'] = pod.workloadName;
-  if (nativeTunnel) w['nativeTunnel'] = true;
+  if (options.trustDomain !== 'cluster.local') w.trustDomain = options.trustDomain;
+  w.serviceAccount = pod.serviceAccount;
+  if (waypoint !== undefined) w.waypoint = gatewayAddressJson(waypoint);
+  if (pod.node !== undefined) w.node = pod.node;
+  w.canonicalName = canonicalName;
+  w.canonicalRevision = canonicalRevision;
+  w.workloadType = 'POD';
+  w.workloadName = pod.workloadName;
+  if (nativeTunnel) w.nativeTunnel = true;
   if (instanceOf?.binding !== undefined) {
-    const tunnel: Record<string, unknown> = {};
-    if (instanceOf.binding.protocol !== 'NONE') tunnel['protocol'] = instanceOf.binding.protocol;
-    if (instanceOf.binding.port !== 0) tunnel['port'] = instanceOf.binding.port;
-    w['applicationTunnel'] = tunnel;
+    const tunnel: workload.ApplicationTunnel = {};
+    if (instanceOf.binding.protocol !== 'NONE') tunnel.protocol = instanceOf.binding.protocol;
+    if (instanceOf.binding.port !== 0) tunnel.port = instanceOf.binding.port;
+    w.applicationTunnel = tunnel;
   }
   const services = servicesOf(pod, ctx);
-  if (services !== undefined) w['services'] = services;
+  if (services !== undefined) w.services = services;
   const policies = selectorPolicyKeys(pod, ctx);
-  if (policies.length > 0) w['authorizationPolicies'] = policies;
-  if (!pod.ready) w['status'] = 'UNHEALTHY';
-  w['clusterId'] = options.clusterId;
+  if (policies.length > 0) w.authorizationPolicies = policies;
+  if (!pod.ready) w.status = 'UNHEALTHY';
+  w.clusterId = options.clusterId;
   const locality = localityOf(pod, ctx);
-  if (locality !== undefined) w['locality'] = locality;
-  if (pod.hostNetwork) w['networkMode'] = 'HOST_NETWORK';
+  if (locality !== undefined) w.locality = locality;
+  if (pod.hostNetwork) w.networkMode = 'HOST_NETWORK';
   return w;
 }

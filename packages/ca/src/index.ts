@@ -26,6 +26,6 @@ export { authorize, type AuthorizeInput, type Decision } from './authorize.ts';
 export { addCaService, createCaHandler, type CaEvent, type CaServiceOptions } from './ca-service.ts';
 export { CaServer, type CaServerOptions } from './ca-server.ts';
 export { caServiceDefinition, errorCodeTrailer, impersonatedIdentityKey, type JsonValue } from './proto.ts';
-/** Internal: the CA API's wire messages, shared with the client in @ambient-ts/certs until they move to
- * @ambient-ts/istio-api, the one home of generated wire code. */
+/** The CA API's request/response shapes and codec (over @ambient-ts/istio-api), shared with the client in
+ * @ambient-ts/certs. */
 export * as caWire from './proto.ts';

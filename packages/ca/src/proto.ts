@@ -1,21 +1,19 @@
-// The istio.v1.auth wire messages (protobufjs, from protos/istio/v1/auth/ca.proto) and the grpc-js
-// service definition built on them. Struct metadata is converted to and from plain JSON values here,
-// so the rest of the package never sees protobuf shapes.
+// The istio.v1.auth CA API on the wire: the request and response messages (encoded by
+// @ambient-ts/istio-api, which owns the generated schema) and the grpc-js service definition built on
+// them. Struct metadata is plain JSON, so the rest of the package never sees protobuf shapes.
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { descriptor } from './generated/protos.ts';
+import { CREATE_CERTIFICATE_PATH, decodeMessage, encodeMessage, type JsonValue } from '@ambient-ts/istio-api';
 
-const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace);
-const requestType = root.lookupType('istio.v1.auth.IstioCertificateRequest');
-const responseType = root.lookupType('istio.v1.auth.IstioCertificateResponse');
+const requestName = 'istio.v1.auth.IstioCertificateRequest';
+const responseName = 'istio.v1.auth.IstioCertificateResponse';
 
-export const createCertificatePath = '/istio.v1.auth.IstioCertificateService/CreateCertificate';
+export const createCertificatePath = CREATE_CERTIFICATE_PATH;
 /** The `metadata` key that asks for another identity (shared/node mode). */
 export const impersonatedIdentityKey = 'ImpersonatedIdentity';
 /** Trailer in which our CA server names the stable code of a refusal (e.g. DENIED_NOT_ON_NODE). */
 export const errorCodeTrailer = 'x-ambient-ts-error';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
 export interface CaRequest {
   csr: string;
@@ -33,70 +31,34 @@ export interface MalformedRequest {
   malformed: string;
 }
 
-interface ProtoValue {
-  nullValue?: number;
-  numberValue?: number;
-  stringValue?: string;
-  boolValue?: boolean;
-  structValue?: { fields?: Record<string, ProtoValue> };
-  listValue?: { values?: ProtoValue[] };
-}
-
-function toValue(value: JsonValue): ProtoValue {
-  if (value === null) return { nullValue: 0 };
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'number') return { numberValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (Array.isArray(value)) return { listValue: { values: value.map(toValue) } };
-  return { structValue: toStruct(value) };
-}
-
-function toStruct(object: Record<string, JsonValue>): { fields: Record<string, ProtoValue> } {
-  return { fields: Object.fromEntries(Object.entries(object).map(([key, value]) => [key, toValue(value)])) };
-}
-
-function fromValue(value: ProtoValue): JsonValue {
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.numberValue !== undefined) return value.numberValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.structValue !== undefined) return fromStruct(value.structValue);
-  if (value.listValue !== undefined) return (value.listValue.values ?? []).map(fromValue);
-  return null;
-}
-
-function fromStruct(struct: { fields?: Record<string, ProtoValue> } | undefined): Record<string, JsonValue> {
-  return Object.fromEntries(Object.entries(struct?.fields ?? {}).map(([key, value]) => [key, fromValue(value)]));
-}
-
 export function encodeRequest(request: CaRequest): Buffer {
-  const message = requestType.fromObject({
+  const message = {
     csr: request.csr,
     validityDuration: request.validityDuration,
-    ...(Object.keys(request.metadata).length > 0 ? { metadata: toStruct(request.metadata) } : {}),
-  });
-  return Buffer.from(requestType.encode(message).finish());
+    ...(Object.keys(request.metadata).length > 0 ? { metadata: request.metadata } : {}),
+  };
+  return Buffer.from(encodeMessage(requestName, message));
 }
 
 export function decodeRequest(bytes: Buffer): CaRequest | MalformedRequest {
   try {
-    const message = requestType.toObject(requestType.decode(bytes), { longs: Number, defaults: true }) as {
-      csr: string;
-      validityDuration: number;
-      metadata?: { fields?: Record<string, ProtoValue> };
+    const message = decodeMessage(requestName, bytes);
+    return {
+      csr: message.csr ?? '',
+      validityDuration: Number(message.validityDuration ?? 0),
+      metadata: message.metadata ?? {},
     };
-    return { csr: message.csr, validityDuration: message.validityDuration, metadata: fromStruct(message.metadata) };
   } catch (error) {
     return { malformed: (error as Error).message };
   }
 }
 
 export function encodeResponse(response: CaResponse): Buffer {
-  return Buffer.from(responseType.encode(responseType.fromObject(response)).finish());
+  return Buffer.from(encodeMessage(responseName, { certChain: response.certChain }));
 }
 
 export function decodeResponse(bytes: Buffer): CaResponse {
-  const message = responseType.toObject(responseType.decode(bytes), { defaults: true }) as { certChain: string[] };
-  return { certChain: message.certChain };
+  return { certChain: decodeMessage(responseName, bytes).certChain ?? [] };
 }
 
 /** grpc-js definition of IstioCertificateService, usable by both servers and clients. */

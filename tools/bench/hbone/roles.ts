@@ -31,6 +31,10 @@ if (role?.startsWith('hbone') || role?.startsWith('bare') || role === 'rate' || 
   setDefaultHighWaterMark(false, 1 << 20);
 process.on('SIGINT', () => process.exit(0));
 const config = JSON.parse(json ?? '{}') as Config;
+// Server roles report where they listen as `{ address, port }` (HboneServer.listen, AddressInfo); clients
+// dial `{ host, port }`. Without this the dial target's host was undefined (net.connect fell back to localhost).
+const reported = config.server as { host?: string; address?: string; port: number } | undefined;
+if (reported) config.server = { host: reported.host ?? reported.address ?? '127.0.0.1', port: reported.port };
 
 function creds(name: string): TlsCredentials {
   return {

@@ -13,14 +13,9 @@ import {
 import { socksConnect } from '@ambient-ts/socks5';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  roundTrip,
-  startEchoServer,
-  startZtunnel,
-  xdsWorkload,
-  type StartedZtunnel,
-} from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, xdsWorkload, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually } from '../helpers/observe.ts';
 
 const CLIENT = '127.0.21.2';
 const GUARDED = '127.0.21.11';

@@ -5,14 +5,9 @@ import { connect as tlsConnect } from 'node:tls';
 import { LocalCa } from '@ambient-ts/certs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import {
-  eventually,
-  hboneConnect,
-  roundTrip,
-  startEchoServer,
-  startZtunnel,
-  type StartedZtunnel,
-} from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { hboneConnect, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually } from '../helpers/observe.ts';
 
 const yaml = `
 workloads:

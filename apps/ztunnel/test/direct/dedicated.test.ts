@@ -3,7 +3,9 @@
 import type { Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { eventually, roundTrip, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually } from '../helpers/observe.ts';
 
 const yaml = `
 workloads:

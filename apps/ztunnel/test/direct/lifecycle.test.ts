@@ -5,14 +5,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { fromXdsAuthorization } from '@ambient-ts/policy';
 import { socksConnect } from '@ambient-ts/socks5';
-import {
-  eventually,
-  metricValue,
-  portOf,
-  startEchoServer,
-  startZtunnel,
-  type StartedZtunnel,
-} from '../helpers/harness.ts';
+import { portOf, startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually, metricValue } from '../helpers/observe.ts';
 
 const yaml = `
 workloads:

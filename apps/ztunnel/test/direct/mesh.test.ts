@@ -5,15 +5,9 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import {
-  eventually,
-  hboneConnect,
-  metricValue,
-  roundTrip,
-  startEchoServer,
-  startZtunnel,
-  type StartedZtunnel,
-} from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { hboneConnect, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually, metricValue } from '../helpers/observe.ts';
 import { meshYaml } from './mesh.yaml.ts';
 
 let nodeA: StartedZtunnel;

@@ -5,7 +5,9 @@ import { once } from 'node:events';
 import { LocalCa } from '@ambient-ts/certs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { eventually, startEchoServer, startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually } from '../helpers/observe.ts';
 
 const yaml = `
 workloads:

@@ -4,7 +4,8 @@ import type { Server } from 'node:net';
 import { createHboneServer, type HboneServer } from '@ambient-ts/hbone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { roundTrip, startEchoServer, startZtunnel, testCa, type StartedZtunnel } from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, testCa, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `
 workloads:

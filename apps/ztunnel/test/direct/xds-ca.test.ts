@@ -7,14 +7,9 @@ import { ADDRESS_TYPE_URL } from '@ambient-ts/istio-api';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import {
-  eventually,
-  roundTrip,
-  startEchoServer,
-  startZtunnel,
-  xdsWorkload,
-  type StartedZtunnel,
-} from '../helpers/harness.ts';
+import { roundTrip, startEchoServer } from '../helpers/apps.ts';
+import { startZtunnel, xdsWorkload, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually } from '../helpers/observe.ts';
 
 let xds: RunningXdsServer;
 let ca: CaServer;

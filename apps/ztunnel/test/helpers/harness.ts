@@ -1,7 +1,5 @@
 // In-process ztunnels for the "direct" test tier: node mode on loopback addresses, static config or xDS,
-// logs captured as JSON records, and small TCP servers to stand in for applications.
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+// logs captured as JSON records, and raw HBONE peers (applications: apps.ts; polling and metrics: observe.ts).
 import { PassThrough, type Duplex } from 'node:stream';
 import { LocalCa, type CaClient } from '@ambient-ts/certs';
 import { addressResource } from '@ambient-ts/discovery';
@@ -87,49 +85,6 @@ export function xdsWorkload(name: string, ipv4: string, node: string, authorizat
   });
 }
 
-/** An application: echoes every read twice (like ztunnel's ReadDoubleWrite test server), or answers a marker. */
-export async function startEchoServer(host: string, port: number, mode: 'double' | 'echo' = 'double'): Promise<Server> {
-  const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
-    socket.on('error', () => {});
-    socket.on('data', (chunk) => {
-      socket.write(chunk);
-      if (mode === 'double') socket.write(chunk);
-    });
-    socket.on('end', () => socket.end());
-  });
-  server.listen({ host, port });
-  await once(server, 'listening');
-  return server;
-}
-
-export function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
-}
-
-/** Write, half-close, and collect everything until the peer ends. */
-export async function roundTrip(socket: Socket, payload: string): Promise<string> {
-  let received = '';
-  socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-  socket.end(payload);
-  await once(socket, 'close');
-  return received;
-}
-
-/** Poll until the predicate holds (metrics and logs are written asynchronously). */
-export async function eventually<T>(
-  probe: () => Promise<T> | T,
-  check: (value: T) => boolean,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!check(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    value = await probe();
-  }
-  return value;
-}
-
 /** A raw HBONE client (a peer ztunnel or waypoint): CONNECT and report the status, or the open tunnel. */
 export async function hboneConnect(options: {
   identity: string;
@@ -157,15 +112,4 @@ export async function hboneConnect(options: {
     await pool.close();
     throw error;
   }
-}
-
-/** Sum a metric's samples whose labels include every given label. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
 }

@@ -1,0 +1,31 @@
+// Stand-ins for applications behind and in front of a ztunnel: TCP servers and a write-then-read client.
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+/** An application: echoes every read twice (like ztunnel's ReadDoubleWrite test server), or answers a marker. */
+export async function startEchoServer(host: string, port: number, mode: 'double' | 'echo' = 'double'): Promise<Server> {
+  const server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      socket.write(chunk);
+      if (mode === 'double') socket.write(chunk);
+    });
+    socket.on('end', () => socket.end());
+  });
+  server.listen({ host, port });
+  await once(server, 'listening');
+  return server;
+}
+
+export function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+/** Write, half-close, and collect everything until the peer ends. */
+export async function roundTrip(socket: Socket, payload: string): Promise<string> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+  socket.end(payload);
+  await once(socket, 'close');
+  return received;
+}

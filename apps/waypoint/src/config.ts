@@ -2,25 +2,19 @@
 // XDS_ADDRESS/CA_ADDRESS/..., the pod downward-API variables) plus documented additions. This is the only
 // file of the app that touches process.env; everything downstream takes the typed Config.
 import type { PathNormalization } from '@ambient-ts/policy';
+import type { ControlPlaneConfig, Env, OperatorConfig, VariableHelp } from '@ambient-ts/runtime';
 import {
   controlPlaneVariables,
   EnvError,
   formatHelp,
-  redactConfig,
-  terminationDeadline,
-  type VariableHelp,
+  operatorVariables,
   parseChoice,
   parseDuration,
-  parseInteger,
   parseIp,
   read,
   readControlPlane,
   readOperator,
-  operatorVariables,
   withPrefix,
-  type ControlPlaneConfig,
-  type OperatorConfig,
-  type Env,
 } from '@ambient-ts/runtime';
 import { configError } from './errors.ts';
 
@@ -40,8 +34,6 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   /** meshConfig rootNamespace: where GatewayClass-targeted policies live. */
   rootNamespace: string;
   hbonePort: number;
-  pool: { maxStreamsPerConnection: number; unusedReleaseTimeoutMs: number };
-  terminationDeadlineMs: number;
   /** How long to wait for the first bytes of an undeclared port before treating it as TCP. */
   protocolDetectionTimeoutMs: number;
   pathNormalization: PathNormalization;
@@ -60,13 +52,10 @@ export const variables: VariableHelp[] = [
   ['NODE_NAME', '', 'node the waypoint runs on (xDS node metadata)'],
   ['ROOT_NAMESPACE', 'istio-system', 'meshConfig rootNamespace (GatewayClass-targeted policies)'],
   ['LOCAL_XDS_PATH / LOCAL_XDS (content)', '', 'the static config is a LocalConfig plus Kubernetes L7 objects'],
-  ['POOL_MAX_STREAMS_PER_CONNECTION', '100', 'streams per pooled upstream HBONE connection'],
-  ['POOL_UNUSED_RELEASE_TIMEOUT', '1h', 'idle upstream HBONE connections are released after this'],
-  ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
   ['PROTOCOL_DETECTION_TIMEOUT', '5s', 'undeclared ports: wait this long for client bytes, then treat as TCP'],
   ['PATH_NORMALIZATION', 'BASE', 'NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES (meshConfig)'],
   ['ISTIO_META_<K>', '', 'xDS node metadata'],
-  ...operatorVariables('json'),
+  ...operatorVariables({ logFormat: 'json', poolReleaseMs: 3_600_000 }),
 ];
 
 export function helpText(): string {
@@ -112,15 +101,10 @@ function buildConfig(env: Env): Config {
   const controlPlane = readControlPlane(env, { served: 'services', certificates: 'the waypoint certificate' });
   const config: Config = {
     ...controlPlane,
-    ...readOperator(env, 'json'),
+    ...readOperator(env, { logFormat: 'json', poolReleaseMs: 3_600_000 }),
     self: self(env),
     rootNamespace: env['ROOT_NAMESPACE'] || 'istio-system',
     hbonePort: 15008,
-    pool: {
-      maxStreamsPerConnection: read(env, 'POOL_MAX_STREAMS_PER_CONNECTION', 100, (v, t) => parseInteger(v, t, 1)),
-      unusedReleaseTimeoutMs: read(env, 'POOL_UNUSED_RELEASE_TIMEOUT', 3_600_000, parseDuration),
-    },
-    terminationDeadlineMs: terminationDeadline(env),
     protocolDetectionTimeoutMs: read(env, 'PROTOCOL_DETECTION_TIMEOUT', 5000, parseDuration),
     pathNormalization: read(
       env,
@@ -154,6 +138,4 @@ export function waypointIdentity(config: Config): string {
 }
 
 /** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
-export function redactedConfig(config: Config): Record<string, unknown> {
-  return redactConfig(config);
-}
+export { redactConfig as redactedConfig } from '@ambient-ts/runtime';

@@ -1,13 +1,12 @@
 // ztunnel's configuration, read from the environment exactly as Istio's ztunnel reads it (ztunnel-facts
 // §8.2), plus documented additions so several ztunnels can share one host. This is the only file of the
 // app that touches process.env; everything downstream takes the typed Config.
+import type { ControlPlaneConfig, Env, HostPort, OperatorConfig, VariableHelp } from '@ambient-ts/runtime';
 import {
   controlPlaneVariables,
   EnvError as ConfigError,
   formatHelp,
-  redactConfig,
-  terminationDeadline,
-  type VariableHelp,
+  operatorVariables,
   parseBool,
   parseDuration,
   parseHostPort,
@@ -15,12 +14,7 @@ import {
   read,
   readControlPlane,
   readOperator,
-  operatorVariables,
   withPrefix,
-  type ControlPlaneConfig,
-  type OperatorConfig,
-  type Env,
-  type HostPort,
 } from '@ambient-ts/runtime';
 
 /** A bad environment value: `variable` names it, the message says the accepted form. */
@@ -38,9 +32,7 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   xdsOnDemand: boolean;
   enableSocks5: boolean;
   http2: { streamWindowSize: number; connectionWindowSize: number; frameSize: number };
-  pool: { maxStreamsPerConnection: number; unusedReleaseTimeoutMs: number };
   keepalive: { enabled: boolean; timeMs: number; intervalMs: number; retries: number; userTimeoutEnabled: boolean };
-  terminationDeadlineMs: number;
   enableResponseBaggage: boolean;
   tls12Enabled: boolean;
   localhostAppTunnel: boolean;
@@ -67,21 +59,18 @@ export const variables: VariableHelp[] = [
   ['HTTP2_STREAM_WINDOW_SIZE', '4194304', 'HBONE HTTP/2 stream window (bytes)'],
   ['HTTP2_CONNECTION_WINDOW_SIZE', '16777216', 'HBONE HTTP/2 connection window (bytes)'],
   ['HTTP2_FRAME_SIZE', '1048576', 'HBONE HTTP/2 max frame size (bytes, 16384..16777215)'],
-  ['POOL_MAX_STREAMS_PER_CONNECTION', '100', 'streams per pooled HBONE connection'],
-  ['POOL_UNUSED_RELEASE_TIMEOUT', '5m', 'idle pooled connections are released after this'],
   [
     'KEEPALIVE_ENABLED / KEEPALIVE_TIME / KEEPALIVE_INTERVAL / KEEPALIVE_RETRIES',
     'true / 180s / 180s / 9',
     'TCP keepalive',
   ],
   ['USER_TIMEOUT_ENABLED', 'false', 'TCP_USER_TIMEOUT (accepted; Node cannot set it)'],
-  ['CONNECTION_TERMINATION_DEADLINE', '5s (or TERMINATION_GRACE_PERIOD_SECONDS-5)', 'drain deadline on shutdown'],
   ['ENABLE_RESPONSE_BAGGAGE', 'true', 'baggage header on HBONE 200 responses'],
   ['TLS12_ENABLED', 'false', 'also accept TLS 1.2 on HBONE'],
   ['LOCALHOST_APP_TUNNEL', 'true', 'PROXY-protocol app tunnels connect to localhost'],
   ['ISTIO_META_<K> / ISTIO_METAJSON_<K>', '', 'xDS node metadata (string / JSON)'],
   ['POD_NAME, POD_NAMESPACE, SERVICE_ACCOUNT, TRUST_DOMAIN, INSTANCE_IP', '', "ztunnel's own identity and node id"],
-  ...operatorVariables('plain'),
+  ...operatorVariables({ logFormat: 'plain', poolReleaseMs: 300_000 }),
   ['AUTHZ_POLICY_INFO_LOGGING', 'false', 'log policy decisions at info'],
   ['SOCKS5_ADDR (addition)', '127.0.0.1:15080', 'SOCKS5 listener address'],
 ];
@@ -128,7 +117,7 @@ export function parseConfig(env: Env): Config {
     );
   }
   const controlPlane = readControlPlane(env, { served: 'workloads', certificates: 'workload certificates' });
-  const operator = readOperator(env, 'plain');
+  const operator = readOperator(env, { logFormat: 'plain', poolReleaseMs: 300_000 });
   const frameSize = read(env, 'HTTP2_FRAME_SIZE', 1 << 20, (v, t) => parseInteger(v, t, 16_384, 16_777_215));
   const config: Config = {
     proxyMode,
@@ -147,10 +136,6 @@ export function parseConfig(env: Env): Config {
       ),
       frameSize,
     },
-    pool: {
-      maxStreamsPerConnection: read(env, 'POOL_MAX_STREAMS_PER_CONNECTION', 100, (v, t) => parseInteger(v, t, 1)),
-      unusedReleaseTimeoutMs: read(env, 'POOL_UNUSED_RELEASE_TIMEOUT', 300_000, parseDuration),
-    },
     keepalive: {
       enabled: read(env, 'KEEPALIVE_ENABLED', true, parseBool),
       timeMs: read(env, 'KEEPALIVE_TIME', 180_000, parseDuration),
@@ -158,7 +143,6 @@ export function parseConfig(env: Env): Config {
       retries: read(env, 'KEEPALIVE_RETRIES', 9, (v, t) => parseInteger(v, t, 1, 127)),
       userTimeoutEnabled: read(env, 'USER_TIMEOUT_ENABLED', false, parseBool),
     },
-    terminationDeadlineMs: terminationDeadline(env),
     enableResponseBaggage: read(env, 'ENABLE_RESPONSE_BAGGAGE', true, parseBool),
     tls12Enabled: read(env, 'TLS12_ENABLED', false, parseBool),
     localhostAppTunnel: read(env, 'LOCALHOST_APP_TUNNEL', true, parseBool),
@@ -184,6 +168,4 @@ export function loadConfig(): Config {
 }
 
 /** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */
-export function redactedConfig(config: Config): Record<string, unknown> {
-  return redactConfig(config);
-}
+export { redactConfig as redactedConfig } from '@ambient-ts/runtime';

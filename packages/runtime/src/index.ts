@@ -1,18 +1,7 @@
 // @ambient-ts/runtime — the process shell ambient proxies share: typed environment parsing, the drain
 // lifecycle state machine, and bearer-token sources.
-export {
-  EnvError,
-  parseBool,
-  parseChoice,
-  parseDuration,
-  parseHostPort,
-  parseInteger,
-  parseIp,
-  read,
-  withPrefix,
-  type Env,
-  type HostPort,
-} from './env.ts';
+// Every environment parser is public: EnvError, Env, HostPort, parse* and read/withPrefix.
+export * from './env.ts';
 export { Lifecycle, type DrainSteps, type LifecycleState } from './lifecycle.ts';
 export { tokenSource } from './token.ts';
 export { BindError, listen } from './listen.ts';
@@ -22,7 +11,13 @@ export {
   type ControlPlaneConfig,
   type ControlPlaneNeeds,
 } from './control-plane-env.ts';
-export { operatorVariables, readOperator, type LogFormat, type OperatorConfig } from './operator-env.ts';
+export {
+  operatorVariables,
+  readOperator,
+  type LogFormat,
+  type OperatorConfig,
+  type OperatorDefaults,
+} from './operator-env.ts';
 export { runProxyCommand, type CommandIo, type ProxyCommand } from './command.ts';
 export {
   controlPlaneAddress,

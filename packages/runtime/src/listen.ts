@@ -22,9 +22,12 @@ export class BindError extends Error {
         : cause.code === 'EADDRNOTAVAIL'
           ? ': the address is not local to this host'
           : '';
-    super(`${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${cause.code ?? cause.message})${hint}`, {
-      cause,
-    });
+    super(
+      `${role} port ${formatHostPort(address.host, address.port)} cannot be bound (${cause.code ?? cause.message})${hint}`,
+      {
+        cause,
+      },
+    );
     this.name = 'BindError';
     this.role = role;
     this.address = address;

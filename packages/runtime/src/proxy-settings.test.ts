@@ -50,16 +50,24 @@ describe('readControlPlane', () => {
 
 describe('readOperator', () => {
   it('binds metrics and readiness on the IPv6 wildcard unless IPV6_ENABLED=false; admin on loopback', () => {
-    const dual = readOperator({}, 'plain');
+    const dual = readOperator({}, { logFormat: 'plain', poolReleaseMs: 300_000 });
     expect(dual.statsAddress).toEqual({ host: '::', port: 15020 });
     expect(dual.adminAddress).toEqual({ host: '127.0.0.1', port: 15000 });
     expect(dual.logging).toEqual({ level: 'info', format: 'plain' });
-    const v4 = readOperator({ IPV6_ENABLED: 'false', READINESS_ADDR: ':9021', RUST_LOG: 'debug' }, 'json');
+    const v4 = readOperator(
+      { IPV6_ENABLED: 'false', READINESS_ADDR: ':9021', RUST_LOG: 'debug', POOL_UNUSED_RELEASE_TIMEOUT: '2m' },
+      { logFormat: 'json', poolReleaseMs: 3_600_000 },
+    );
     expect(v4.readinessAddress).toEqual({ host: '0.0.0.0', port: 9021 });
     expect(v4.logging).toEqual({ level: 'debug', format: 'json' });
+    expect(v4.pool).toEqual({ maxStreamsPerConnection: 100, unusedReleaseTimeoutMs: 120_000 });
+    expect(dual.pool.unusedReleaseTimeoutMs).toBe(300_000);
+    expect(dual.terminationDeadlineMs).toBe(5000);
   });
 
   it('refuses an unknown LOG_FORMAT naming the choices', () => {
-    expect(() => readOperator({ LOG_FORMAT: 'xml' }, 'json')).toThrow(/LOG_FORMAT: "xml" is not one of json, plain/);
+    expect(() => readOperator({ LOG_FORMAT: 'xml' }, { logFormat: 'json', poolReleaseMs: 1000 })).toThrow(
+      /LOG_FORMAT: "xml" is not one of json, plain/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Operator surface and lifecycle: readiness, /config_dump, /logging, drain (graceful and forced),
 // /quitquitquit, port conflicts, and policy changes closing live connections.
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { fromXdsAuthorization } from '@ambient-ts/policy';
 import { socksConnect } from '@ambient-ts/socks5';
@@ -209,6 +209,48 @@ describe('close reasons reach the access log and the metrics', () => {
     expect(
       metricValue(metrics, 'istio_tcp_connections_failed_total', { ...closedInbound, response_flags: 'DENY' }),
     ).toBe(1);
+  });
+
+  it('an inbound plaintext (15006) connection closed by a policy change is counted with DENY as well', async () => {
+    // Node mode has no capture: 15006 forwards to the workload's one service target port.
+    const withPort = yaml.replace(
+      'workloadIps: ["127.0.6.1"], protocol: HBONE, node: node-l}',
+      'workloadIps: ["127.0.6.1"], protocol: HBONE, node: node-l, services: {default/server.default.svc.cluster.local: {80: 8080}}}',
+    );
+    expect(withPort).not.toBe(yaml);
+    started = await startZtunnel({ NODE_NAME: 'node-l', LOCAL_XDS: withPort });
+    const socket = connect({ host: '127.0.6.1', port: 15006, localAddress: '127.0.9.1' });
+    await once(socket, 'connect');
+    expect(await echo(socket, 'plain')).toBe('plain');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const port8080 = fromXdsAuthorization({
+      name: 'deny-8080',
+      namespace: 'default',
+      scope: 'NAMESPACE',
+      action: 'DENY',
+      rules: [{ clauses: [{ matches: [{ destinationPorts: [8080] }] }] }],
+    });
+    if (!port8080.ok) throw new Error(port8080.message);
+    started.ztunnel.state.store.apply({ policies: [port8080.policy] });
+    await closed;
+    const [line] = await eventually(
+      async () => completed(started!, 'inbound'),
+      (lines) => lines.length > 0,
+    );
+    expect(line).toMatchObject({
+      'src.addr': expect.stringMatching(/^127\.0\.9\.1:/),
+      error: 'connection closed due to policy change: explicitly denied by: default/deny-8080',
+    });
+    const metrics = await started.metrics();
+    const plaintext = {
+      reporter: 'destination',
+      connection_security_policy: 'unknown',
+      destination_workload: 'server',
+    };
+    expect(metricValue(metrics, 'istio_tcp_connections_closed_total', { ...plaintext, response_flags: 'DENY' })).toBe(
+      1,
+    );
   });
 
   it('a connection closed at the drain deadline is logged with the drain reason and no DENY flag', async () => {

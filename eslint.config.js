@@ -32,7 +32,7 @@ const depConstraints = [
   },
   {
     sourceTag: 'pkg:proxy-core',
-    onlyDependOnLibsWithTags: ['pkg:addresses', 'pkg:telemetry', 'pkg:discovery', 'pkg:hbone'],
+    onlyDependOnLibsWithTags: ['pkg:addresses', 'pkg:telemetry', 'pkg:runtime', 'pkg:discovery', 'pkg:hbone'],
   },
   { sourceTag: 'type:package', onlyDependOnLibsWithTags: ['type:package'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:package'] },

@@ -5,16 +5,14 @@ export type WaypointErrorCode =
   /** An environment variable has a value the waypoint cannot use; `variable` names it. */
   | 'INVALID_CONFIG'
   /** The static LOCAL_XDS_PATH / LOCAL_XDS file cannot be read or parsed. */
-  | 'LOCAL_CONFIG_INVALID'
-  /** An L7 object (AuthorizationPolicy, RequestAuthentication, HTTPRoute, Gateway) is malformed. */
-  | 'INVALID_L7_OBJECT';
+  | 'LOCAL_CONFIG_INVALID';
 
 const marker = Symbol.for('@ambient-ts/waypoint/WaypointError');
 
 export class WaypointError extends Error {
-  readonly code: WaypointErrorCode;
   /** For INVALID_CONFIG: the environment variable at fault. */
   readonly variable: string | undefined;
+  readonly code: WaypointErrorCode;
   readonly [marker] = true;
 
   constructor(code: WaypointErrorCode, message: string, options?: { cause?: unknown; variable?: string }) {

@@ -5,18 +5,12 @@ import { formatSocketAddress } from '@ambient-ts/addresses';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool, type HboneServer } from '@ambient-ts/hbone';
 import { JwksCache, type WaypointTarget } from '@ambient-ts/policy';
-import {
-  closeOperatorServers,
-  createOperatorServers,
-  Logging,
-  ProxyMetrics,
-  Readiness,
-  type OperatorServers,
-} from '@ambient-ts/telemetry';
+import type { Logging, ProxyMetrics, Readiness } from '@ambient-ts/telemetry';
+import { OperatorSurface } from '@ambient-ts/proxy-core';
 import { redactedConfig, waypointIdentity, type Config } from './config.ts';
 import { buildConfigDump } from './config-dump.ts';
 import { WaypointIdentity } from './identity.ts';
-import { BindError, Lifecycle, listen, type LifecycleState } from '@ambient-ts/runtime';
+import { BindError, Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
 import { HttpHandler } from './proxy/http-handler.ts';
 import { Inbound } from './proxy/inbound.ts';
 import { proxyTcp } from './proxy/tcp-proxy.ts';
@@ -40,15 +34,16 @@ export interface WaypointOptions {
 export class Waypoint {
   readonly config: Config;
   readonly identity: string;
+  /** Logs, metrics, readiness and their admin/metrics/readiness servers. */
+  readonly operator: OperatorSurface;
   readonly logging: Logging;
-  readonly metrics = new ProxyMetrics({ component: 'waypoint', version });
-  readonly readiness = new Readiness();
+  readonly metrics: ProxyMetrics;
+  readonly readiness: Readiness;
   readonly lifecycle = new Lifecycle();
   readonly state: WaypointState;
   readonly self: WaypointSelf;
   readonly ports = { hbone: 0, admin: 0, stats: 0, readiness: 0 };
   readonly #options: WaypointOptions;
-  #operatorServers: OperatorServers | undefined;
   #certificates: WaypointIdentity | undefined;
   #pool: HbonePool | undefined;
   #agent: UpstreamAgent | undefined;
@@ -61,11 +56,13 @@ export class Waypoint {
     this.config = config;
     this.#options = options;
     this.identity = waypointIdentity(config);
-    this.logging = new Logging({
-      format: config.logging.format,
-      level: config.logging.level,
-      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    this.operator = new OperatorSurface({
+      component: 'waypoint',
+      version,
+      logging: config.logging,
+      ...(options.logDestination ? { logDestination: options.logDestination } : {}),
     });
+    ({ logging: this.logging, metrics: this.metrics, readiness: this.readiness } = this.operator);
     this.state = new WaypointState(config, {
       logging: this.logging,
       metrics: this.metrics,
@@ -97,18 +94,8 @@ export class Waypoint {
     const log = logging.scope('waypoint');
     log.info({ config: redactedConfig(config), identity: this.identity, version }, 'running with config');
     this.readiness.register('proxy');
-    const servers = createOperatorServers({
-      configDump: () => this.configDump(),
-      logging,
-      quit: () => void this.drain(),
-      title: 'waypoint',
-      metrics: this.metrics,
-      readiness: this.readiness,
-    });
-    this.#operatorServers = servers;
-    this.ports.admin = await listen(servers.admin, config.adminAddress, 'admin');
-    this.ports.stats = await listen(servers.stats, config.statsAddress, 'metrics');
-    this.ports.readiness = await listen(servers.readiness, config.readinessAddress, 'readiness');
+    await this.operator.listen(config, { configDump: () => this.configDump(), quit: () => void this.drain() });
+    Object.assign(this.ports, this.operator.ports);
 
     await this.state.start();
     const certificates = await WaypointIdentity.create(
@@ -245,8 +232,7 @@ export class Waypoint {
     await this.#pool?.close().catch(() => {});
     this.#certificates?.close();
     this.state.close();
-    if (this.#operatorServers) await closeOperatorServers(this.#operatorServers);
     this.logging.scope('waypoint').info({}, 'waypoint stopped');
-    this.logging.flush();
+    await this.operator.close();
   }
 }

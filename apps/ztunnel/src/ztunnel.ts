@@ -5,15 +5,8 @@ import { formatSocketAddress } from '@ambient-ts/addresses';
 import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
 import type { CaClient } from '@ambient-ts/certs';
 import { createHboneServer, HbonePool } from '@ambient-ts/hbone';
-import {
-  AccessLog,
-  closeOperatorServers,
-  createOperatorServers,
-  Logging,
-  ProxyMetrics,
-  Readiness,
-  type OperatorServers,
-} from '@ambient-ts/telemetry';
+import { AccessLog, type Logging, type ProxyMetrics, type Readiness } from '@ambient-ts/telemetry';
+import { OperatorSurface } from '@ambient-ts/proxy-core';
 import { Authorizer } from './authorization.ts';
 import { redactedConfig, type Config } from './config.ts';
 import { buildConfigDump } from './config-dump.ts';
@@ -21,7 +14,7 @@ import { ConnectionManager } from './connection-manager.ts';
 import { WorkloadIdentities } from './identity.ts';
 import { inboundHandler } from './inbound.ts';
 import { passthroughHandler } from './inbound-passthrough.ts';
-import { Lifecycle, listen, type LifecycleState } from '@ambient-ts/runtime';
+import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
 import { nodeModeOriginalDestination } from './original-destination.ts';
 import { ProxyState } from './proxy-state.ts';
 import { startSocks5 } from './socks5-listener.ts';
@@ -39,9 +32,11 @@ export interface ZtunnelOptions {
 
 export class Ztunnel {
   readonly config: Config;
+  /** Logs, metrics, readiness and their admin/metrics/readiness servers. */
+  readonly operator: OperatorSurface;
   readonly logging: Logging;
-  readonly metrics = new ProxyMetrics({ component: 'ztunnel', version });
-  readonly readiness = new Readiness();
+  readonly metrics: ProxyMetrics;
+  readonly readiness: Readiness;
   readonly state: ProxyState;
   readonly connections = new ConnectionManager();
   readonly lifecycle = new Lifecycle();
@@ -54,7 +49,6 @@ export class Ztunnel {
   #pool: HbonePool | undefined;
   #listeners: WorkloadListeners | undefined;
   #socks5: NetServer | undefined;
-  #operatorServers: OperatorServers | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -63,11 +57,13 @@ export class Ztunnel {
   private constructor(config: Config, options: ZtunnelOptions) {
     this.config = config;
     this.#options = options;
-    this.logging = new Logging({
-      format: config.logging.format,
-      level: config.logging.level,
-      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    this.operator = new OperatorSurface({
+      component: 'ztunnel',
+      version,
+      logging: config.logging,
+      ...(options.logDestination ? { logDestination: options.logDestination } : {}),
     });
+    ({ logging: this.logging, metrics: this.metrics, readiness: this.readiness } = this.operator);
     this.state = new ProxyState(config, { logging: this.logging, metrics: this.metrics, readiness: this.readiness });
   }
 
@@ -92,18 +88,8 @@ export class Ztunnel {
     const log = logging.scope('ztunnel');
     log.info({ config: redactedConfig(config), version }, 'running with config');
     this.readiness.register('proxy');
-    const servers = createOperatorServers({
-      configDump: () => this.configDump(),
-      logging,
-      quit: () => void this.drain(),
-      title: 'ztunnel',
-      metrics: this.metrics,
-      readiness: this.readiness,
-    });
-    this.#operatorServers = servers;
-    this.ports.admin = await listen(servers.admin, config.adminAddress, 'admin');
-    this.ports.stats = await listen(servers.stats, config.statsAddress, 'metrics');
-    this.ports.readiness = await listen(servers.readiness, config.readinessAddress, 'readiness');
+    await this.operator.listen(config, { configDump: () => this.configDump(), quit: () => void this.drain() });
+    Object.assign(this.ports, this.operator.ports);
 
     await this.state.start();
     this.#identities = await WorkloadIdentities.create(config, this.state, logging, this.#options.caClient);
@@ -279,8 +265,7 @@ export class Ztunnel {
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();
     this.state.close();
-    if (this.#operatorServers) await closeOperatorServers(this.#operatorServers);
     this.logging.scope('ztunnel').info({}, 'ztunnel stopped');
-    this.logging.flush();
+    await this.operator.close();
   }
 }

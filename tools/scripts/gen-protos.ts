@@ -4,7 +4,7 @@
 //   packages/istio-api/src/generated/<module>.ts    TypeScript interfaces of each message and string unions of
 //                                                   each enum in their proto3 JSON form (what the codecs take
 //                                                   and give), one module per proto package
-//   packages/istio-api/src/generated/wkt.ts         the proto3 JSON forms of the Google well-known types used
+//   (the proto3 JSON forms of the Google well-known types they use are the codec's: src/codec/wkt-json.ts)
 //   packages/istio-api/src/generated/schema.ts      enum values and field names by full name, and `Messages`
 //                                                   (full name -> TypeScript type) for typed codec calls
 // Google well-known types (Any, Struct, Empty, wrappers, ...) come from protobufjs's bundled copies.
@@ -199,30 +199,14 @@ function emitPackage(pkg: Pkg): string {
   }
   const imports = [...uses]
     .sort()
-    .map((module) => `import type * as ${module} from './${module}.ts';`)
+    .map((module) =>
+      module === 'wkt'
+        ? `import type * as wkt from '../codec/wkt-json.ts';`
+        : `import type * as ${module} from './${module}.ts';`,
+    )
     .join('\n');
   return `${header}// proto package ${pkg.name}, in proto3 JSON form: lowerCamelCase names, enums by name, bytes base64,\n// 64-bit integers as decimal strings, default values omitted.\n${imports ? `${imports}\n` : ''}\n${body.join('\n')}`;
 }
-
-const wkt = `${header}// The proto3 JSON forms of the Google well-known types the Istio messages use.
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** google.protobuf.Any: \`{"@type": url, ...fields}\` (a type this schema does not know keeps base64 \`value\`). */
-export interface Any {
-  '@type': string;
-  [field: string]: unknown;
-}
-
-/** google.protobuf.Struct: a JSON object. */
-export type Struct = { [key: string]: JsonValue };
-
-/** google.protobuf.Value: any JSON value. */
-export type Value = JsonValue;
-
-/** google.protobuf.Empty: \`{}\`. */
-export type Empty = Record<string, never>;
-`;
 
 function emitSchema(): string {
   const enums: string[] = [];
@@ -265,11 +249,25 @@ ${messages.join('\n')}
 }
 
 const outputs = new Map<string, string>();
+/** The descriptor JSON with namespaces indented and each message, enum and service on one line (diffs per type). */
+function formatDescriptor(node: unknown, indent = ''): string {
+  const object = node as Record<string, unknown>;
+  const nested = object['nested'] as Record<string, unknown> | undefined;
+  if (nested === undefined || 'fields' in object || 'values' in object || 'methods' in object)
+    return JSON.stringify(node);
+  const inner = `${indent}    `;
+  const entries = Object.entries(nested).map(
+    ([name, child]) => `${inner}${JSON.stringify(name)}: ${formatDescriptor(child, inner)}`,
+  );
+  const rest = Object.entries(object).filter(([key]) => key !== 'nested');
+  const head = rest.map(([key, value]) => `${indent}  ${JSON.stringify(key)}: ${JSON.stringify(value)},\n`).join('');
+  return `{\n${head}${indent}  "nested": {\n${entries.join(',\n')}\n${indent}  }\n${indent}}`;
+}
+
 outputs.set(
   'descriptor.ts',
-  `${header}export const descriptor = ${JSON.stringify(root.toJSON({ keepComments: false }), null, 2)} as const;\n`,
+  `${header}export const descriptor = ${formatDescriptor(root.toJSON({ keepComments: false }))} as const;\n`,
 );
-outputs.set('wkt.ts', wkt);
 for (const pkg of packages.values()) outputs.set(`${pkg.module}.ts`, emitPackage(pkg));
 outputs.set('schema.ts', emitSchema());
 

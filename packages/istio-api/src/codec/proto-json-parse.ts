@@ -5,7 +5,7 @@ import protobuf from 'protobufjs';
 import { IstioApiError } from '../errors.ts';
 import { base64ToBytes } from './base64.ts';
 import { setKey } from './proto-json.ts';
-import { hasSpecialJson, typeForUrl } from './registry.ts';
+import { hasSpecialJson, isWrapperType, typeForUrl } from './registry.ts';
 
 type Msg = Record<string, unknown>;
 
@@ -14,17 +14,6 @@ const UINT32 = new Set(['uint32', 'fixed32']);
 const INT64 = new Set(['int64', 'sint64', 'sfixed64']);
 const UINT64 = new Set(['uint64', 'fixed64']);
 const WRAPPER_PREFIX = '.google.protobuf.';
-const WRAPPERS = new Set([
-  'DoubleValue',
-  'FloatValue',
-  'Int64Value',
-  'UInt64Value',
-  'Int32Value',
-  'UInt32Value',
-  'BoolValue',
-  'StringValue',
-  'BytesValue',
-]);
 
 const fieldIndex = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
 
@@ -159,7 +148,7 @@ export function jsonToMessage(type: protobuf.Type, json: unknown, path: string =
 function wellKnownFromJson(type: protobuf.Type, json: unknown, path: string): Msg | undefined {
   const name = type.fullName.startsWith(WRAPPER_PREFIX) ? type.fullName.slice(WRAPPER_PREFIX.length) : '';
   if (name === '') return undefined;
-  if (WRAPPERS.has(name)) {
+  if (isWrapperType(type)) {
     const field = type.fields['value']!;
     const value = parseScalar(field.type, json, path);
     return isDefault(field, value) ? {} : { value };

@@ -3,24 +3,13 @@
 // Written against the descriptor by reflection so every message shape follows the same rules.
 import protobuf from 'protobufjs';
 import { bytesToBase64 } from './base64.ts';
-import type { JsonValue } from '../generated/wkt.ts';
-import { hasSpecialJson, typeForUrl } from './registry.ts';
+import type { JsonValue } from './wkt-json.ts';
+import { hasSpecialJson, isWrapperType, typeForUrl } from './registry.ts';
 
 export type JsonObject = { [key: string]: JsonValue };
 
 const INT64 = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const FLOAT = new Set(['double', 'float']);
-const WRAPPERS = new Set([
-  '.google.protobuf.DoubleValue',
-  '.google.protobuf.FloatValue',
-  '.google.protobuf.Int64Value',
-  '.google.protobuf.UInt64Value',
-  '.google.protobuf.Int32Value',
-  '.google.protobuf.UInt32Value',
-  '.google.protobuf.BoolValue',
-  '.google.protobuf.StringValue',
-  '.google.protobuf.BytesValue',
-]);
 
 type Msg = Record<string, unknown>;
 
@@ -107,7 +96,7 @@ export function setKey(target: Record<string, unknown>, key: string, value: unkn
 
 function wellKnownToJson(type: protobuf.Type, message: Msg): JsonValue | undefined {
   const name = type.fullName;
-  if (WRAPPERS.has(name)) {
+  if (isWrapperType(type)) {
     const field = type.fields['value']!;
     const value = message['value'] ?? field.defaultValue ?? (field.type === 'bytes' ? new Uint8Array() : 0);
     return scalarToJson(field.type, value ?? 0);

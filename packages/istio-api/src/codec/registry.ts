@@ -37,14 +37,8 @@ export function typeUrlOf(type: protobuf.Type): string {
   return TYPE_URL_PREFIX + type.fullName.replace(/^\./, '');
 }
 
-const SPECIAL_JSON = new Set(
+const WRAPPERS = new Set(
   [
-    'Any',
-    'Duration',
-    'Empty',
-    'Struct',
-    'Value',
-    'ListValue',
     'DoubleValue',
     'FloatValue',
     'Int64Value',
@@ -56,6 +50,15 @@ const SPECIAL_JSON = new Set(
     'BytesValue',
   ].map((name) => `.google.protobuf.${name}`),
 );
+const SPECIAL_JSON = new Set([
+  ...['Any', 'Duration', 'Empty', 'Struct', 'Value', 'ListValue'].map((name) => `.google.protobuf.${name}`),
+  ...WRAPPERS,
+]);
+
+/** google.protobuf.*Value wrappers: their proto3 JSON is the bare scalar. */
+export function isWrapperType(type: protobuf.Type): boolean {
+  return WRAPPERS.has(type.fullName);
+}
 
 /** Well-known types whose proto3 JSON is not an object of fields (inside Any they go under "value"). */
 export function hasSpecialJson(type: protobuf.Type): boolean {

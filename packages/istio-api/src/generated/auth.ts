@@ -2,7 +2,7 @@
 // Do not edit; run `npm run codegen` after changing a .proto file.
 // proto package istio.v1.auth, in proto3 JSON form: lowerCamelCase names, enums by name, bytes base64,
 // 64-bit integers as decimal strings, default values omitted.
-import type * as wkt from './wkt.ts';
+import type * as wkt from '../codec/wkt-json.ts';
 
 /**
  * message istio.v1.auth.IstioCertificateRequest

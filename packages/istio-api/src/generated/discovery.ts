@@ -4,7 +4,7 @@
 // 64-bit integers as decimal strings, default values omitted.
 import type * as core from './core.ts';
 import type * as rpc from './rpc.ts';
-import type * as wkt from './wkt.ts';
+import type * as wkt from '../codec/wkt-json.ts';
 
 /**
  * message envoy.service.discovery.v3.DeltaDiscoveryRequest

@@ -49,6 +49,14 @@ export class ProxyState {
         { workloads: local.workloads.length, services: local.services.length, policies: local.policies.length },
         'loaded static config',
       );
+      for (const policy of local.policies) {
+        for (const problem of policy.problems) {
+          log.warn(
+            { policy: policy.key, field: problem.field, effect: problem.effect },
+            `static policy cannot be understood: ${problem.message}`,
+          );
+        }
+      }
     }
     if (!config.xdsAddress) {
       this.#readiness.complete(stateTask);

@@ -227,6 +227,28 @@ policies:
     });
   });
 
+  it('enforces a policy the converter refuses fail-closed, with the problem named', () => {
+    const config = parseLocalConfig(
+      'policies:\n- {name: "", namespace: n, scope: Namespace, action: Deny, rules: [[[{destinationPorts: [1]}]]]}\n',
+      'cfg.yaml',
+    );
+    const [policy] = config.policies;
+    expect(policy).toMatchObject({
+      key: 'n/',
+      action: 'DENY',
+      attachment: { kind: 'xds', scope: 'NAMESPACE' },
+      rules: [{ clauses: [] }],
+      problems: [{ field: 'name', message: 'name must be a non-empty string', severity: 'error' }],
+    });
+    const store = new DiscoveryStore();
+    applyLocalConfig(store, config);
+    // the DENY meant for port 1 now denies everything in namespace n
+    expect(store.policiesFor({ namespace: 'n', authorizationPolicies: [] })).toEqual([policy]);
+    expect(store.snapshot().policies[0]!.problems).toEqual([
+      'name: name must be a non-empty string (enforced as a DENY of every connection it can select (fail-closed))',
+    ]);
+  });
+
   it.each([
     [
       'workloads:\n- namespace: a\n  workloadIps: ["1.2.3"]\n',

@@ -253,6 +253,31 @@ describe('fail-safe loading', () => {
     );
   });
 
+  it('a refused Authorization fails closed: its stand-in allows no connection on its own', () => {
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            name: fc.oneof(fc.constant('p'), fc.anything()),
+            namespace: fc.oneof(fc.constant('n'), fc.anything()),
+            scope: fc.oneof(fc.constantFrom('GLOBAL', 'NAMESPACE', 'WORKLOAD_SELECTOR', 5), fc.anything()),
+            action: fc.oneof(fc.constantFrom('ALLOW', 'DENY', 1, 7), fc.anything()),
+            rules: fc.anything(),
+          },
+          { requiredKeys: [] },
+        ),
+        connection,
+        (input, c) => {
+          const result = fromXdsAuthorization(input);
+          if (result.ok) return;
+          expect(result.failClosed.problems.length).toBeGreaterThan(0);
+          expect(evaluateL4([result.failClosed], c).allowed).toBe(false);
+        },
+      ),
+      runs,
+    );
+  });
+
   it('loaders and evaluators never throw', () => {
     fc.assert(
       fc.property(fc.anything(), fc.anything(), (input, attributes) => {

@@ -17,7 +17,7 @@ const depConstraints = [
   { sourceTag: 'pkg:runtime', onlyDependOnLibsWithTags: ['pkg:addresses'] },
   { sourceTag: 'pkg:socks5', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:addresses', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'pkg:routes', onlyDependOnLibsWithTags: ['pkg:addresses'] },
+  { sourceTag: 'pkg:routes', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:pki', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:istio-api', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:xds', onlyDependOnLibsWithTags: ['pkg:istio-api'] },

@@ -2,6 +2,7 @@
 // XDS_ADDRESS/CA_ADDRESS/..., the pod downward-API variables) plus documented additions. This is the only
 // file of the app that touches process.env; everything downstream takes the typed Config.
 import type { PathNormalization } from '@ambient-ts/policy';
+import { formatIstioIdentity } from '@ambient-ts/spiffe';
 import type { ControlPlaneConfig, Env, OperatorConfig, VariableHelp } from '@ambient-ts/runtime';
 import {
   controlPlaneVariables,
@@ -134,7 +135,11 @@ export function loadConfig(): Config {
 
 /** spiffe://<trust domain>/ns/<namespace>/sa/<service account>: what the waypoint presents. */
 export function waypointIdentity(config: Config): string {
-  return `spiffe://${config.self.trustDomain}/ns/${config.self.podNamespace}/sa/${config.self.serviceAccount}`;
+  return formatIstioIdentity({
+    trustDomain: config.self.trustDomain,
+    namespace: config.self.podNamespace,
+    serviceAccount: config.self.serviceAccount,
+  });
 }
 
 /** The config as printed at start-up and in /config_dump (tokens and inline secrets redacted). */

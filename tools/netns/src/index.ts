@@ -1,0 +1,40 @@
+// @ambient-ts/netns-topology: network-namespace test topologies (facts §9.4), ztunnel's in-pod iptables rules
+// (facts §9.3), and running programs inside a namespace. Linux and root only; drives Debian's ip and iptables.
+export { CommandError, exec, run, start, type NamespacedProcess, type RunOptions, type RunResult } from './exec.ts';
+export {
+  NAMESPACE_PREFIX,
+  createTopology,
+  listNamespaces,
+  sweepStaleNamespaces,
+  type NodeInfo,
+  type PodInfo,
+  type Topology,
+  type TopologyOptions,
+} from './topology.ts';
+export {
+  ORIG_SRC_CONNMARK,
+  PROBE_ADDRESS,
+  ZTUNNEL_MARK,
+  detectIptables,
+  formatRules,
+  inpodRules,
+  installInpodRules,
+  listInpodRules,
+  removeInpodRules,
+  type InpodRuleOptions,
+  type InpodRules,
+  type InstalledRules,
+  type Iptables,
+  type IptablesFlavour,
+} from './iptables.ts';
+export {
+  startTcpServer,
+  tcpExchange,
+  type AcceptedConnection,
+  type TcpExchange,
+  type TcpServer,
+  type TcpServerOptions,
+} from './workloads.ts';
+
+/** Whether this process can build topologies (root on Linux); tests skip by name when not. */
+export const isRoot = process.platform === 'linux' && process.getuid?.() === 0;

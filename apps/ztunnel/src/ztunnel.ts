@@ -20,6 +20,7 @@ import { ProxyState } from './proxy-state.ts';
 import { startSocks5 } from './socks5-listener.ts';
 import { TrafficReporter } from './traffic.ts';
 import { PLAINTEXT_INBOUND_PORT, WorkloadListeners } from './workload-listeners.ts';
+import { captureSupport } from './capture-support.ts';
 
 export const version = '0.1.0';
 
@@ -69,8 +70,12 @@ export class Ztunnel {
 
   static async start(config: Config, options: ZtunnelOptions = {}): Promise<Ztunnel> {
     if (config.proxyMode === 'shared') {
+      const support = await captureSupport();
+      const helper = support.available
+        ? 'the native helper @ambient-ts/netns is available'
+        : `and the native helper is unavailable here: ${support.reason}`;
       throw new Error(
-        'PROXY_MODE=shared (in-pod capture) is not supported yet; use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated',
+        `PROXY_MODE=shared (in-pod capture) is not supported yet (${helper}); use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated`,
       );
     }
     const ztunnel = new Ztunnel(config, options);

@@ -52,6 +52,10 @@ describe('ztunnel command', () => {
       READINESS_ADDR: '127.0.0.1:0',
     });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('PROXY_MODE=shared (in-pod capture) is not supported yet; use PROXY_MODE=node');
+    expect(result.stderr).toContain('PROXY_MODE=shared (in-pod capture) is not supported yet (');
+    // It says whether the native capture helper could be used here, and why not when it cannot.
+    expect(result.stderr).toMatch(
+      /\((the native helper @ambient-ts\/netns is available|and the native helper is unavailable here: [^)]+)\); use PROXY_MODE=node/,
+    );
   });
 });

@@ -1,16 +1,15 @@
+/* global console, process */
 // Install step of @ambient-ts/netns: builds the Node-API addon with node-gyp against headers already on the
 // machine, never downloading any. Plain .mjs so it runs on whatever node npm runs install scripts with.
 // A failed build is not an install failure: the package then loads with `available: false` and the reason
 // (written to build/unavailable.txt), and its users say which modes they cannot offer.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
 const marker = join(here, 'build', 'unavailable.txt');
-const require = createRequire(join(here, 'package.json'));
 
 function unavailable(reason) {
   mkdirSync(join(here, 'build'), { recursive: true });
@@ -26,13 +25,12 @@ function unavailable(reason) {
  */
 function findNodeDir() {
   const candidates = [];
-  try {
-    const nodePackage = dirname(require.resolve('node/package.json'));
-    const arch = join(nodePackage, 'node_modules');
-    if (existsSync(arch))
+  // node_modules/node of the nearest enclosing install (the workspace root's, or a consumer's)
+  for (let dir = here; dir !== dirname(dir); dir = dirname(dir)) {
+    const arch = join(dir, 'node_modules', 'node', 'node_modules');
+    if (existsSync(arch)) {
       for (const name of readdirSync(arch)) if (name.startsWith('node-')) candidates.push(join(arch, name));
-  } catch {
-    // no pinned node package
+    }
   }
   for (const node of [process.execPath, process.env.npm_node_execpath])
     if (node) candidates.push(join(dirname(node), '..'));

@@ -54,10 +54,12 @@ try {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
 } catch (error) {
-  const stderr = String(error.stderr ?? '')
-    .trim()
-    .split('\n')
-    .slice(-3)
-    .join(' | ');
-  unavailable(`node-gyp rebuild failed: ${stderr || error.message} (a C compiler, make and python3 are needed)`);
+  const stderr = String(error.stderr ?? '');
+  process.stderr.write(stderr);
+  // The first line that says what failed (compiler missing, python missing, a compile error), not gyp's trailer.
+  const generic = /gyp ERR! (node -v|node-gyp -v|not ok|cwd|command|System|stack)|gyp info/;
+  const cause = stderr.split('\n').find((line) => /error|not found|No such file/i.test(line) && !generic.test(line));
+  unavailable(
+    `node-gyp rebuild failed: ${(cause ?? error.message).trim()} (a C compiler, make and python3 are needed)`,
+  );
 }

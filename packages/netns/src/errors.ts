@@ -42,6 +42,7 @@ export function native<T>(what: string, call: () => T): T {
   try {
     return call();
   } catch (error) {
+    if (isNetnsError(error)) throw error; // UNAVAILABLE, or already typed
     const raw = error as { code?: unknown; errno?: unknown; syscall?: unknown; message?: unknown };
     const code = typeof raw.code === 'string' && codes.has(raw.code) ? (raw.code as NetnsErrorCode) : 'ERRNO';
     throw new NetnsError(code, `${what}: ${String(raw.message)}`, {

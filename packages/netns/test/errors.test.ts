@@ -78,3 +78,33 @@ describe.skipIf(!addonAvailable)('typed errors (needs the native addon)', () => 
     }
   });
 });
+
+describe('error typing', () => {
+  it('keeps a NetnsError (UNAVAILABLE) as it is and types what the addon throws', async () => {
+    const { native } = await import('../src/errors.ts');
+    const unavailable = new NetnsError('UNAVAILABLE', 'not built here');
+    expect(() =>
+      native('x', () => {
+        throw unavailable;
+      }),
+    ).toThrow(unavailable);
+    const raw = Object.assign(new Error('setns failed: Operation not permitted (EPERM)'), {
+      code: 'SETNS_FAILED',
+      errno: 'EPERM',
+      syscall: 'setns',
+    });
+    expect(() =>
+      native('socket in namespace fd 5', () => {
+        throw raw;
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'NetnsError',
+        code: 'SETNS_FAILED',
+        errno: 'EPERM',
+        syscall: 'setns',
+        message: 'socket in namespace fd 5: setns failed: Operation not permitted (EPERM)',
+      }),
+    );
+  });
+});

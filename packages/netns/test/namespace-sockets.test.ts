@@ -3,22 +3,10 @@ import { once } from 'node:events';
 import { closeSync, openSync, readlinkSync } from 'node:fs';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectInNamespace,
-  createSocketFd,
-  getMark,
-  getSocketOption,
-  listenFd,
-  listenInNamespace,
-  localAddressOf,
-  namespaceId,
-  originalDestination,
-  SeqpacketSocket,
-  setMark,
-  type ListenOptions,
-  type OriginalDestination,
-  type SeqpacketMessage,
-} from '../src/index.ts';
+import { connectInNamespace, listenInNamespace, namespaceId, originalDestination } from '../src/index.ts';
+import { createSocketFd, getMark, getSocketOption, listenFd, localAddressOf, setMark } from '../src/index.ts';
+import { SeqpacketSocket, type SeqpacketMessage } from '../src/index.ts';
+import type { ListenOptions, OriginalDestination } from '../src/index.ts';
 import { cleanupNamespaces, createNamespace, hasIptables, rootTierMissing, type TestNamespace } from './namespaces.ts';
 
 const servers: Server[] = [];
@@ -163,6 +151,9 @@ describe.skipIf(rootTierMissing !== '')(`sockets inside a network namespace (${r
   });
 });
 
+/** An iptables rule written as it is typed (`-t nat -A OUTPUT …`), split into argv. */
+const rule = (text: string): string[] => text.split(' ');
+
 describe.skipIf(rootTierMissing !== '' || !hasIptables)(
   `original destination through iptables REDIRECT inside a namespace (${rootTierMissing || (hasIptables ? 'root' : 'needs iptables')})`,
   () => {
@@ -175,22 +166,7 @@ describe.skipIf(rootTierMissing !== '' || !hasIptables)(
 
     it('IPv4: a connection to 10.9.9.9:80 redirected to the listener reports 10.9.9.9:80 via SO_ORIGINAL_DST', async () => {
       const { port, seen } = await echoIn(ns, { host: '0.0.0.0' });
-      ns.run('iptables', [
-        '-t',
-        'nat',
-        '-A',
-        'OUTPUT',
-        '-p',
-        'tcp',
-        '-d',
-        '10.9.9.9',
-        '--dport',
-        '80',
-        '-j',
-        'REDIRECT',
-        '--to-ports',
-        String(port),
-      ]);
+      ns.run('iptables', rule(`-t nat -A OUTPUT -p tcp -d 10.9.9.9 --dport 80 -j REDIRECT --to-ports ${port}`));
       const reply = await ns.exec('bash', ['-c', 'exec 3<>/dev/tcp/10.9.9.9/80; printf captured >&3; cat <&3']);
       expect(reply).toBe('echo:captured');
       expect(seen[0]!.destination).toEqual({ address: '10.9.9.9', port: 80, family: 4, via: 'SO_ORIGINAL_DST' });
@@ -198,22 +174,7 @@ describe.skipIf(rootTierMissing !== '' || !hasIptables)(
 
     it('a dual-stack listener reads the IPv4 original destination too', async () => {
       const { port, seen } = await echoIn(ns, { host: '::' });
-      ns.run('iptables', [
-        '-t',
-        'nat',
-        '-A',
-        'OUTPUT',
-        '-p',
-        'tcp',
-        '-d',
-        '10.9.9.8',
-        '--dport',
-        '8080',
-        '-j',
-        'REDIRECT',
-        '--to-ports',
-        String(port),
-      ]);
+      ns.run('iptables', rule(`-t nat -A OUTPUT -p tcp -d 10.9.9.8 --dport 8080 -j REDIRECT --to-ports ${port}`));
       const socket = connectInNamespace({ netns: ns.fd, host: '10.9.9.8', port: 8080 });
       expect(await roundTrip(socket, 'dual')).toBe('echo:dual');
       expect(seen[0]!.destination).toEqual({ address: '10.9.9.8', port: 8080, family: 4, via: 'SO_ORIGINAL_DST' });
@@ -221,22 +182,7 @@ describe.skipIf(rootTierMissing !== '' || !hasIptables)(
 
     it('IPv6: a connection redirected by ip6tables reports its destination via IP6T_SO_ORIGINAL_DST', async () => {
       const { port, seen } = await echoIn(ns, { host: '::', ipv6Only: true });
-      ns.run('ip6tables', [
-        '-t',
-        'nat',
-        '-A',
-        'OUTPUT',
-        '-p',
-        'tcp',
-        '-d',
-        'fd00:9::9',
-        '--dport',
-        '443',
-        '-j',
-        'REDIRECT',
-        '--to-ports',
-        String(port),
-      ]);
+      ns.run('ip6tables', rule(`-t nat -A OUTPUT -p tcp -d fd00:9::9 --dport 443 -j REDIRECT --to-ports ${port}`));
       const socket = connectInNamespace({ netns: ns.fd, host: 'fd00:9::9', port: 443 });
       expect(await roundTrip(socket, 'six')).toBe('echo:six');
       expect(seen[0]!.destination).toEqual({ address: 'fd00:9::9', port: 443, family: 6, via: 'IP6T_SO_ORIGINAL_DST' });
@@ -253,43 +199,16 @@ describe.skipIf(rootTierMissing !== '' || !hasIptables)(
     it('SO_MARK is observable: marked 1337 traffic skips the capture rule the way ztunnel own traffic does', async () => {
       const captured = await echoIn(ns, { host: '0.0.0.0' });
       const bypass = await echoIn(ns, { host: '0.0.0.0' });
-      ns.run('iptables', [
-        '-t',
-        'nat',
-        '-A',
-        'OUTPUT',
-        '-p',
-        'tcp',
-        '-d',
-        '10.9.9.7',
-        '-m',
-        'mark',
-        '!',
-        '--mark',
-        '0x539/0xfff',
-        '-j',
-        'REDIRECT',
-        '--to-ports',
-        String(captured.port),
-      ]);
-      ns.run('iptables', [
-        '-t',
-        'nat',
-        '-A',
-        'OUTPUT',
-        '-p',
-        'tcp',
-        '-d',
-        '10.9.9.7',
-        '-m',
-        'mark',
-        '--mark',
-        '0x539/0xfff',
-        '-j',
-        'REDIRECT',
-        '--to-ports',
-        String(bypass.port),
-      ]);
+      ns.run(
+        'iptables',
+        rule(
+          `-t nat -A OUTPUT -p tcp -d 10.9.9.7 -m mark ! --mark 0x539/0xfff -j REDIRECT --to-ports ${captured.port}`,
+        ),
+      );
+      ns.run(
+        'iptables',
+        rule(`-t nat -A OUTPUT -p tcp -d 10.9.9.7 -m mark --mark 0x539/0xfff -j REDIRECT --to-ports ${bypass.port}`),
+      );
       expect(await roundTrip(connectInNamespace({ netns: ns.fd, host: '10.9.9.7', port: 80 }), 'a')).toBe('echo:a');
       expect(await roundTrip(connectInNamespace({ netns: ns.fd, host: '10.9.9.7', port: 80, mark: 1337 }), 'b')).toBe(
         'echo:b',

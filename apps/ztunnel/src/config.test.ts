@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       statsAddress: { host: '::', port: 15020 },
       readinessAddress: { host: '::', port: 15021 },
       socks5Address: { host: '127.0.0.1', port: 15080 },
+      inpodUds: '/var/run/ztunnel/ztunnel.sock',
     });
   });
 
@@ -49,7 +50,9 @@ describe('parseConfig', () => {
       ISTIO_METAJSON_LABELS: '{"app":"x"}',
       ADMIN_ADDR: '127.0.0.9:15000',
       STATS_ADDR: ':25020',
+      INPOD_UDS: '/tmp/agent/ztunnel.sock',
     });
+    expect(config.inpodUds).toBe('/tmp/agent/ztunnel.sock');
     expect(config.proxyWorkloadInfo).toEqual({ namespace: 'default', name: 'web-1', serviceAccount: 'web' });
     expect(config.caAddress).toBe('http://127.0.0.1:15010');
     expect(config.clusterId).toBe('c1');

@@ -23,12 +23,17 @@ export { EnvError as ConfigError } from '@ambient-ts/runtime';
 /** `shared` (in-pod capture), `dedicated` (one workload), `node` (ours: all of a node's workloads, by IP). */
 export type ProxyMode = 'shared' | 'dedicated' | 'node';
 
+/** INPOD_UDS when unset, as in Istio's ztunnel (facts §8.2). */
+export const DEFAULT_INPOD_UDS = '/var/run/ztunnel/ztunnel.sock';
+
 /** XDS_ADDRESS … SECRET_TTL (see @ambient-ts/runtime readControlPlane) plus ztunnel's own settings. */
 export interface Config extends ControlPlaneConfig, OperatorConfig {
   proxyMode: ProxyMode;
   /** Dedicated mode: the one workload served. */
   proxyWorkloadInfo?: { namespace: string; name: string; serviceAccount: string };
   nodeName?: string;
+  /** Shared mode: the CNI node agent's ZDS socket (SOCK_SEQPACKET; the agent listens, ztunnel connects). */
+  inpodUds: string;
   xdsOnDemand: boolean;
   enableSocks5: boolean;
   http2: { streamWindowSize: number; connectionWindowSize: number; frameSize: number };
@@ -54,6 +59,7 @@ export const variables: VariableHelp[] = [
   ['PROXY_WORKLOAD_INFO', '', 'dedicated mode: <namespace>/<name>/<serviceAccount> of the workload served'],
   ...controlPlaneVariables,
   ['NODE_NAME', '', 'node name: workloads whose node equals it are local'],
+  ['INPOD_UDS', DEFAULT_INPOD_UDS, "shared mode: the CNI node agent's ZDS socket (ztunnel connects)"],
   ['XDS_ON_DEMAND', 'false', 'fetch unknown addresses on demand'],
   ['UNSTABLE_ENABLE_SOCKS5', 'false', 'SOCKS5 outbound listener (SOCKS5_ADDR)'],
   ['HTTP2_STREAM_WINDOW_SIZE', '4194304', 'HBONE HTTP/2 stream window (bytes)'],
@@ -125,6 +131,7 @@ export function parseConfig(env: Env): Config {
     ...controlPlane,
     ...operator,
     ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
+    inpodUds: env['INPOD_UDS'] || DEFAULT_INPOD_UDS,
     xdsOnDemand: read(env, 'XDS_ON_DEMAND', false, parseBool),
     enableSocks5: read(env, 'UNSTABLE_ENABLE_SOCKS5', false, parseBool),
     http2: {

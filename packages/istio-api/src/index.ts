@@ -1,5 +1,5 @@
 // @ambient-ts/istio-api — Istio's wire messages, generated once from protos/: proto3 JSON TypeScript types,
-// the protobufjs descriptor, and the codecs (binary protobuf <-> proto3 JSON, delta xDS messages).
+// the protobufjs descriptor, and the codecs (binary protobuf <-> proto3 JSON, delta xDS messages, ZDS).
 export { IstioApiError, type IstioApiErrorCode } from './errors.ts';
 
 // Generated types, one namespace per proto package (workload.Workload, security.Authorization, ...)
@@ -9,6 +9,7 @@ export type * as discovery from './generated/discovery.ts';
 export type * as core from './generated/core.ts';
 export type * as rpc from './generated/rpc.ts';
 export type * as auth from './generated/auth.ts';
+export type * as zds from './generated/zds.ts';
 export type * as wkt from './codec/wkt-json.ts';
 export type { JsonValue } from './codec/wkt-json.ts';
 export type { Messages } from './generated/schema.ts';
@@ -52,3 +53,14 @@ export {
   type DeltaDiscoveryResponse,
 } from './codec/delta.ts';
 export { ISTIO_CA_SERVICE_NAME, CREATE_CERTIFICATE_PATH } from './codec/ca.ts';
+
+// ZDS (CNI node agent <-> ztunnel, in-pod mode), one message per SOCK_SEQPACKET packet
+export {
+  ZDS_MAX_MESSAGE_BYTES,
+  encodeZdsHello,
+  decodeZdsHello,
+  encodeWorkloadRequest,
+  decodeWorkloadRequest,
+  encodeWorkloadResponse,
+  decodeWorkloadResponse,
+} from './codec/zds.ts';

@@ -25,7 +25,7 @@ function requireType(typeUrl: string): protobuf.Type {
   if (!type) {
     throw new IstioApiError(
       'CODEC_UNKNOWN_TYPE',
-      `no schema for type URL "${typeUrl}"; this package knows the messages of istio.workload, istio.security, istio.v1.auth and envoy.service.discovery.v3`,
+      `no schema for type URL "${typeUrl}"; this package knows the messages of istio.workload, istio.workload.zds, istio.security, istio.v1.auth and envoy.service.discovery.v3`,
     );
   }
   return type;

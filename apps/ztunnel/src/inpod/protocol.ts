@@ -72,7 +72,13 @@ export interface NetnsId {
 }
 
 export type ZdsRequest =
-  | { readonly kind: 'add'; readonly uid: string; readonly info: PodInfo; readonly netnsFd: number; readonly netnsId: NetnsId }
+  | {
+      readonly kind: 'add';
+      readonly uid: string;
+      readonly info: PodInfo;
+      readonly netnsFd: number;
+      readonly netnsId: NetnsId;
+    }
   | { readonly kind: 'keep'; readonly uid: string }
   | { readonly kind: 'del'; readonly uid: string }
   | { readonly kind: 'snapshot-sent' };

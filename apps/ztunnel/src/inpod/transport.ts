@@ -1,6 +1,7 @@
 // What the ZDS client needs from the machine: a SOCK_SEQPACKET connection to INPOD_UDS and a check that an fd is
 // a network namespace. Both come from @ambient-ts/netns, an optional dependency loaded lazily so that ztunnel runs
 // (in node and dedicated mode) where the native addon is not built.
+import type * as Netns from '@ambient-ts/netns';
 import type { NetnsId, ZdsPacket } from './protocol.ts';
 
 /** One connection to the node agent (SeqpacketSocket of @ambient-ts/netns). */
@@ -21,7 +22,7 @@ export interface ZdsTransport {
 
 /** The real transport, or an Error saying why in-pod mode cannot run here. */
 export async function loadZdsTransport(): Promise<ZdsTransport> {
-  let netns: typeof import('@ambient-ts/netns');
+  let netns: typeof Netns;
   try {
     netns = await import('@ambient-ts/netns');
   } catch (error) {

@@ -226,9 +226,7 @@ export class ZdsClient {
     this.#session = session;
     connection.on('message', (packet) => void this.#enqueue(() => this.#receive(session, packet)));
     connection.on('error', (error) => (session.error = errorText(error)));
-    connection.on('close', () =>
-      this.#drop(session, session.error ?? 'the node agent closed the ZDS connection'),
-    );
+    connection.on('close', () => this.#drop(session, session.error ?? 'the node agent closed the ZDS connection'));
     try {
       connection.send(helloPacket());
     } catch (error) {

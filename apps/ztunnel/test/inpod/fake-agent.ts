@@ -3,7 +3,10 @@
 // message name, not with ztunnel's own protocol module.
 import { rmSync } from 'node:fs';
 import { decodeMessage, encodeMessage, type zds } from '@ambient-ts/istio-api';
-import { SeqpacketServer, type SeqpacketMessage, type SeqpacketSocket } from '@ambient-ts/netns';
+import type { SeqpacketMessage, SeqpacketSocket } from '@ambient-ts/netns';
+
+// loaded lazily like everywhere in ztunnel (an optional dependency); this module is only imported when it works
+const { SeqpacketServer } = await import('@ambient-ts/netns');
 
 /** Messages in arrival order, awaited one by one. */
 class Inbox<T> {
@@ -85,7 +88,7 @@ function expectNoFds(message: SeqpacketMessage): void {
 
 export class FakeAgent {
   readonly path: string;
-  #server: SeqpacketServer | undefined;
+  #server: InstanceType<typeof SeqpacketServer> | undefined;
   readonly #connections = new Inbox<AgentConnection>();
   readonly #all: AgentConnection[] = [];
 

@@ -16,90 +16,24 @@
 // Fds: the netns fd of an Add is handed to registry.add; when add rejects the client keeps it for the retries
 // and closes it when the pod is deleted, left out of a snapshot, replaced by a newer Add, or the client closes.
 // Every other received fd is closed here.
-import { closeSync } from 'node:fs';
-import {
-  ackPacket,
-  helloPacket,
-  parseRequest,
-  ZdsError,
-  type NetnsId,
-  type PodInfo,
-  type ZdsPacket,
-  type ZdsRequest,
-} from './protocol.ts';
-import type { ZdsConnection, ZdsTransport } from './transport.ts';
+import { ackPacket, helloPacket, parseRequest, ZdsError, type ZdsPacket, type ZdsRequest } from './protocol.ts';
+import { closeFd, errorText, PendingPods } from './pending-pods.ts';
+import type { ZdsConnection } from './transport.ts';
+import type { ZdsClientOptions, ZdsClientState, ZdsLogger, ZdsStatus } from './zds-types.ts';
 
-/** Where pods go; the per-pod proxies implement it. */
-export interface PodRegistry {
-  /**
-   * Start (or, for a known uid with a different namespace, replace) the pod's proxy. Resolving hands `netnsFd`
-   * over; rejecting leaves it with the client, which NACKs and retries.
-   */
-  add(uid: string, info: PodInfo, netnsFd: number, netnsId: NetnsId): Promise<void>;
-  /** Drain and forget the pod's proxy (idempotent). */
-  del(uid: string): void | Promise<void>;
-  /** After the snapshot: drain every proxy whose uid is not in `keptUids` (the snapshot's Add and Keep). */
-  reconcile(keptUids: ReadonlySet<string>): void | Promise<void>;
-}
+export type {
+  PendingPod,
+  PodRegistry,
+  ReadinessTasks,
+  ZdsClientOptions,
+  ZdsClientState,
+  ZdsLogger,
+  ZdsStatus,
+} from './zds-types.ts';
+export { pendingPodTask } from './pending-pods.ts';
 
-export type ZdsClientState =
-  | { readonly state: 'connecting'; readonly attempt: number }
-  | { readonly state: 'hello-sent' }
-  | { readonly state: 'receiving-snapshot' }
-  | { readonly state: 'synced' }
-  | { readonly state: 'backoff'; readonly attempt: number; readonly delayMs: number; readonly lastError: string }
-  | { readonly state: 'closed' };
-
-export interface PendingPod {
-  readonly uid: string;
-  readonly name: string;
-  readonly namespace: string;
-  /** Why its proxy did not start, last time. */
-  readonly error: string;
-  readonly attempts: number;
-}
-
-export interface ZdsStatus {
-  readonly state: ZdsClientState;
-  /** A complete snapshot was received (on some connection). */
-  readonly snapshotReceived: boolean;
-  /** Pods whose proxy failed to start, being retried. */
-  readonly pending: readonly PendingPod[];
-  /** Ready as Istio's ztunnel means it: snapshot received and no pending pods. */
-  readonly ready: boolean;
-}
-
-/** pino's Logger fits. */
-export interface ZdsLogger {
-  debug(object: object, message: string): void;
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
-
-/** telemetry's Readiness fits: registered tasks keep /healthz/ready "not ready" until completed. */
-export interface ReadinessTasks {
-  register(task: string): void;
-  complete(task: string): void;
-}
-
-export interface ZdsClientOptions {
-  /** INPOD_UDS */
-  readonly path: string;
-  readonly registry: PodRegistry;
-  readonly transport: ZdsTransport;
-  /** Retry of pods whose proxy failed to start; default 5000 ms. */
-  readonly retryIntervalMs?: number;
-  /** Reconnect backoff, doubling from initialMs (10) to maxMs (15000). */
-  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
-  readonly log?: ZdsLogger;
-  readonly readiness?: ReadinessTasks;
-  readonly onStateChange?: (state: ZdsClientState) => void;
-}
-
-/** Readiness task until the first snapshot; one more per pending pod. */
+/** Readiness task until the first snapshot (one more per pending pod: pendingPodTask). */
 export const SNAPSHOT_TASK = 'zds snapshot';
-export const pendingPodTask = (uid: string) => `zds pod ${uid}`;
 
 type Phase = 'hello-sent' | 'receiving-snapshot' | 'synced';
 
@@ -112,37 +46,18 @@ interface Session {
   error?: string;
 }
 
-interface Pending {
-  readonly info: PodInfo;
-  readonly fd: number;
-  readonly netnsId: NetnsId;
-  error: string;
-  attempts: number;
-}
-
 const silent: ZdsLogger = { debug() {}, info() {}, warn() {}, error() {} };
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-function closeFd(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed: nothing to release
-  }
-}
 
 export class ZdsClient {
   readonly #options: ZdsClientOptions;
   readonly #log: ZdsLogger;
-  readonly #retryMs: number;
   readonly #initialMs: number;
   readonly #maxMs: number;
   #state: ZdsClientState = { state: 'connecting', attempt: 0 };
   #session: Session | undefined;
   #failures = 0;
   #reconnect: NodeJS.Timeout | undefined;
-  #retry: NodeJS.Timeout | undefined;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending: PendingPods;
   #snapshotReceived = false;
   #queue: Promise<void> = Promise.resolve();
   #started = false;
@@ -151,7 +66,13 @@ export class ZdsClient {
   constructor(options: ZdsClientOptions) {
     this.#options = options;
     this.#log = options.log ?? silent;
-    this.#retryMs = options.retryIntervalMs ?? 5000;
+    this.#pending = new PendingPods({
+      registry: options.registry,
+      log: this.#log,
+      retryMs: options.retryIntervalMs ?? 5000,
+      ...(options.readiness ? { readiness: options.readiness } : {}),
+      run: (task) => void this.#enqueue(task),
+    });
     this.#initialMs = options.backoff?.initialMs ?? 10;
     this.#maxMs = options.backoff?.maxMs ?? 15_000;
   }
@@ -169,13 +90,7 @@ export class ZdsClient {
   }
 
   status(): ZdsStatus {
-    const pending = [...this.#pending].map(([uid, pod]) => ({
-      uid,
-      name: pod.info.name,
-      namespace: pod.info.namespace,
-      error: pod.error,
-      attempts: pod.attempts,
-    }));
+    const pending = this.#pending.list();
     return {
       state: this.#state,
       snapshotReceived: this.#snapshotReceived,
@@ -189,11 +104,11 @@ export class ZdsClient {
     if (this.#closed) return this.#queue;
     this.#closed = true;
     clearTimeout(this.#reconnect);
-    clearTimeout(this.#retry);
+    this.#pending.stop();
     if (this.#session) this.#end(this.#session);
     this.#setState({ state: 'closed' });
     return this.#enqueue(async () => {
-      for (const uid of [...this.#pending.keys()]) this.#forgetPending(uid);
+      this.#pending.forgetAll();
     });
   }
 
@@ -321,7 +236,7 @@ export class ZdsClient {
           session.snapshot.add(request.uid);
           this.#setPhase(session, 'receiving-snapshot');
         }
-        return this.#startPod(request.uid, request.info, request.netnsFd, request.netnsId);
+        return this.#pending.start(request.uid, request.info, request.netnsFd, request.netnsId);
       case 'keep':
         if (!inSnapshot) {
           throw new ZdsError(
@@ -340,7 +255,7 @@ export class ZdsClient {
           this.#setPhase(session, 'receiving-snapshot');
           return undefined;
         }
-        this.#forgetPending(request.uid);
+        this.#pending.forget(request.uid);
         try {
           await this.#options.registry.del(request.uid);
         } catch (error) {
@@ -361,7 +276,7 @@ export class ZdsClient {
 
   async #completeSnapshot(session: Session): Promise<string | undefined> {
     const kept = new Set(session.snapshot);
-    for (const uid of [...this.#pending.keys()]) if (!kept.has(uid)) this.#forgetPending(uid);
+    this.#pending.forgetAll((uid) => !kept.has(uid));
     let nack: string | undefined;
     try {
       await this.#options.registry.reconcile(kept);
@@ -376,60 +291,5 @@ export class ZdsClient {
       this.#setPhase(session, 'synced');
     }
     return nack;
-  }
-
-  // --- pods whose proxy failed to start
-
-  async #startPod(uid: string, info: PodInfo, fd: number, netnsId: NetnsId): Promise<string | undefined> {
-    this.#forgetPending(uid); // a newer Add replaces a pending one
-    try {
-      await this.#options.registry.add(uid, info, fd, netnsId);
-      this.#log.info({ uid, pod: `${info.namespace}/${info.name}` }, 'pod added');
-      return undefined;
-    } catch (error) {
-      this.#pending.set(uid, { info, fd, netnsId, error: errorText(error), attempts: 1 });
-      this.#options.readiness?.register(pendingPodTask(uid));
-      this.#scheduleRetry();
-      const message = new ZdsError(
-        'ZDS_POD_START_FAILED',
-        `pod ${uid} (${info.namespace}/${info.name}): starting its proxy failed: ${errorText(error)}; retrying every ${this.#retryMs} ms`,
-        { uid, cause: error },
-      ).message;
-      this.#log.warn({ uid, error: errorText(error) }, 'pod proxy failed to start, NACK and retry');
-      return message;
-    }
-  }
-
-  #forgetPending(uid: string): void {
-    const pod = this.#pending.get(uid);
-    if (!pod) return;
-    this.#pending.delete(uid);
-    closeFd(pod.fd);
-    this.#options.readiness?.complete(pendingPodTask(uid));
-  }
-
-  #scheduleRetry(): void {
-    if (this.#retry || this.#closed || this.#pending.size === 0) return;
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      void this.#enqueue(() => this.#retryPending());
-    }, this.#retryMs);
-  }
-
-  async #retryPending(): Promise<void> {
-    for (const [uid, pod] of [...this.#pending]) {
-      if (this.#closed || this.#pending.get(uid) !== pod) continue;
-      try {
-        await this.#options.registry.add(uid, pod.info, pod.fd, pod.netnsId);
-      } catch (error) {
-        pod.attempts += 1;
-        pod.error = errorText(error);
-        continue;
-      }
-      this.#pending.delete(uid); // the registry owns the fd now
-      this.#options.readiness?.complete(pendingPodTask(uid));
-      this.#log.info({ uid, attempts: pod.attempts + 1 }, 'pod proxy started on retry');
-    }
-    this.#scheduleRetry();
   }
 }

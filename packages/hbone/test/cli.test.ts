@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCa, createLeaf } from '@ambient-ts/pki/testing';
 import { eventually, onCleanup, startTcp } from './fixtures.ts';
-import { retry } from './pki.ts';
 
 const cli = join(import.meta.dirname, '../src/cli.ts');
 const SERVER = 'spiffe://cluster.local/ns/server/sa/echo';
@@ -16,14 +15,14 @@ const CLIENT = 'spiffe://cluster.local/ns/client/sa/app';
 function writeCerts(): string {
   const dir = mkdtempSync(join(tmpdir(), 'hbone-cli-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-  const root = retry(() => createCa({ commonName: 'cli root' }));
-  const intermediate = retry(() => createCa({ commonName: 'cli intermediate', issuer: root }));
+  const root = createCa({ commonName: 'cli root' });
+  const intermediate = createCa({ commonName: 'cli intermediate', issuer: root });
   writeFileSync(join(dir, 'root.pem'), root.certPem);
   for (const [name, id] of [
     ['server', SERVER],
     ['client', CLIENT],
   ]) {
-    const leaf = retry(() => createLeaf({ issuer: intermediate, uris: [id!] }));
+    const leaf = createLeaf({ issuer: intermediate, uris: [id!] });
     writeFileSync(join(dir, `${name}.pem`), leaf.certPem + intermediate.certPem);
     writeFileSync(join(dir, `${name}-key.pem`), leaf.keyPem);
   }

@@ -8,18 +8,6 @@ import type { PoolConnectOptions, TlsCredentials } from '../src/index.ts';
 export const SERVER_ID = 'spiffe://cluster.local/ns/server/sa/echo';
 export const CLIENT_ID = 'spiffe://cluster.local/ns/client/sa/app';
 
-// The fixture builder (then tools/certgen) once emitted a serial whose DER was not minimal (leading 0x00) and
-// failed to parse it; a retry avoids a flaky fixture.
-export function retry<T>(make: () => T): T {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return make();
-    } catch (error) {
-      if (attempt >= 8) throw error;
-    }
-  }
-}
-
 export interface Pki {
   root: Fixture;
   /** Credentials for a SPIFFE ID (leaf signed by this root). */
@@ -27,11 +15,11 @@ export interface Pki {
 }
 
 export function makePki(commonName = 'hbone test root'): Pki {
-  const root = retry(() => createCa({ commonName }));
+  const root = createCa({ commonName });
   return {
     root,
     creds: (id, options = {}) => {
-      const leaf = retry(() => createLeaf({ issuer: root, uris: [id], ...options }));
+      const leaf = createLeaf({ issuer: root, uris: [id], ...options });
       return { certChainPem: leaf.certPem, privateKeyPem: leaf.keyPem, rootCertsPem: root.certPem };
     },
   };

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createCa, createCertificate, createLeaf } from '@ambient-ts/pki/testing';
 import { dialHbone, HboneError, type HboneServer, type TlsCredentials } from '../src/index.ts';
 import { eventually, newPool, onCleanup, readAll, startServer } from './fixtures.ts';
-import { CLIENT_ID, connectOptions, makePki, pki, retry, SERVER_ID, serverCreds } from './pki.ts';
+import { CLIENT_ID, connectOptions, makePki, pki, SERVER_ID, serverCreds } from './pki.ts';
 
 /** A server that records why it turned connections away and whether any CONNECT reached it. */
 async function watchedServer(options: Partial<Parameters<typeof startServer>[0]> = {}) {
@@ -91,14 +91,12 @@ describe('server side mTLS', () => {
     await rawTls(watched.port, rawCreds(expired));
     await expectRefused(watched, 'PEER_CERTIFICATE_INVALID');
     expect(watched.rejected[0]!.message).toMatch(/CERT_HAS_EXPIRED/);
-    const caLeaf = retry(() =>
-      createCertificate({
-        issuer: pki.root,
-        isCa: true,
-        keyUsage: ['keyCertSign', 'digitalSignature'],
-        uris: [CLIENT_ID],
-      }),
-    );
+    const caLeaf = createCertificate({
+      issuer: pki.root,
+      isCa: true,
+      keyUsage: ['keyCertSign', 'digitalSignature'],
+      uris: [CLIENT_ID],
+    });
     await rawTls(watched.port, {
       cert: caLeaf.certPem,
       key: caLeaf.keyPem,
@@ -186,9 +184,9 @@ describe('server side mTLS', () => {
 describe('certificate chains', () => {
   it('accepts leaves issued by an intermediate on both ends (node:tls shows the server only the leaf)', async () => {
     const root = pki.root;
-    const intermediate = retry(() => createCa({ commonName: 'hbone test intermediate', issuer: root }));
+    const intermediate = createCa({ commonName: 'hbone test intermediate', issuer: root });
     const viaIntermediate = (id: string): TlsCredentials => {
-      const leaf = retry(() => createLeaf({ issuer: intermediate, uris: [id] }));
+      const leaf = createLeaf({ issuer: intermediate, uris: [id] });
       return {
         certChainPem: leaf.certPem + intermediate.certPem,
         privateKeyPem: leaf.keyPem,

@@ -31,25 +31,14 @@ const only = new Set(values.only.split(','));
 const serverId = 'spiffe://cluster.local/ns/bench/sa/server';
 const clientId = 'spiffe://cluster.local/ns/bench/sa/client';
 
-// certgen fixtures occasionally fail to encode (a serial starting 0x00); a retry is enough.
-function retry<T>(make: () => T): T {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return make();
-    } catch (error) {
-      if (attempt >= 5) throw error;
-    }
-  }
-}
-
 const certDir = mkdtempSync(join(tmpdir(), 'hbone-bench-'));
-const root: Fixture = retry(() => createCa({ commonName: 'hbone bench root' }));
+const root: Fixture = createCa({ commonName: 'hbone bench root' });
 writeFileSync(join(certDir, 'root.pem'), root.certPem);
 for (const [name, id] of [
   ['server', serverId],
   ['client', clientId],
 ] as const) {
-  const leaf = retry(() => createLeaf({ issuer: root, uris: [id] }));
+  const leaf = createLeaf({ issuer: root, uris: [id] });
   writeFileSync(join(certDir, `${name}.pem`), leaf.certPem);
   writeFileSync(join(certDir, `${name}-key.pem`), leaf.keyPem);
 }

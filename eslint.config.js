@@ -14,6 +14,7 @@ const depConstraints = [
   { sourceTag: 'pkg:spiffe', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:telemetry', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:netns', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'pkg:netns-topology', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:runtime', onlyDependOnLibsWithTags: ['pkg:addresses'] },
   { sourceTag: 'pkg:socks5', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'pkg:addresses', onlyDependOnLibsWithTags: [] },

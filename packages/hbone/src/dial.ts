@@ -2,7 +2,7 @@
 // certificate, no SNI, ALPN h2, and the server's SPIFFE identity checked in place of its host name →
 // HTTP/2 with ztunnel's settings, ready once the server's SETTINGS arrived.
 import { connect as h2Connect, type ClientHttp2Session } from 'node:http2';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { formatSocketAddress } from '@ambient-ts/addresses';
@@ -11,6 +11,7 @@ import { HboneError, type HboneErrorCode } from './errors.ts';
 import { startKeepalive } from './keepalive.ts';
 import { verifyServerPeer, type PeerExpectation } from './peer-verify.ts';
 import { checkKeepalive, checkTuning, clientHttp2Options, HBONE_DEFAULTS } from './settings.ts';
+import { defaultSocketFactory, type SocketFactory } from './socket-factory.ts';
 import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
 import { CredentialInfo, type TlsCredentials } from './tls-config.ts';
 
@@ -30,6 +31,8 @@ export interface DialOptions {
   keepalive?: KeepaliveOptions;
   /** Run TLS over this stream instead of dialing TCP (the inner hop of double HBONE). */
   transport?: Duplex;
+  /** Creates the TCP socket (e.g. inside a pod's network namespace); default node:net's connect. */
+  socketFactory?: SocketFactory;
 }
 
 type Phase = 'tcp' | 'tls' | 'h2';
@@ -76,14 +79,21 @@ export async function dialHbone(options: DialOptions, credentialInfo?: Credentia
     if (options.transport) {
       transport = options.transport;
     } else {
-      const socket = netConnect({
-        host: options.address.host,
-        port: options.address.port,
-        ...(options.sourceIp === undefined ? {} : { localAddress: options.sourceIp }),
-        noDelay: true,
-        keepAlive: true,
-        keepAliveInitialDelay: HBONE_DEFAULTS.tcpKeepaliveIdleMs,
-      });
+      const factory = options.socketFactory ?? defaultSocketFactory;
+      let socket: Socket;
+      try {
+        socket = factory({
+          host: options.address.host,
+          port: options.address.port,
+          ...(options.sourceIp === undefined ? {} : { localAddress: options.sourceIp }),
+        });
+      } catch (error) {
+        throw new HboneError('CONNECT_FAILED', `TCP connect to ${target} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, HBONE_DEFAULTS.tcpKeepaliveIdleMs);
       current = socket;
       if (failure) socket.destroy();
       await waitFor(

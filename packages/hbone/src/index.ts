@@ -50,6 +50,7 @@ export {
   type ClientConnectionState,
 } from './client-connection.ts';
 export { dialHbone, type DialOptions } from './dial.ts';
+export { defaultSocketFactory, type SocketFactory, type SocketTarget } from './socket-factory.ts';
 export {
   HbonePool,
   poolKey,

@@ -10,6 +10,7 @@ import { dialHbone } from './dial.ts';
 import { HboneError } from './errors.ts';
 import { checkInteger, checkKeepalive, checkTuning, HBONE_DEFAULTS } from './settings.ts';
 import type { Http2Tuning, KeepaliveOptions } from './settings.ts';
+import type { SocketFactory } from './socket-factory.ts';
 import { CredentialCache, CredentialInfo, type TlsCredentials } from './tls-config.ts';
 
 export interface HbonePoolOptions {
@@ -22,6 +23,8 @@ export interface HbonePoolOptions {
   tls12?: boolean;
   http2?: Http2Tuning;
   keepalive?: KeepaliveOptions;
+  /** Creates every TCP socket this pool dials (e.g. inside a pod's network namespace); default node:net's. */
+  socketFactory?: SocketFactory;
 }
 
 export interface PoolConnectOptions {
@@ -250,6 +253,7 @@ export class HbonePool {
         tls12,
         ...(this.#options.http2 === undefined ? {} : { http2: this.#options.http2 }),
         ...(this.#options.keepalive === undefined ? {} : { keepalive: this.#options.keepalive }),
+        ...(this.#options.socketFactory === undefined ? {} : { socketFactory: this.#options.socketFactory }),
       },
       info,
     );

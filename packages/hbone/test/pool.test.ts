@@ -1,7 +1,15 @@
 // The client pool (facts §1.7): key, one dial per key, stream limits, idle release, GOAWAY and broken
 // connections, drain.
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { HboneError, type ConnectRequest, type HboneTunnel } from '../src/index.ts';
+import {
+  dialHbone,
+  HboneError,
+  type ConnectRequest,
+  type HboneTunnel,
+  type SocketFactory,
+  type SocketTarget,
+} from '../src/index.ts';
 import { echo, eventually, newPool, readAll, startServer, startTcp } from './fixtures.ts';
 import { connectOptions, pki, SERVER_ID, serverCreds } from './pki.ts';
 
@@ -46,6 +54,48 @@ describe('HbonePool', () => {
     // The authority is not part of the key: the last one reused the first connection.
     expect(pool.stats()).toMatchObject({ dials: 4, keys: 4 });
     expect(remotes).toContain('127.0.0.2');
+  });
+
+  it('creates every TCP socket through its socketFactory (source IP included), dialHbone too', async () => {
+    const remotes: string[] = [];
+    const { port } = await startServer({
+      credentials: () => serverCreds,
+      onConnect: (request: ConnectRequest) => {
+        remotes.push(request.remote.address);
+        echo(request);
+      },
+    });
+    const targets: SocketTarget[] = [];
+    // Stands in for a pod's namespace: the factory decides where the socket comes from (here 127.0.0.3).
+    const factory: SocketFactory = (target) => {
+      targets.push(target);
+      return connect({ host: target.host, port: target.port, localAddress: '127.0.0.3' });
+    };
+    const pool = newPool({ socketFactory: factory });
+    expect(await roundTrip(await pool.connect(connectOptions(pki, port, { sourceIp: '127.0.0.2' })))).toBe('ping');
+    expect(targets).toEqual([{ host: '127.0.0.1', port, localAddress: '127.0.0.2' }]);
+    expect(remotes).toEqual(['127.0.0.3']);
+    const options = connectOptions(pki, port);
+    const connection = await dialHbone({
+      address: options.address,
+      credentials: options.credentials,
+      expect: { kind: 'identities', identities: options.expectedIdentities },
+      socketFactory: factory,
+    });
+    connection.destroy();
+    expect(targets[1]).toEqual({ host: '127.0.0.1', port });
+  });
+
+  it('reports a socketFactory that throws as a CONNECT_FAILED dial', async () => {
+    const pool = newPool({
+      socketFactory: () => {
+        throw new Error('namespace is gone');
+      },
+    });
+    await expect(pool.connect(connectOptions(pki, 1))).rejects.toMatchObject({
+      code: 'CONNECT_FAILED',
+      message: expect.stringContaining('namespace is gone'),
+    });
   });
 
   it('refuses credentials that do not carry the source identity', async () => {

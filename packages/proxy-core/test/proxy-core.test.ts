@@ -1,7 +1,7 @@
 // The shared data-path pieces: connect deadline, typed close reasons and what they report, the
 // tracker (close once, with the first reason; idle), carry() end to end over real sockets, and labels.
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   carry,
@@ -35,6 +35,41 @@ describe('connectTcp', () => {
     const [chunk] = (await once(socket, 'data')) as [Buffer];
     expect(chunk.toString()).toBe('hi');
     socket.destroy();
+  });
+
+  it('creates the socket through socketFactory when given one', async () => {
+    let remote = '';
+    const port = await listen((socket) => {
+      remote = socket.remoteAddress ?? '';
+      socket.end('hi');
+    });
+    const targets: unknown[] = [];
+    const socket = await connectTcp({
+      host: '127.0.0.1',
+      port,
+      localAddress: '127.0.0.2',
+      socketFactory: (target) => {
+        targets.push(target);
+        return connect({ host: target.host, port: target.port, localAddress: '127.0.0.4' });
+      },
+    });
+    expect(targets).toEqual([{ host: '127.0.0.1', port, localAddress: '127.0.0.2' }]);
+    await once(socket, 'data');
+    expect(remote).toBe('127.0.0.4');
+    socket.destroy();
+  });
+
+  it('rejects with what a throwing socketFactory threw', async () => {
+    const failure = new Error('namespace is gone');
+    await expect(
+      connectTcp({
+        host: '127.0.0.1',
+        port: 1,
+        socketFactory: () => {
+          throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
   });
 
   it('rejects with the socket error when refused', async () => {

@@ -1,5 +1,5 @@
-// @ambient-ts/netns-topology: network-namespace test topologies (facts §9.4), ztunnel's in-pod iptables rules
-// (facts §9.3), and running programs inside a namespace. Linux and root only; drives Debian's ip and iptables.
+// @ambient-ts/netns-topology: network-namespace test topologies (facts §9.4), ztunnel's in-pod and dedicated-mode iptables
+// rules (facts §9.3), and running programs inside a namespace. Linux and root only; drives Debian's ip and iptables.
 export { CommandError, exec, run, start, type NamespacedProcess, type RunOptions, type RunResult } from './exec.ts';
 export {
   NAMESPACE_PREFIX,
@@ -12,15 +12,21 @@ export {
   type TopologyOptions,
 } from './topology.ts';
 export {
+  OUTBOUND_CAPTURE_PORT,
   ORIG_SRC_CONNMARK,
   PROBE_ADDRESS,
   ZTUNNEL_MARK,
+  dedicatedRules,
   detectIptables,
   formatRules,
   inpodRules,
+  installDedicatedRules,
   installInpodRules,
+  listDedicatedRules,
   listInpodRules,
+  removeDedicatedRules,
   removeInpodRules,
+  type InstalledDedicatedRules,
   type InpodRuleOptions,
   type InpodRules,
   type InstalledRules,

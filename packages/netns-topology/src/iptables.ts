@@ -1,5 +1,6 @@
-// ztunnel's in-pod redirection rules (facts §9.3, Istio's in-pod script), installed inside a pod's namespace with
-// Debian's iptables, whichever flavour (nf_tables or legacy) works there.
+// ztunnel's redirection rules, installed with Debian's iptables, whichever flavour (nf_tables or legacy) works in
+// the namespace: the in-pod rules (facts §9.3, Istio's in-pod script) inside a pod's namespace, and the
+// dedicated-mode rule (facts §9.3, last bullet) inside the namespace a dedicated ztunnel shares with its workload.
 import { CommandError, exec, run } from './exec.ts';
 
 export type IptablesFlavour = 'nft' | 'legacy';
@@ -190,4 +191,53 @@ export async function listInpodRules(namespace: string): Promise<{ mangle: strin
     return stdout.split('\n').filter((line) => line.startsWith('-A ') && line.includes('ISTIO_'));
   };
   return { mangle: await ours('mangle'), nat: await ours('nat') };
+}
+
+/** ztunnel's outbound capture port (facts §1.1). */
+export const OUTBOUND_CAPTURE_PORT = 15001;
+
+/**
+ * The dedicated-mode rule of facts §9.3 (Istio's dedicated-mode redirect script), in `iptables -S` syntax: every
+ * TCP connection this namespace opens that does not leave through `lo` and is not marked 0x539/0xfff (ztunnel's
+ * own sockets) is redirected to 15001. Pure.
+ */
+export function dedicatedRules(): { nat: string[] } {
+  return {
+    nat: [`-A OUTPUT ! -o lo -p tcp -m mark ! --mark ${ZTUNNEL_MARK} -j REDIRECT --to-ports ${OUTBOUND_CAPTURE_PORT}`],
+  };
+}
+
+export interface InstalledDedicatedRules {
+  nat: string[];
+  iptables: Iptables;
+}
+
+const isDedicatedRule = (line: string): boolean =>
+  line.startsWith('-A OUTPUT ') && line.includes(`-j REDIRECT --to-ports ${OUTBOUND_CAPTURE_PORT}`);
+
+/**
+ * Installs the dedicated-mode rule in the namespace's nat OUTPUT chain (replacing ours if already there). Unlike
+ * Istio's script it does not flush nat OUTPUT first: other rules in the namespace stay. Returns what it installed.
+ */
+export async function installDedicatedRules(namespace: string): Promise<InstalledDedicatedRules> {
+  const iptables = await detectIptables(namespace);
+  await removeDedicatedRules(namespace);
+  const rules = dedicatedRules();
+  for (const rule of rules.nat) await exec(namespace, [iptables.iptables, '-w', '-t', 'nat', ...rule.split(' ')]);
+  return { ...rules, iptables };
+}
+
+/** What of the dedicated-mode rule is installed now (nat OUTPUT lines redirecting to 15001, `iptables -S` syntax). */
+export async function listDedicatedRules(namespace: string): Promise<{ nat: string[] }> {
+  const { iptables } = await detectIptables(namespace);
+  const { stdout } = await exec(namespace, [iptables, '-w', '-t', 'nat', '-S', 'OUTPUT']);
+  return { nat: stdout.split('\n').filter(isDedicatedRule) };
+}
+
+/** Removes every nat OUTPUT rule redirecting to 15001 from the namespace; a no-op when there is none. */
+export async function removeDedicatedRules(namespace: string): Promise<void> {
+  const { iptables } = await detectIptables(namespace);
+  for (const line of (await listDedicatedRules(namespace)).nat) {
+    await exec(namespace, [iptables, '-w', '-t', 'nat', '-D', ...line.slice('-A '.length).split(' ')]);
+  }
 }

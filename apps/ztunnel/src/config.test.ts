@@ -69,6 +69,14 @@ describe('parseConfig', () => {
     });
   });
 
+  it('PACKET_MARK defaults to 1337 in shared mode only, and is read when set', () => {
+    expect(parseConfig({ ...base, PROXY_MODE: 'shared' }).packetMark).toBe(1337);
+    expect(parseConfig(base).packetMark).toBeUndefined();
+    const dedicated = { ...base, PROXY_MODE: 'dedicated', PROXY_WORKLOAD_INFO: 'default/web-1/web' };
+    expect(parseConfig(dedicated).packetMark).toBeUndefined();
+    expect(parseConfig({ ...dedicated, PACKET_MARK: '4242' }).packetMark).toBe(4242);
+  });
+
   it('XDS_ADDRESS="" disables xDS when static config is given', () => {
     const config = parseConfig({ ...base, XDS_ADDRESS: '', LOCAL_XDS_PATH: '/tmp/x.yaml' });
     expect(config.xdsAddress).toBeUndefined();
@@ -89,6 +97,7 @@ describe('parseConfig', () => {
     [{ FAKE_CA: 'false', CA_ADDRESS: '', XDS_ADDRESS: '', LOCAL_XDS: 'x: 1' }, 'CA_ADDRESS', /FAKE_CA is not set/],
     [{ ISTIO_METAJSON_X: '{' }, 'ISTIO_METAJSON_X', /not valid JSON/],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT', /json, plain/],
+    [{ PACKET_MARK: '0x539' }, 'PACKET_MARK', /whole number between 1 and 4294967295/],
   ])('rejects %o naming %s', (overrides, variable, message) => {
     let error: unknown;
     try {
@@ -127,6 +136,7 @@ describe('parseConfig', () => {
       'CONNECTION_TERMINATION_DEADLINE',
       'ENABLE_RESPONSE_BAGGAGE',
       'IPV6_ENABLED',
+      'PACKET_MARK',
     ]) {
       expect(text).toContain(required);
     }

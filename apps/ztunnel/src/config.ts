@@ -23,6 +23,9 @@ export { EnvError as ConfigError } from '@ambient-ts/runtime';
 /** `shared` (in-pod capture), `dedicated` (one workload), `node` (ours: all of a node's workloads, by IP). */
 export type ProxyMode = 'shared' | 'dedicated' | 'node';
 
+/** ztunnel's socket mark (0x539): the in-pod and dedicated-mode iptables rules let sockets carrying it pass. */
+export const ZTUNNEL_PACKET_MARK = 1337;
+
 /** INPOD_UDS when unset, as in Istio's ztunnel (facts §8.2). */
 export const DEFAULT_INPOD_UDS = '/var/run/ztunnel/ztunnel.sock';
 
@@ -32,6 +35,11 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   /** Dedicated mode: the one workload served. */
   proxyWorkloadInfo?: { namespace: string; name: string; serviceAccount: string };
   nodeName?: string;
+  /**
+   * PACKET_MARK: SO_MARK on ztunnel's own sockets so its redirect rules let them pass. Istio's default: 1337 in
+   * shared mode, unset otherwise; dedicated mode uses 1337 when unset and its 15001 capture listener runs.
+   */
+  packetMark?: number;
   /** Shared mode: the CNI node agent's ZDS socket (SOCK_SEQPACKET; the agent listens, ztunnel connects). */
   inpodUds: string;
   xdsOnDemand: boolean;
@@ -59,6 +67,11 @@ export const variables: VariableHelp[] = [
   ['PROXY_WORKLOAD_INFO', '', 'dedicated mode: <namespace>/<name>/<serviceAccount> of the workload served'],
   ...controlPlaneVariables,
   ['NODE_NAME', '', 'node name: workloads whose node equals it are local'],
+  [
+    'PACKET_MARK',
+    '1337 in shared mode; unset otherwise (dedicated with 15001 capture: 1337)',
+    "SO_MARK on ztunnel's own sockets, so the redirect rules let them pass",
+  ],
   ['INPOD_UDS', DEFAULT_INPOD_UDS, "shared mode: the CNI node agent's ZDS socket (ztunnel connects)"],
   ['XDS_ON_DEMAND', 'false', 'fetch unknown addresses on demand'],
   ['UNSTABLE_ENABLE_SOCKS5', 'false', 'SOCKS5 outbound listener (SOCKS5_ADDR)'],
@@ -124,6 +137,9 @@ export function parseConfig(env: Env): Config {
   }
   const controlPlane = readControlPlane(env, { served: 'workloads', certificates: 'workload certificates' });
   const operator = readOperator(env, { logFormat: 'plain', poolReleaseMs: 300_000 });
+  const packetMark = read(env, 'PACKET_MARK', proxyMode === 'shared' ? ZTUNNEL_PACKET_MARK : undefined, (v, t) =>
+    parseInteger(v, t, 1, 2 ** 32 - 1),
+  );
   const frameSize = read(env, 'HTTP2_FRAME_SIZE', 1 << 20, (v, t) => parseInteger(v, t, 16_384, 16_777_215));
   const config: Config = {
     proxyMode,
@@ -131,6 +147,7 @@ export function parseConfig(env: Env): Config {
     ...controlPlane,
     ...operator,
     ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
+    ...(packetMark === undefined ? {} : { packetMark }),
     inpodUds: env['INPOD_UDS'] || DEFAULT_INPOD_UDS,
     xdsOnDemand: read(env, 'XDS_ON_DEMAND', false, parseBool),
     enableSocks5: read(env, 'UNSTABLE_ENABLE_SOCKS5', false, parseBool),

@@ -3,9 +3,13 @@
 export { CommandError, exec, run, start, type NamespacedProcess, type RunOptions, type RunResult } from './exec.ts';
 export {
   NAMESPACE_PREFIX,
+  addPod,
+  adoptTopology,
   createTopology,
   listNamespaces,
+  removePod,
   sweepStaleNamespaces,
+  type AddPodOptions,
   type NodeInfo,
   type PodInfo,
   type Topology,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addPod,
+  adoptTopology,
   createTopology,
   exec,
   formatRules,
@@ -37,6 +39,23 @@ describe('inpodRules (pure)', () => {
   it('refuses topologies outside the address plan', async () => {
     await expect(createTopology({ nodes: 17, podsPerNode: 1 })).rejects.toThrow(/nodes must be 1..16/);
     await expect(createTopology({ nodes: 2, podsPerNode: 127 })).rejects.toThrow(/0..252/);
+  });
+
+  it('addPod refuses ids outside 2..253 and an id or name its node already has, before running anything', async () => {
+    const node = { name: 'node0', id: 2, namespace: 'atn-none-000000-n2', ip: '172.172.0.2', pods: [] as never[] };
+    await expect(addPod(node, { id: 1 })).rejects.toThrow(/pod id must be 2..253, got 1/);
+    await expect(addPod(node, { id: 254 })).rejects.toThrow(/2..253/);
+    const existing = {
+      name: 'web',
+      id: 5,
+      node,
+      namespace: `${node.namespace}-p5`,
+      ip: '10.0.2.5',
+      gateway: '10.0.2.1',
+    };
+    const withPod = { ...node, pods: [existing] };
+    await expect(addPod(withPod, { id: 5 })).rejects.toThrow(/node0 already has pod web with id 5 \(10\.0\.2\.5\)/);
+    await expect(addPod(withPod, { id: 6, name: 'web' })).rejects.toThrow(/already has a pod web/);
   });
 });
 
@@ -94,6 +113,71 @@ describe.skipIf(!isRoot)('netns topology: pods reach each other (needs root)', (
     expect(stdout).toMatch(/^10\.0\.2\.2 via 10\.0\.2\.1 dev eth0/);
   });
 });
+
+describe.skipIf(!isRoot)(
+  'netns topology: pods added and removed one at a time, also by an adopter (needs root)',
+  () => {
+    let topology: Topology;
+    beforeAll(async () => {
+      topology = await createTopology({ nodes: 2, podsPerNode: 1 });
+    });
+    afterAll(() => topology?.destroy());
+
+    it('adoptTopology reads the same nodes and pods back from the namespace names', async () => {
+      const adopted = await adoptTopology(topology.network);
+      const shape = (t: Topology) => ({
+        nodes: t.nodes.map((n) => [n.name, n.id, n.namespace, n.ip]),
+        pods: t.pods.map((p) => [p.name, p.id, p.node.name, p.namespace, p.ip, p.gateway]),
+      });
+      expect(shape(adopted)).toEqual(shape(topology));
+      expect(adopted.namespaces().sort()).toEqual(topology.namespaces().sort());
+      await expect(adoptTopology(`${topology.network}x`)).rejects.toThrow(/no namespace atn-.*x/);
+    });
+
+    it('a pod added through an adopted topology reaches the others and is gone after removePod', async () => {
+      const adopted = await adoptTopology(topology.network);
+      const late = await adopted.addPod('node1', { id: 9, name: 'late' });
+      expect([late.name, late.ip, late.gateway, late.namespace]).toEqual([
+        'late',
+        '10.0.3.9',
+        '10.0.3.1',
+        `${topology.network}-n3-p9`,
+      ]);
+      expect(adopted.node('node1').pods.map((p) => p.name)).toEqual(['node1-pod0', 'late']);
+      await expect(adopted.addPod('node1', { id: 9 })).rejects.toThrow(/already has pod late/);
+      const auto = await adopted.addPod(adopted.node('node0'));
+      expect([auto.name, auto.id, auto.ip]).toEqual(['node0-pod1', 4, '10.0.2.4']); // 2 and 3 are taken
+      const server = topology.pod('node0-pod0');
+      const echo = await startTcpServer(server.namespace, { port: 8080, tag: 'echo:' });
+      try {
+        const fromLate = await tcpExchange(late.namespace, { host: server.ip, port: 8080 }, 'late');
+        const fromAuto = await tcpExchange(auto.namespace, { host: server.ip, port: 8080 }, 'auto');
+        expect([fromLate.received, fromAuto.received]).toEqual(['echo:late', 'echo:auto']);
+        expect(fromLate.local).toMatch(/^10\.0\.3\.9:/);
+        expect(fromAuto.local).toMatch(/^10\.0\.2\.4:/);
+      } finally {
+        await echo.stop();
+      }
+      const node1 = adopted.node('node1').namespace;
+      await adopted.removePod('late');
+      expect(await listNamespaces()).not.toContain(late.namespace);
+      expect((await run(['ip', '-n', node1, 'route', 'show'])).stdout).not.toContain('10.0.3.9');
+      expect(() => adopted.pod('late')).toThrow(/no pod late/);
+      await adopted.removePod(late); // a missing pod is fine
+      // The creator's destroy() (afterAll) also removes the pod its adopter added and did not remove.
+      expect((await adoptTopology(topology.network)).pods.map((p) => p.ip)).toContain('10.0.2.4');
+    });
+
+    it("the creator's own addPod and removePod keep namespaces() in step", async () => {
+      const pod = await topology.addPod('node0', { name: 'mine' });
+      expect(topology.namespaces()).toContain(pod.namespace);
+      expect(topology.pod('mine').ip).toBe(`10.0.2.${pod.id}`);
+      await topology.removePod(pod);
+      expect(topology.namespaces()).not.toContain(pod.namespace);
+      expect(await listNamespaces()).not.toContain(pod.namespace);
+    });
+  },
+);
 
 describe.skipIf(!isRoot)('netns topology: in-pod iptables rules (needs root)', () => {
   let topology: Topology;
@@ -192,6 +276,15 @@ describe.skipIf(!isRoot)('netns topology: cleanup (needs root)', () => {
     // Nothing was ever created in the host namespace; whatever new links appeared meanwhile are not ours.
     const ours = /^(br0|eth0|veth\d+)$/;
     expect((await rootLinks()).filter((name) => ours.test(name) && !before.includes(name))).toEqual([]);
+  });
+
+  it('destroy() also removes pods another process added through adoptTopology', async () => {
+    const topology = await createTopology({ nodes: 1, podsPerNode: 0 });
+    const adopted = await adoptTopology(topology.network);
+    const pod = await adopted.addPod('node0');
+    await topology.destroy();
+    expect((await listNamespaces()).filter((name) => name.startsWith(topology.network))).toEqual([]);
+    expect(pod.namespace.startsWith(topology.network)).toBe(true);
   });
 
   it('the sweeper deletes namespaces of a run that is gone and keeps live ones', async () => {

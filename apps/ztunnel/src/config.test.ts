@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       statsAddress: { host: '::', port: 15020 },
       readinessAddress: { host: '::', port: 15021 },
       socks5Address: { host: '127.0.0.1', port: 15080 },
+      outboundCaptureAddress: { host: '::', port: 15001 },
       inpodUds: '/var/run/ztunnel/ztunnel.sock',
     });
   });
@@ -53,6 +54,7 @@ describe('parseConfig', () => {
       INPOD_UDS: '/tmp/agent/ztunnel.sock',
     });
     expect(config.inpodUds).toBe('/tmp/agent/ztunnel.sock');
+    expect(config.outboundCaptureAddress).toEqual({ host: '0.0.0.0', port: 15001 }); // IPV6_ENABLED=false
     expect(config.proxyWorkloadInfo).toEqual({ namespace: 'default', name: 'web-1', serviceAccount: 'web' });
     expect(config.caAddress).toBe('http://127.0.0.1:15010');
     expect(config.clusterId).toBe('c1');

@@ -55,6 +55,8 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   logging: OperatorConfig['logging'] & { authzPolicyInfo: boolean };
   /** Additions (not in Istio's ztunnel) so several ztunnels can run on one host. */
   socks5Address: HostPort;
+  /** Dedicated mode's outbound capture listener: `[::]:15001` (`0.0.0.0:15001` with IPV6_ENABLED=false). */
+  outboundCaptureAddress: HostPort;
 }
 
 /** The table behind `ztunnel --help`: every variable, its default and meaning. */
@@ -92,6 +94,11 @@ export const variables: VariableHelp[] = [
   ...operatorVariables({ logFormat: 'plain', poolReleaseMs: 300_000 }),
   ['AUTHZ_POLICY_INFO_LOGGING', 'false', 'log policy decisions at info'],
   ['SOCKS5_ADDR (addition)', '127.0.0.1:15080', 'SOCKS5 listener address'],
+  [
+    'OUTBOUND_CAPTURE_ADDR (addition)',
+    '[::]:15001 (0.0.0.0:15001 with IPV6_ENABLED=false)',
+    'dedicated mode: the outbound capture listener (iptables REDIRECT target; only where capture is available)',
+  ],
 ];
 
 export function helpText(): string {
@@ -140,6 +147,7 @@ export function parseConfig(env: Env): Config {
   const packetMark = read(env, 'PACKET_MARK', proxyMode === 'shared' ? ZTUNNEL_PACKET_MARK : undefined, (v, t) =>
     parseInteger(v, t, 1, 2 ** 32 - 1),
   );
+  const wildcard = operator.ipv6Enabled ? '::' : '0.0.0.0';
   const frameSize = read(env, 'HTTP2_FRAME_SIZE', 1 << 20, (v, t) => parseInteger(v, t, 16_384, 16_777_215));
   const config: Config = {
     proxyMode,
@@ -181,6 +189,9 @@ export function parseConfig(env: Env): Config {
     logging: { ...operator.logging, authzPolicyInfo: read(env, 'AUTHZ_POLICY_INFO_LOGGING', false, parseBool) },
     socks5Address: read(env, 'SOCKS5_ADDR', { host: '127.0.0.1', port: 15080 }, (v, t) =>
       parseHostPort(v, t, '127.0.0.1'),
+    ),
+    outboundCaptureAddress: read(env, 'OUTBOUND_CAPTURE_ADDR', { host: wildcard, port: 15001 }, (v, t) =>
+      parseHostPort(v, t, wildcard),
     ),
   };
   return config;

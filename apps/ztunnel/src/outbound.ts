@@ -5,7 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatHostPort } from '@ambient-ts/addresses';
+import { formatHostPort, normalizeAddress } from '@ambient-ts/addresses';
 import {
   routeOutbound,
   workloadIdentity,
@@ -20,6 +20,7 @@ import {
   formatForwarded,
   newTraceparent,
   type HbonePool,
+  type SocketFactory,
 } from '@ambient-ts/hbone';
 import { carry, connectTcp } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
@@ -40,6 +41,8 @@ export interface OutboundDeps {
   onDemand: boolean;
   illegalPorts: readonly number[];
   connectTimeoutMs?: number;
+  /** Creates plain-TCP upstream sockets (in-pod mode: inside the pod's namespace, marked); HBONE dials go through `pool`. */
+  socketFactory?: SocketFactory;
 }
 
 export interface OutboundConnection {
@@ -73,10 +76,13 @@ async function route(deps: OutboundDeps, connection: OutboundConnection): Promis
   );
 }
 
+/** The client's IP; a dual-stack (in-pod) listener reports IPv4 peers as ::ffff:a.b.c.d. */
+const clientIpOf = (client: Socket): string => normalizeAddress(client.remoteAddress ?? '');
+
 function tunnelHeaders(source: Workload, client: Socket, serviceHost: string | undefined): Record<string, string> {
   return {
     baggage: baggageOf(source),
-    forwarded: formatForwarded({ address: client.remoteAddress ?? '', port: client.remotePort ?? 0 }, serviceHost),
+    forwarded: formatForwarded({ address: clientIpOf(client), port: client.remotePort ?? 0 }, serviceHost),
     traceparent: newTraceparent(),
   };
 }
@@ -88,8 +94,9 @@ async function openUpstream(
   decision: Exclude<OutboundDecision, { kind: 'drop' | 'fail' | 'lookup' }>,
 ): Promise<{ stream: Duplex; context: Partial<ConnectionContext> }> {
   const timeoutMs = deps.connectTimeoutMs;
+  const factory = deps.socketFactory ? { socketFactory: deps.socketFactory } : {};
   if (decision.kind === 'passthrough') {
-    const socket = await connectTcp({ host: decision.target.ip, port: decision.target.port, timeoutMs });
+    const socket = await connectTcp({ host: decision.target.ip, port: decision.target.port, timeoutMs, ...factory });
     return {
       stream: socket,
       context: {
@@ -101,7 +108,7 @@ async function openUpstream(
   }
   if (decision.kind === 'tcp') {
     const target = await resolveDial(decision.target);
-    const socket = await connectTcp({ host: target.ip, port: target.port, timeoutMs });
+    const socket = await connectTcp({ host: target.ip, port: target.port, timeoutMs, ...factory });
     return {
       stream: socket,
       context: {
@@ -115,9 +122,8 @@ async function openUpstream(
   const sourceIdentity = workloadIdentity(connection.source);
   const credentials = await deps.identities.credentials(sourceIdentity);
   const headers = tunnelHeaders(connection.source, connection.client, decision.service?.hostname);
-  const sourceIp = connection.source.workloadIps.includes(connection.client.remoteAddress ?? '')
-    ? connection.client.remoteAddress
-    : undefined;
+  const clientIp = clientIpOf(connection.client);
+  const sourceIp = connection.source.workloadIps.includes(clientIp) ? clientIp : undefined;
   if (decision.kind === 'hbone') {
     const target = await resolveDial(decision.target);
     const tunnel = await deps.pool.connect({
@@ -208,7 +214,7 @@ export async function handleOutbound(
   ready: (failure?: OutboundFailure) => void,
 ): Promise<void> {
   const { client, source, destination } = connection;
-  const sourceAddress = formatHostPort(client.remoteAddress ?? '', client.remotePort ?? 0);
+  const sourceAddress = formatHostPort(clientIpOf(client), client.remotePort ?? 0);
   const originalDestination = formatHostPort(destination.ip, destination.port);
   const base = { direction: 'outbound' as const, sourceAddress, source, sourceIdentity: workloadIdentity(source) };
   const decision = await route(deps, connection);

@@ -20,7 +20,8 @@ import { ProxyState } from './proxy-state.ts';
 import { startSocks5 } from './socks5-listener.ts';
 import { TrafficReporter } from './traffic.ts';
 import { PLAINTEXT_INBOUND_PORT, WorkloadListeners } from './workload-listeners.ts';
-import { captureSupport } from './capture-support.ts';
+import { captureSupport, captureUnavailableMessage, type CaptureProbe } from './capture-support.ts';
+import { planDedicatedCapture, startCaptureListener } from './capture-listener.ts';
 
 export const version = '0.1.0';
 
@@ -29,6 +30,8 @@ export interface ZtunnelOptions {
   logDestination?: NodeJS.WritableStream;
   /** Use this CA client instead of CA_ADDRESS/FAKE_CA (tests share one CA between ztunnels). */
   caClient?: CaClient;
+  /** How to find out whether transparent capture works here (tests simulate a machine without the helper). */
+  captureSupport?: CaptureProbe;
 }
 
 export class Ztunnel {
@@ -41,7 +44,7 @@ export class Ztunnel {
   readonly state: ProxyState;
   readonly connections = new ConnectionManager();
   readonly lifecycle = new Lifecycle();
-  readonly ports: { admin: number; stats: number; readiness: number; socks5?: number } = {
+  readonly ports: { admin: number; stats: number; readiness: number; socks5?: number; outbound?: number } = {
     admin: 0,
     stats: 0,
     readiness: 0,
@@ -50,6 +53,7 @@ export class Ztunnel {
   #pool: HbonePool | undefined;
   #listeners: WorkloadListeners | undefined;
   #socks5: NetServer | undefined;
+  #capture: NetServer | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -70,12 +74,11 @@ export class Ztunnel {
 
   static async start(config: Config, options: ZtunnelOptions = {}): Promise<Ztunnel> {
     if (config.proxyMode === 'shared') {
-      const support = await captureSupport();
-      const helper = support.available
-        ? 'the native helper @ambient-ts/netns is available'
-        : `and the native helper is unavailable here: ${support.reason}`;
+      const support = await (options.captureSupport ?? captureSupport)();
+      if (!support.available)
+        throw new Error(`PROXY_MODE=shared cannot run here: ${captureUnavailableMessage(support.reason)}`);
       throw new Error(
-        `PROXY_MODE=shared (in-pod capture) is not supported yet (${helper}); use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated`,
+        'PROXY_MODE=shared (in-pod capture) is not supported yet (the native helper @ambient-ts/netns is available); use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated',
       );
     }
     const ztunnel = new Ztunnel(config, options);
@@ -99,7 +102,11 @@ export class Ztunnel {
     await this.state.start();
     this.#identities = await WorkloadIdentities.create(config, this.state, logging, this.#options.caClient);
     this.#identities.start();
+    // Dedicated mode captures on 15001 where it can; its own sockets are then marked so the rule lets them pass.
+    const capture = await planDedicatedCapture(config, this.#options.captureSupport ?? captureSupport, log);
+    const socketFactory = capture ? { socketFactory: capture.socketFactory } : {};
     this.#pool = new HbonePool({
+      ...socketFactory,
       maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
       idleReleaseMs: config.pool.unusedReleaseTimeoutMs,
       tls12: config.tls12Enabled,
@@ -171,8 +178,28 @@ export class Ztunnel {
         identities,
         pool: this.#pool,
         onDemand: config.xdsOnDemand,
+        ...socketFactory,
       });
       this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
+    }
+    if (capture) {
+      this.#capture = await startCaptureListener(config.outboundCaptureAddress, {
+        ...common,
+        log: logging.scope('outbound'),
+        identities,
+        pool: this.#pool,
+        onDemand: config.xdsOnDemand,
+        netns: capture.netns,
+        socketFactory: capture.socketFactory,
+      });
+      this.ports.outbound = (this.#capture.address() as AddressInfo).port;
+      log.info(
+        {
+          address: formatSocketAddress({ address: config.outboundCaptureAddress.host, port: this.ports.outbound }),
+          mark: capture.mark,
+        },
+        `dedicated mode: capturing outbound connections (original destination from SO_ORIGINAL_DST), own sockets marked ${capture.mark}`,
+      );
     }
     // Ready once the first config is in and every local workload's listeners are bound.
     void this.state.synced.then(() => this.#syncListeners()).then(() => this.readiness.complete('proxy'));
@@ -248,6 +275,7 @@ export class Ztunnel {
     return this.lifecycle.drain(deadlineMs, {
       stopAccepting: async () => {
         this.#socks5?.close();
+        this.#capture?.close();
         await this.#listeners?.stopAccepting();
       },
       goAway: async () => {

@@ -23,6 +23,7 @@ beforeAll(async () => {
     PROXY_MODE: 'dedicated',
     PROXY_WORKLOAD_INFO: 'default/client/client',
     LOCAL_XDS: yaml,
+    OUTBOUND_CAPTURE_ADDR: '127.0.0.1:0', // where capture works (root), not the host's own 15001
   });
 });
 afterAll(async () => {

@@ -37,6 +37,7 @@ export {
   type Iptables,
   type IptablesFlavour,
 } from './iptables.ts';
+export { HOST_ADDRESS, HostLinkConflict, linkHost, type HostLink, type LinkHostOptions } from './host-link.ts';
 export {
   startTcpServer,
   tcpExchange,

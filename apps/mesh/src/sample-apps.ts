@@ -10,6 +10,8 @@ export interface PodApp {
   version: string;
   ip: string;
   port: number;
+  /** Netns mode: the pod's network namespace (an open fd of /run/netns/<name>); the app listens inside it. */
+  netns?: number;
 }
 
 export async function startEchoApp(app: PodApp): Promise<Server> {
@@ -26,7 +28,21 @@ export async function startEchoApp(app: PodApp): Promise<Server> {
     response.end(body);
   });
   server.keepAliveTimeout = 1000;
-  server.listen({ host: app.ip, port: app.port });
+  if (app.netns === undefined) server.listen({ host: app.ip, port: app.port });
+  else {
+    // The socket is made inside the pod's namespace (the app's own view: it listens on every address there).
+    const { listenFd } = await import('@ambient-ts/netns');
+    let fd: number;
+    try {
+      fd = listenFd({ netns: app.netns, host: '0.0.0.0', port: app.port });
+    } catch (error) {
+      throw new Error(
+        `sample app ${app.namespace}/${app.name} cannot listen on port ${app.port} in its pod namespace: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    server.listen({ fd });
+  }
   const [error] = await Promise.race([once(server, 'listening').then(() => [undefined]), once(server, 'error')]);
   if (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -2,7 +2,7 @@
 // runs each once and prints PASS/FAIL; the live view runs them in a loop and counts.
 import type { LocalMesh } from './local-mesh.ts';
 import type { MeshPod } from './mesh-file.ts';
-import { httpGet, type HttpResult, type Via } from './socks-http.ts';
+import type { HttpResult } from './pod-client.ts';
 
 /** Recent JSON log lines of every process, searchable by the probes. */
 export class LogBook {
@@ -50,11 +50,6 @@ function pod(mesh: LocalMesh, name: string): MeshPod | undefined {
   return mesh.mesh.pods.find((candidate) => candidate.name === name);
 }
 
-function via(mesh: LocalMesh, from: MeshPod): Via {
-  const socks = mesh.socksFor(from.name, from.namespace);
-  return { sourceIp: from.ip, ...(socks ? { socks } : {}) };
-}
-
 async function attempt(run: () => Promise<HttpResult>): Promise<HttpResult | Error> {
   try {
     return await run();
@@ -98,7 +93,7 @@ export const scenarios: Scenario[] = [
       const server = pod(mesh, 'echo-v2');
       if (!client || !server) return missing('client and echo-v2 pods');
       const mark = logs.mark;
-      const result = await attempt(() => httpGet(via(mesh, client), server.ip, server.ports[0]!.containerPort, '/'));
+      const result = await attempt(() => mesh.client.get(client, server.ip, server.ports[0]!.containerPort, '/'));
       if (result instanceof Error || result.status !== 200) return { ok: false, detail: describe(result) };
       const line = await inboundLog(logs, server.node, mark, (entry) => entry['dst.workload'] === server.name);
       if (!line) return { ok: false, detail: `HTTP 200 but no inbound access log on ${server.node}` };
@@ -116,8 +111,10 @@ export const scenarios: Scenario[] = [
       const server = pod(mesh, 'echo-v1');
       if (!client || !server) return missing('outside-client and echo-v1 pods');
       const mark = logs.mark;
-      // No capture on one machine: the out-of-mesh client reaches the pod's plaintext port on its ztunnel.
-      const result = await attempt(() => httpGet({ sourceIp: client.ip }, server.ip, 15006, '/'));
+      // Loopback mode has no capture: the out-of-mesh client dials the pod's plaintext port on its ztunnel.
+      // Netns mode: it dials the app's own port and the pod's in-pod rules redirect it to ztunnel's 15006.
+      const port = mesh.mode === 'netns' ? server.ports[0]!.containerPort : 15006;
+      const result = await attempt(() => mesh.client.get(client, server.ip, port, '/'));
       if (result instanceof Error || result.status !== 200) return { ok: false, detail: describe(result) };
       const line = await inboundLog(logs, server.node, mark, (entry) =>
         String(entry['src.addr']).startsWith(`${client.ip}:`),
@@ -138,7 +135,7 @@ export const scenarios: Scenario[] = [
       const service = mesh.mesh.services.find((candidate) => candidate.name === 'echo-v1');
       if (!client || !service) return missing('blocked-client pod and echo-v1 Service');
       const mark = logs.mark;
-      const result = await attempt(() => httpGet(via(mesh, client), service.vip, service.ports[0]!.port, '/'));
+      const result = await attempt(() => mesh.client.get(client, service.vip, service.ports[0]!.port, '/'));
       if (!(result instanceof Error)) return { ok: false, detail: `expected a refusal, got HTTP ${result.status}` };
       const line = await logs.find('ztunnel', (entry) => String(entry['error']).includes('explicitly denied by'), mark);
       return { ok: !!line, detail: line ? String(line['error']) : `refused (${result.message}) but no policy log` };
@@ -153,7 +150,7 @@ export const scenarios: Scenario[] = [
       if (!client || !service) return missing('client pod and echo Service');
       const seen = new Map<string, number>();
       for (let index = 0; index < 6; index++) {
-        const result = await attempt(() => httpGet(via(mesh, client), service.vip, service.ports[0]!.port, '/'));
+        const result = await attempt(() => mesh.client.get(client, service.vip, service.ports[0]!.port, '/'));
         if (result instanceof Error || result.status !== 200) return { ok: false, detail: describe(result) };
         seen.set(servedBy(result), (seen.get(servedBy(result)) ?? 0) + 1);
       }
@@ -171,7 +168,7 @@ export const scenarios: Scenario[] = [
       const issuer = mesh.issuers[0];
       if (!client || !service || !protectedPath || !issuer) return missing('JWT-protected service with an issuer');
       const call = (headers: Record<string, string>) =>
-        attempt(() => httpGet(via(mesh, client), service.vip, service.ports[0]!.port, protectedPath.path, headers));
+        attempt(() => mesh.client.get(client, service.vip, service.ports[0]!.port, protectedPath.path, headers));
       const none = await call({});
       const invalid = await call({ authorization: 'Bearer not.a.valid-token' });
       const valid = await call({ authorization: `Bearer ${await issuer.mint('demo-user')}` });

@@ -19,6 +19,8 @@ export interface ProcessSpec {
   /** Extra Node flags, e.g. a smaller young generation for the proxies (fewer latency spikes). */
   nodeArgs?: string[];
   env: Record<string, string>;
+  /** Run inside this network namespace (`ip netns exec`, which execs the program: signals reach it). */
+  namespace?: string;
   /** A log line that means "up" (checked against the JSON `message`). */
   readyWhen: (line: Record<string, unknown>) => boolean;
 }
@@ -54,14 +56,18 @@ export class Supervised {
   }
 
   #spawn(): void {
-    const child = spawn(
+    const argv = [
       process.execPath,
-      [...(this.spec.nodeArgs ?? []), '--conditions=ambient-ts-source', this.spec.script, ...(this.spec.args ?? [])],
-      {
-        env: { ...inheritedEnvironment(), LOG_FORMAT: 'json', ...this.spec.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+      ...(this.spec.nodeArgs ?? []),
+      '--conditions=ambient-ts-source',
+      this.spec.script,
+      ...(this.spec.args ?? []),
+    ];
+    if (this.spec.namespace) argv.unshift('ip', 'netns', 'exec', this.spec.namespace);
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...inheritedEnvironment(), LOG_FORMAT: 'json', ...this.spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.#child = child;
     this.state = { state: 'starting' };
     let stderr = '';

@@ -37,7 +37,15 @@ export async function renderView(
 ): Promise<string> {
   const lines: string[] = [];
   lines.push(`ambient-ts local mesh — ${file}   (Ctrl-C stops; edit the YAML and watch the mesh react)`);
-  lines.push(`control plane  xDS+CA https://localhost:15012, http://127.0.0.1:15010   state ${mesh.options.stateDir}`);
+  const cp = mesh.mode === 'netns' ? mesh.controlPlaneHost : 'localhost';
+  lines.push(
+    `control plane  xDS+CA https://${cp}:15012, http://${mesh.controlPlaneHost}:15010   state ${mesh.options.stateDir}`,
+  );
+  lines.push(
+    mesh.mode === 'netns' && mesh.plane
+      ? `mode netns     pods are network namespaces of ${mesh.plane.topology.network} (host ${mesh.plane.link.address} on its bridge); ztunnels capture in-pod (shared mode), clients are curl in their pods`
+      : 'mode loopback  pods are loopback IPs; clients reach their node’s ztunnel through SOCKS5 (no capture without root)',
+  );
   lines.push('');
   lines.push(
     `${pad('PROCESS', 28)}${pad('STATE', 12)}${pad('CONNS', 8)}${pad('BYTES', 12)}${pad('DENIED', 8)}ADMIN / METRICS`,

@@ -1,11 +1,19 @@
 // The whole mesh on one machine: the control plane, one ztunnel per node, the waypoints (all as child
 // processes, as they run for real), the sample echo workloads and the JWT issuer (in this process).
+// Two modes (README "Modes"): loopback — pods are loopback IPs, ztunnels in node mode, clients through SOCKS5;
+// netns — pods are network namespaces (netns-plane.ts), ztunnels in shared mode fed by a node agent per node
+// over ZDS, waypoints inside their pods, clients are curl inside their pods.
+import { closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { startJwtIssuer, type JwtIssuer } from './jwt-issuer.ts';
-import type { MeshFile } from './mesh-file.ts';
+import type { MeshFile, MeshPod } from './mesh-file.ts';
+import { NetnsPlane } from './netns-plane.ts';
+import { curlClient, socksClient, type PodClient } from './pod-client.ts';
 import { startEchoApp } from './sample-apps.ts';
 import { Supervised } from './supervisor.ts';
+
+export type MeshMode = 'loopback' | 'netns';
 
 const repo = resolve(import.meta.dirname, '../../..');
 const scripts = {
@@ -23,6 +31,8 @@ const proxyNodeArgs = ['--max-semi-space-size=8'];
 export interface LocalMeshOptions {
   files: string[];
   stateDir: string;
+  /** Default loopback (main.ts picks netns when it runs as root on Linux). */
+  mode?: MeshMode;
   /** Called with every JSON log line of every process. */
   onLine?: (role: string, line: Record<string, unknown>) => void;
   /** Called for process events (crash, restart). */
@@ -31,9 +41,20 @@ export interface LocalMeshOptions {
 
 export interface NodeEndpoints {
   node: string;
-  /** Loopback address the node's ztunnel serves its operator ports and SOCKS5 on. */
+  /** Loopback address the node's ztunnel serves its operator ports (and SOCKS5, in loopback mode) on. */
   ip: string;
   socks: { host: string; port: number };
+  admin: string;
+  metrics: string;
+}
+
+export interface WaypointEndpoints {
+  name: string;
+  namespace: string;
+  node: string;
+  podIp: string;
+  /** Where its admin/metrics/readiness listen: a loopback address, or (netns mode) its pod IP. */
+  operatorIp: string;
   admin: string;
   metrics: string;
 }
@@ -56,24 +77,33 @@ async function waitReady(role: string, url: string, timeoutMs = 30_000): Promise
 }
 
 export class LocalMesh {
-  readonly mesh: MeshFile;
+  /** The mesh as served: in netns mode, with the netns addresses (after start). */
+  mesh: MeshFile;
   readonly options: LocalMeshOptions;
+  readonly mode: MeshMode;
   readonly processes: Supervised[] = [];
   readonly nodes: NodeEndpoints[];
-  readonly waypointEndpoints: {
-    name: string;
-    namespace: string;
-    podIp: string;
-    operatorIp: string;
-    admin: string;
-    metrics: string;
-  }[];
+  waypointEndpoints: WaypointEndpoints[];
   readonly apps: Server[] = [];
   issuers: JwtIssuer[] = [];
+  /** How sample clients make requests from their pods. */
+  readonly client: PodClient;
+  /** Netns mode: the topology, host link and translated files (after start). */
+  plane: NetnsPlane | undefined;
+  /** Where the control plane serves xDS + CA (both ports bind this host). */
+  controlPlaneHost = '127.0.0.1';
+  readonly #killOnExit = (): void => {
+    for (const process of this.processes) process.crash();
+  };
 
   constructor(mesh: MeshFile, options: LocalMeshOptions) {
     this.mesh = mesh;
     this.options = options;
+    this.mode = options.mode ?? 'loopback';
+    this.client =
+      this.mode === 'netns'
+        ? curlClient((pod) => this.plane?.namespaceOf(pod.ip))
+        : socksClient((pod) => this.socksFor(pod.name, pod.namespace));
     this.nodes = mesh.nodes.map((node, index) => {
       const ip = `127.0.100.${index + 1}`;
       return {
@@ -84,11 +114,17 @@ export class LocalMesh {
         metrics: `http://${ip}:15020/stats/prometheus`,
       };
     });
-    this.waypointEndpoints = mesh.waypoints.map((waypoint, index) => {
-      const ip = `127.0.101.${index + 1}`;
+    this.waypointEndpoints = this.#waypoints();
+  }
+
+  #waypoints(): WaypointEndpoints[] {
+    return this.mesh.waypoints.map((waypoint, index) => {
+      // Netns mode: the waypoint runs in its own pod namespace, where only its pod IP reaches it from the host.
+      const ip = this.mode === 'netns' ? waypoint.ip : `127.0.101.${index + 1}`;
       return {
         name: waypoint.name,
         namespace: waypoint.namespace,
+        node: waypoint.node,
         podIp: waypoint.ip,
         operatorIp: ip,
         admin: `http://${ip}:15000`,
@@ -105,6 +141,7 @@ export class LocalMesh {
 
   /** Bring everything up in dependency order; rejects (having stopped what started) on the first failure. */
   async start(): Promise<void> {
+    process.once('exit', this.#killOnExit);
     try {
       await this.#start();
     } catch (error) {
@@ -115,10 +152,24 @@ export class LocalMesh {
 
   async #start(): Promise<void> {
     const { stateDir } = this.options;
+    let files = this.options.files;
+    if (this.mode === 'netns') {
+      this.plane = await NetnsPlane.create({
+        files,
+        stateDir,
+        nodes: this.mesh.nodes,
+        onProblem: (text) => this.options.onEvent?.('netns', text),
+      });
+      this.mesh = this.plane.writeVariants();
+      this.waypointEndpoints = this.#waypoints();
+      this.controlPlaneHost = this.plane.link.address;
+      files = this.plane.files;
+      await this.#syncPods();
+    }
     const controlPlane = this.#supervise({
       role: 'controlplane',
       script: scripts.controlplane,
-      args: ['serve', '--state-dir', stateDir, '--log-format', 'json', ...this.options.files],
+      args: ['serve', '--state-dir', stateDir, '--log-format', 'json', '--host', this.controlPlaneHost, ...files],
       env: {},
       readyWhen: (line) => String(line['message']).includes('watching the YAML'),
     });
@@ -128,50 +179,44 @@ export class LocalMesh {
         this.issuers.push(await startJwtIssuer(issuer, jwksUri));
     }
     for (const pod of this.mesh.pods) {
-      for (const port of pod.ports) {
-        this.apps.push(
-          await startEchoApp({
-            name: pod.name,
-            namespace: pod.namespace,
-            version: pod.labels['version'] ?? 'v1',
-            ip: pod.ip,
-            port: port.containerPort,
-          }),
-        );
-      }
+      for (const port of pod.ports) this.apps.push(await this.#startApp(pod, port.containerPort));
     }
+    // ztunnels run in the host's namespace (hostNetwork, as Istio runs them) and reach the control plane there.
+    const controlPlaneUrl = `https://${this.mode === 'netns' ? this.controlPlaneHost : 'localhost'}:15012`;
     const common = {
-      XDS_ADDRESS: 'https://localhost:15012',
-      CA_ADDRESS: 'https://localhost:15012',
+      XDS_ADDRESS: controlPlaneUrl,
+      CA_ADDRESS: controlPlaneUrl,
       XDS_ROOT_CA: join(stateDir, 'root-cert.pem'),
       CA_ROOT_CA: join(stateDir, 'root-cert.pem'),
       LOG_FORMAT: 'json',
       RUST_LOG: 'info',
     };
     await Promise.all(
-      this.nodes.map((node) =>
-        this.#supervise({
-          role: `ztunnel ${node.node}`,
-          script: scripts.ztunnel,
-          nodeArgs: proxyNodeArgs,
-          env: {
-            ...common,
-            PROXY_MODE: 'node',
-            NODE_NAME: node.node,
-            POD_NAME: `ztunnel-${node.node}`,
-            POD_NAMESPACE: 'istio-system',
-            AUTH_TOKEN: join(stateDir, 'tokens', node.node),
-            UNSTABLE_ENABLE_SOCKS5: 'true',
-            ADMIN_ADDR: `${node.ip}:15000`,
-            STATS_ADDR: `${node.ip}:15020`,
-            READINESS_ADDR: `${node.ip}:15021`,
-            SOCKS5_ADDR: `${node.ip}:15080`,
-          },
-          readyWhen: (line) => line['message'] === 'ztunnel started',
-        })
-          .start()
-          .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`)),
-      ),
+      this.nodes
+        .filter(() => !process.env['HACK_NO_ZT'])
+        .map((node) =>
+          this.#supervise({
+            role: `ztunnel ${node.node}`,
+            script: scripts.ztunnel,
+            nodeArgs: proxyNodeArgs,
+            env: {
+              ...common,
+              NODE_NAME: node.node,
+              POD_NAME: `ztunnel-${node.node}`,
+              POD_NAMESPACE: 'istio-system',
+              AUTH_TOKEN: join(stateDir, 'tokens', node.node),
+              ADMIN_ADDR: `${node.ip}:15000`,
+              STATS_ADDR: `${node.ip}:15020`,
+              READINESS_ADDR: `${node.ip}:15021`,
+              ...(this.mode === 'netns'
+                ? { PROXY_MODE: 'shared', INPOD_UDS: this.#zdsSocket(node.node) }
+                : { PROXY_MODE: 'node', UNSTABLE_ENABLE_SOCKS5: 'true', SOCKS5_ADDR: `${node.ip}:15080` }),
+            },
+            readyWhen: (line) => line['message'] === 'ztunnel started',
+          })
+            .start()
+            .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`)),
+        ),
     );
     await Promise.all(
       this.waypointEndpoints.map((waypoint) =>
@@ -179,6 +224,10 @@ export class LocalMesh {
           role: `waypoint ${waypoint.namespace}/${waypoint.name}`,
           script: scripts.waypoint,
           nodeArgs: proxyNodeArgs,
+          // Netns mode: inside its own (uncaptured) pod, reaching the control plane through the host link.
+          ...(this.mode === 'netns'
+            ? { namespace: this.#namespaceOf(waypoint.podIp, `waypoint ${waypoint.name}`) }
+            : {}),
           env: {
             ...common,
             POD_NAME: `${waypoint.name}-0`,
@@ -202,6 +251,63 @@ export class LocalMesh {
           ),
       ),
     );
+    this.plane?.watch((mesh) => {
+      this.mesh = mesh;
+      void this.#syncPods().catch((error: unknown) =>
+        this.options.onEvent?.('netns', `pods not updated: ${(error as Error).message}`),
+      );
+    });
+  }
+
+  /** Netns mode: the node agent's ZDS socket for a node (ztunnel connects, the agent listens). */
+  #zdsSocket(node: string): string {
+    return join(this.options.stateDir, 'netns', `zds-${node}.sock`);
+  }
+
+  #namespaceOf(ip: string, what: string): string {
+    const namespace = this.plane?.namespaceOf(ip);
+    if (!namespace) throw new Error(`${what}: ${ip} is not a pod address of the topology`);
+    return namespace;
+  }
+
+  /** An echo server for one container port: on the pod's loopback IP, or inside the pod's namespace. */
+  async #startApp(pod: MeshPod, port: number): Promise<Server> {
+    const app = { name: pod.name, namespace: pod.namespace, version: pod.labels['version'] ?? 'v1', ip: pod.ip, port };
+    if (this.mode !== 'netns') return startEchoApp(app);
+    const fd = openSync(`/run/netns/${this.#namespaceOf(pod.ip, `pod ${pod.namespace}/${pod.name}`)}`, 'r');
+    try {
+      return await startEchoApp({ ...app, netns: fd });
+    } finally {
+      closeSync(fd); // the listening socket keeps the namespace
+    }
+  }
+
+  /** Netns mode: every pod and waypoint of the mesh has its namespace on its node, and no other pod has one. */
+  async #syncPods(): Promise<void> {
+    const plane = this.plane;
+    if (!plane) return;
+    const wanted = new Map<string, { node: string; ip: string; name: string }>();
+    for (const pod of this.mesh.pods)
+      wanted.set(pod.ip, { node: pod.node, ip: pod.ip, name: `${pod.namespace}.${pod.name}` });
+    for (const waypoint of this.mesh.waypoints)
+      wanted.set(waypoint.ip, { node: waypoint.node, ip: waypoint.ip, name: `${waypoint.namespace}.${waypoint.name}` });
+    for (const pod of [...plane.topology.pods]) {
+      const want = wanted.get(pod.ip);
+      if (!want || want.name !== pod.name) await plane.topology.removePod(pod);
+    }
+    for (const want of wanted.values()) {
+      if (plane.topology.pods.some((pod) => pod.ip === want.ip)) continue;
+      const node = plane.nodeOf(want.node);
+      const id = Number(want.ip.split('.')[3]);
+      if (!node || want.ip !== `10.0.${node.id}.${id}`) {
+        this.options.onEvent?.(
+          'netns',
+          `pod ${want.name}: ${want.ip} is not an address of node ${want.node}; not created`,
+        );
+        continue;
+      }
+      await plane.topology.addPod(node, { id, name: want.name });
+    }
   }
 
   /** The SOCKS5 address of the ztunnel serving a pod, or undefined for pods outside the mesh. */
@@ -211,12 +317,21 @@ export class LocalMesh {
     return this.nodes.find((node) => node.node === pod.node)?.socks;
   }
 
-  /** Stop in reverse order: traffic sources first, the control plane last. */
+  /** A control plane message with the netns variants' paths shown as the user's files (lines are the same). */
+  displayText(text: string): string {
+    let out = text;
+    this.plane?.files.forEach((variant, index) => (out = out.replaceAll(variant, this.options.files[index]!)));
+    return out;
+  }
+
+  /** Stop in reverse order: traffic sources first, the control plane last, then the namespaces. */
   async stop(): Promise<void> {
     for (const app of this.apps.splice(0)) app.close();
     for (const issuer of this.issuers.splice(0)) issuer.close();
     const [controlPlane, ...proxies] = this.processes;
     await Promise.all(proxies.map((process) => process.stop()));
     await controlPlane?.stop();
+    await this.plane?.stop();
+    process.removeListener('exit', this.#killOnExit);
   }
 }

@@ -1,29 +1,45 @@
 #!/usr/bin/env node
-// `npm start [-- --once] [-- FILE...]`: run the local ambient mesh from examples/mesh.yaml.
+// `npm start [-- --once] [-- --mode loopback|netns] [-- FILE...]`: run the local ambient mesh from examples/mesh.yaml.
 //   default   live view, traffic keeps flowing, Ctrl-C stops every process
 //   --once    run every behaviour once, print PASS/FAIL per behaviour, exit 0 only if all hold
+//   --mode    netns (pods as network namespaces; root on Linux) or loopback (pods as loopback IPs)
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalMesh } from './local-mesh.ts';
 import { readMeshFile } from './mesh-file.ts';
+import { chooseMode, type ModeChoice } from './mode.ts';
 import { LogBook, scenarios, type Outcome } from './scenarios.ts';
 import { renderView, type Tally } from './live-view.ts';
 
-const usage = `usage: npm start [-- [--once] [--state-dir DIR] [FILE...]]
+const usage = `usage: npm start [-- [--once] [--mode loopback|netns] [--state-dir DIR] [FILE...]]
 
 Starts a whole ambient mesh on this machine from Kubernetes-style YAML (default examples/mesh.yaml):
 a control plane (xDS + CA), one ztunnel per node, the waypoints, sample echo workloads and traffic.
-  --once          run each behaviour once, print PASS/FAIL lines, exit 0 only if all hold
-  --state-dir DIR  where the CA, tokens and root certificate live (default .mesh)`;
+  --once             run each behaviour once, print PASS/FAIL lines, exit 0 only if all hold
+  --mode MODE        netns: pods are network namespaces, ztunnels capture their traffic (root on Linux);
+                     loopback: pods are loopback IPs, clients use SOCKS5. Default: netns when it can run
+  --state-dir DIR    where the CA, tokens and root certificate live (default .mesh)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { once: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    once: { type: 'boolean' },
+    mode: { type: 'string' },
+    'state-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
 });
 if (values.help) {
   console.log(usage);
   process.exit(0);
+}
+let choice: ModeChoice;
+try {
+  choice = await chooseMode(values.mode);
+} catch (error) {
+  console.error(`npm start: ${(error as Error).message}`);
+  process.exit(2);
 }
 const repo = resolve(import.meta.dirname, '../../..');
 const files = positionals.length > 0 ? positionals.map((file) => resolve(file)) : [resolve(repo, 'examples/mesh.yaml')];
@@ -39,10 +55,11 @@ const note = (text: string): void => {
 const mesh = new LocalMesh(readMeshFile(files), {
   files,
   stateDir,
+  mode: choice.mode,
   onLine: (role, line) => {
     logs.add(role, line);
     // What the control plane says about edits of the YAML: accepted versions, refusals and every problem.
-    const message = String(line['message']);
+    const message = mesh.displayText(String(line['message']));
     const problem = role === 'controlplane' && (line['level'] === 'error' || line['level'] === 'warn');
     if (problem || (role === 'controlplane' && message.startsWith('config version'))) note(`controlplane: ${message}`);
   },
@@ -59,6 +76,11 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+console.log(
+  choice.mode === 'netns'
+    ? `mode: netns (${choice.reason}): pods are network namespaces, ztunnels capture their traffic in shared mode, no SOCKS5`
+    : `mode: loopback (${choice.reason}): pods are loopback IPs, clients reach ztunnel through SOCKS5`,
+);
 console.log(`starting the local mesh from ${files.join(', ')} (nodes: ${mesh.mesh.nodes.join(', ')}) …`);
 try {
   await mesh.start();

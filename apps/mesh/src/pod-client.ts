@@ -28,7 +28,8 @@ export function curlClient(namespaceOf: (pod: MeshPod) => string | undefined, ti
       const namespace = namespaceOf(from);
       if (!namespace) throw new Error(`pod ${from.namespace}/${from.name} has no network namespace (yet)`);
       const argv = ['curl', '--silent', '--show-error', '--include', '--max-time', String(timeoutMs / 1000)];
-      for (const [name, value] of Object.entries({ connection: 'close', ...headers })) argv.push('-H', `${name}: ${value}`);
+      for (const [name, value] of Object.entries({ connection: 'close', ...headers }))
+        argv.push('-H', `${name}: ${value}`);
       argv.push(`http://${host}:${port}${path}`);
       let stdout: string;
       try {

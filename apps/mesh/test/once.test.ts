@@ -1,22 +1,30 @@
 // End to end: `npm start -- --once` brings up the whole local mesh from examples/mesh.yaml (control plane,
-// two ztunnels, the waypoint, sample workloads) and every demonstrated behaviour holds.
+// two ztunnels, the waypoint, sample workloads) and every demonstrated behaviour holds — in loopback mode
+// everywhere, and in netns mode (pods as network namespaces, in-pod capture) where it can run (root on Linux).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { netnsMissing } from '../src/mode.ts';
 
-it('npm start -- --once: every behaviour line passes', async () => {
+async function runOnce(mode: 'loopback' | 'netns'): Promise<{ out: string; code: number | null }> {
   const stateDir = mkdtempSync(join(tmpdir(), 'mesh-state-'));
   const main = join(import.meta.dirname, '../src/main.ts');
-  const child = spawn(process.execPath, ['--conditions=ambient-ts-source', main, '--once', '--state-dir', stateDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=ambient-ts-source', main, '--once', '--mode', mode, '--state-dir', stateDir],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   rmSync(stateDir, { recursive: true, force: true });
+  return { out, code };
+}
+
+function expectEveryBehaviour(out: string, code: number | null): void {
   const lines = out.split('\n');
   const behaviour = (prefix: string) => lines.find((line) => line.includes(prefix)) ?? `(missing: ${prefix})\n${out}`;
   expect(behaviour('mesh → mesh over HBONE')).toMatch(
@@ -28,4 +36,22 @@ it('npm start -- --once: every behaviour line passes', async () => {
   expect(behaviour('JWT on /secure')).toMatch(/^PASS .*no token HTTP 403, invalid HTTP 401, valid HTTP 200/);
   expect(out).toContain('all 5 behaviours hold');
   expect(code).toBe(0);
+}
+
+it('npm start -- --once --mode loopback: every behaviour line passes', async () => {
+  const { out, code } = await runOnce('loopback');
+  expect(out).toMatch(/^mode: loopback \(chosen with --mode loopback\)/m);
+  expectEveryBehaviour(out, code);
+});
+
+const missing = await netnsMissing();
+describe.skipIf(missing.length > 0)(`netns mode${missing.length > 0 ? ` (needs ${missing.join(', ')})` : ''}`, () => {
+  it('npm start -- --once --mode netns: every behaviour line passes, with pods as namespaces', async () => {
+    const { out, code } = await runOnce('netns');
+    expect(out).toMatch(/^mode: netns \(chosen with --mode netns\): pods are network namespaces/m);
+    // Addresses of the topology, not loopback ones: the mesh → mesh line names the pod's 10.0.<node>.x.
+    expect(out).toMatch(/^PASS mesh → mesh .* via 10\.0\.3\.2:8080$/m);
+    expect(out).toMatch(/^PASS out-of-mesh client .*plaintext 10\.0\.3\.3 → /m);
+    expectEveryBehaviour(out, code);
+  });
 });

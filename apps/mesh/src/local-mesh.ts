@@ -20,6 +20,7 @@ const scripts = {
   controlplane: join(repo, 'apps/controlplane/src/cli.ts'),
   ztunnel: join(repo, 'apps/ztunnel/src/main.ts'),
   waypoint: join(repo, 'apps/waypoint/src/main.ts'),
+  nodeAgent: join(repo, 'apps/node-agent/src/main.ts'),
 };
 
 /**
@@ -178,9 +179,9 @@ export class LocalMesh {
       if (!this.issuers.some((existing) => existing.issuer === issuer))
         this.issuers.push(await startJwtIssuer(issuer, jwksUri));
     }
-    for (const pod of this.mesh.pods) {
-      for (const port of pod.ports) this.apps.push(await this.#startApp(pod, port.containerPort));
-    }
+    // Loopback mode: the apps listen before the ztunnels start; netns mode: once the agents made their pods.
+    if (this.mode !== 'netns') await this.#startApps();
+    else await Promise.all(this.nodes.map((node) => this.#startNodeAgent(node.node)));
     // ztunnels run in the host's namespace (hostNetwork, as Istio runs them) and reach the control plane there.
     const controlPlaneUrl = `https://${this.mode === 'netns' ? this.controlPlaneHost : 'localhost'}:15012`;
     const common = {
@@ -192,31 +193,29 @@ export class LocalMesh {
       RUST_LOG: 'info',
     };
     await Promise.all(
-      this.nodes
-        .filter(() => !process.env['HACK_NO_ZT'])
-        .map((node) =>
-          this.#supervise({
-            role: `ztunnel ${node.node}`,
-            script: scripts.ztunnel,
-            nodeArgs: proxyNodeArgs,
-            env: {
-              ...common,
-              NODE_NAME: node.node,
-              POD_NAME: `ztunnel-${node.node}`,
-              POD_NAMESPACE: 'istio-system',
-              AUTH_TOKEN: join(stateDir, 'tokens', node.node),
-              ADMIN_ADDR: `${node.ip}:15000`,
-              STATS_ADDR: `${node.ip}:15020`,
-              READINESS_ADDR: `${node.ip}:15021`,
-              ...(this.mode === 'netns'
-                ? { PROXY_MODE: 'shared', INPOD_UDS: this.#zdsSocket(node.node) }
-                : { PROXY_MODE: 'node', UNSTABLE_ENABLE_SOCKS5: 'true', SOCKS5_ADDR: `${node.ip}:15080` }),
-            },
-            readyWhen: (line) => line['message'] === 'ztunnel started',
-          })
-            .start()
-            .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`)),
-        ),
+      this.nodes.map((node) =>
+        this.#supervise({
+          role: `ztunnel ${node.node}`,
+          script: scripts.ztunnel,
+          nodeArgs: proxyNodeArgs,
+          env: {
+            ...common,
+            NODE_NAME: node.node,
+            POD_NAME: `ztunnel-${node.node}`,
+            POD_NAMESPACE: 'istio-system',
+            AUTH_TOKEN: join(stateDir, 'tokens', node.node),
+            ADMIN_ADDR: `${node.ip}:15000`,
+            STATS_ADDR: `${node.ip}:15020`,
+            READINESS_ADDR: `${node.ip}:15021`,
+            ...(this.mode === 'netns'
+              ? { PROXY_MODE: 'shared', INPOD_UDS: this.#zdsSocket(node.node) }
+              : { PROXY_MODE: 'node', UNSTABLE_ENABLE_SOCKS5: 'true', SOCKS5_ADDR: `${node.ip}:15080` }),
+          },
+          readyWhen: (line) => line['message'] === 'ztunnel started',
+        })
+          .start()
+          .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`)),
+      ),
     );
     await Promise.all(
       this.waypointEndpoints.map((waypoint) =>
@@ -259,6 +258,65 @@ export class LocalMesh {
     });
   }
 
+  async #startApps(): Promise<void> {
+    for (const pod of this.mesh.pods) {
+      for (const port of pod.ports) this.apps.push(await this.#startApp(pod, port.containerPort));
+    }
+  }
+
+  /**
+   * Netns mode: the node agent of a node (Istio's CNI node agent's part): it makes the node's captured pods
+   * from its pods file, installs the in-pod rules and hands their namespaces to the node's ztunnel over ZDS.
+   */
+  async #startNodeAgent(node: string): Promise<void> {
+    const plane = this.plane!;
+    await this.#supervise({
+      role: `node-agent ${node}`,
+      script: scripts.nodeAgent,
+      args: [
+        '--pods',
+        plane.podsFile(node),
+        '--uds',
+        this.#zdsSocket(node),
+        '--topology',
+        plane.topology.network,
+        '--log-level',
+        'info',
+      ],
+      env: {},
+      readyWhen: (line) => line['msg'] === 'node agent ready',
+    }).start();
+  }
+
+  /** Netns mode: every captured pod of the node has its proxy running in the node's ztunnel (/config_dump). */
+  async #waitPodsProxied(node: NodeEndpoints, timeoutMs = 30_000): Promise<void> {
+    const wanted = this.mesh.pods.filter((pod) => pod.ambient && pod.node === node.node);
+    const deadline = Date.now() + timeoutMs;
+    let missing = wanted.map((pod) => `${pod.namespace}/${pod.name}`);
+    while (Date.now() < deadline) {
+      try {
+        const dump = (await (
+          await fetch(`${node.admin}/config_dump`, { signal: AbortSignal.timeout(1000) })
+        ).json()) as {
+          inpod?: { pods?: { name?: string; namespace?: string; state?: string }[] };
+        };
+        const running = new Set(
+          (dump.inpod?.pods ?? [])
+            .filter((pod) => pod.state === 'running')
+            .map((pod) => `${pod.namespace}/${pod.name}`),
+        );
+        missing = wanted.map((pod) => `${pod.namespace}/${pod.name}`).filter((key) => !running.has(key));
+        if (missing.length === 0) return;
+      } catch {
+        // not answering yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(
+      `ztunnel ${node.node} runs no proxy for ${missing.join(', ')} after ${timeoutMs / 1000} s (see node-agent ${node.node})`,
+    );
+  }
+
   /** Netns mode: the node agent's ZDS socket for a node (ztunnel connects, the agent listens). */
   #zdsSocket(node: string): string {
     return join(this.options.stateDir, 'netns', `zds-${node}.sock`);
@@ -282,12 +340,17 @@ export class LocalMesh {
     }
   }
 
-  /** Netns mode: every pod and waypoint of the mesh has its namespace on its node, and no other pod has one. */
+  /**
+   * Netns mode: the pods files of the node agents list the captured pods; the pods outside the mesh (and the
+   * waypoints, which are uncaptured pods) are made here, as a cluster's CNI makes every pod and Istio's node
+   * agent only sets up the ambient ones. Pods that left the mesh file are removed.
+   */
   async #syncPods(): Promise<void> {
     const plane = this.plane;
     if (!plane) return;
+    plane.writePodsFiles(this.mesh.pods.filter((pod) => pod.ambient));
     const wanted = new Map<string, { node: string; ip: string; name: string }>();
-    for (const pod of this.mesh.pods)
+    for (const pod of this.mesh.pods.filter((candidate) => !candidate.ambient))
       wanted.set(pod.ip, { node: pod.node, ip: pod.ip, name: `${pod.namespace}.${pod.name}` });
     for (const waypoint of this.mesh.waypoints)
       wanted.set(waypoint.ip, { node: waypoint.node, ip: waypoint.ip, name: `${waypoint.namespace}.${waypoint.name}` });

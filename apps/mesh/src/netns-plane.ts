@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createTopology, linkHost, type HostLink, type Topology } from '@ambient-ts/netns-topology';
-import { readMeshFile, type MeshFile } from './mesh-file.ts';
+import { stringify } from 'yaml';
+import { readMeshFile, type MeshFile, type MeshPod } from './mesh-file.ts';
 import { translateForNetns } from './netns-addresses.ts';
 
 export interface NetnsPlaneOptions {
@@ -67,18 +68,36 @@ export class NetnsPlane {
       }
       const translation = translateForNetns(text, file, this.nodeIds, this.link.address);
       for (const problem of translation.problems) this.options.onProblem(problem);
-      let current: string | undefined;
-      try {
-        current = readFileSync(target, 'utf8');
-      } catch {
-        current = undefined;
-      }
-      if (current === translation.text) return;
-      // Write-and-rename: the control plane's watcher never reads half a file.
-      writeFileSync(`${target}.tmp`, translation.text);
-      renameSync(`${target}.tmp`, target);
+      writeIfChanged(target, translation.text);
     });
     return readMeshFile(this.files);
+  }
+
+  /** The node agent's pods file for a mesh node. */
+  podsFile(meshNode: string): string {
+    return join(this.options.stateDir, 'netns', `pods-${meshNode}.yaml`);
+  }
+
+  /**
+   * Writes every node's pods file (apps/node-agent's format: the topology node, then its pods with name,
+   * namespace, service account, IP and the control plane's workload uid), each only when it changed.
+   */
+  writePodsFiles(captured: readonly MeshPod[]): void {
+    for (const [meshNode, id] of this.nodeIds) {
+      const node = this.topology.nodes.find((candidate) => candidate.id === id);
+      if (!node) continue;
+      const pods = captured
+        .filter((pod) => pod.node === meshNode && pod.ip.startsWith(`10.0.${id}.`))
+        .map((pod) => ({
+          name: pod.name,
+          namespace: pod.namespace,
+          serviceAccount: pod.serviceAccount,
+          ip: pod.ip,
+          uid: `Kubernetes//Pod/${pod.namespace}/${pod.name}`,
+        }));
+      const text = `# ${meshNode}'s captured pods, written by npm start (netns mode) from the mesh YAML\n${stringify({ node: node.name, pods })}`;
+      writeIfChanged(this.podsFile(meshNode), text);
+    }
   }
 
   /** The network namespace of the pod with this (netns) IP, from the topology's naming. */
@@ -125,4 +144,17 @@ export class NetnsPlane {
     await this.link.unlink();
     await this.topology.destroy();
   }
+}
+
+/** Write-and-rename, only when the text changed: a watcher (control plane, node agent) never reads half a file. */
+function writeIfChanged(path: string, text: string): void {
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current === text) return;
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
 }

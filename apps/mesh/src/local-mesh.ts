@@ -214,9 +214,11 @@ export class LocalMesh {
           readyWhen: (line) => line['message'] === 'ztunnel started',
         })
           .start()
-          .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`)),
+          .then(() => waitReady(`ztunnel ${node.node}`, `http://${node.ip}:15021/healthz/ready`))
+          .then(() => (this.mode === 'netns' ? this.#waitPodsProxied(node) : undefined)),
       ),
     );
+    if (this.mode === 'netns') await this.#startApps();
     await Promise.all(
       this.waypointEndpoints.map((waypoint) =>
         this.#supervise({

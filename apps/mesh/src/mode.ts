@@ -2,6 +2,8 @@
 // curl installed), loopback otherwise; `--mode` chooses explicitly, and asking for netns where it cannot run
 // is an error that says what is missing.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { MeshMode } from './local-mesh.ts';
 
 /** Whether a plain `npm start` picks netns mode when it can (until ztunnel's shared mode and the node agent are in). */
@@ -18,6 +20,8 @@ export async function netnsMissing(): Promise<string[]> {
   const missing: string[] = [];
   if (process.platform !== 'linux') return [`Linux (this is ${process.platform})`];
   if (process.getuid?.() !== 0) missing.push('root');
+  if (!existsSync(resolve(import.meta.dirname, '../../node-agent/src/main.ts')))
+    missing.push('the node agent (apps/node-agent)');
   for (const tool of ['ip', 'iptables', 'curl'])
     if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) missing.push(`the \`${tool}\` command`);
   try {

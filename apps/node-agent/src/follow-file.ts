@@ -1,0 +1,91 @@
+// Follows a file: fs.watch on its directory (editors and the mesh runner replace files by rename, which a watch on
+// the file itself would lose), debounced, plus a periodic stat in case the watch misses something (network file
+// systems, a directory re-created). `onChange` runs once per settled change, never twice at once.
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export interface FollowOptions {
+  readonly debounceMs: number;
+  readonly pollMs: number;
+  readonly onChange: () => Promise<void>;
+}
+
+export class FileFollower {
+  readonly #path: string;
+  readonly #options: FollowOptions;
+  #watcher: FSWatcher | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #debounce: NodeJS.Timeout | undefined;
+  #signature: string | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+
+  constructor(path: string, options: FollowOptions) {
+    this.#path = path;
+    this.#options = options;
+  }
+
+  /** Starts following; `signature` is the state the caller already loaded (so that is not reported again). */
+  async start(): Promise<void> {
+    this.#signature = await this.#stat();
+    try {
+      this.#watcher = watch(dirname(this.#path), (_event, name) => {
+        if (name === null || name === basename(this.#path)) this.#schedule();
+      });
+      this.#watcher.on('error', () => undefined); // the poll still runs
+    } catch {
+      // no watch here (directory gone?): the poll covers it
+    }
+    this.#poll = setInterval(() => void this.#check(), this.#options.pollMs);
+    this.#poll.unref();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#watcher?.close();
+    clearInterval(this.#poll);
+    clearTimeout(this.#debounce);
+  }
+
+  /** Resolves once a change in progress (if any) was handled. */
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.#check(true), this.#options.debounceMs);
+  }
+
+  async #check(fromWatch = false): Promise<void> {
+    if (this.#stopped) return;
+    const signature = await this.#stat();
+    // A watch event always reloads (same size and mtime within the clock's resolution is possible).
+    if (!fromWatch && signature === this.#signature) return;
+    this.#signature = signature;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        await this.#options.onChange().catch(() => undefined);
+      } while (this.#again && !this.#stopped);
+    })();
+    await this.#running;
+    this.#running = undefined;
+  }
+
+  async #stat(): Promise<string> {
+    try {
+      const s = await stat(this.#path);
+      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch (error) {
+      return `missing:${(error as NodeJS.ErrnoException).code}`;
+    }
+  }
+}

@@ -3,9 +3,11 @@
 // 15001. The original destination comes from SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST (the local address when
 // not redirected), the source is the one workload served, and the connection then takes the same outbound path
 // as SOCKS5 (HBONE, passthrough, waypoints). ztunnel's own sockets carry PACKET_MARK so the rule lets them pass.
-import { createServer, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { formatHostPort, normalizeAddress } from '@ambient-ts/addresses';
-import type { SocketFactory } from '@ambient-ts/hbone';
+import { splice, type SocketFactory } from '@ambient-ts/hbone';
+import { connectTcp } from '@ambient-ts/proxy-core';
 import type { HostPort } from '@ambient-ts/runtime';
 import { listen } from '@ambient-ts/runtime';
 import type { Logger } from 'pino';
@@ -59,12 +61,47 @@ export async function planDedicatedCapture(
   return { netns: support.netns, mark, socketFactory: markedSocketFactory(support.netns, mark) };
 }
 
+/**
+ * The control plane's endpoints as `ip:port` (XDS_ADDRESS, and CA_ADDRESS unless FAKE_CA), names resolved once.
+ * grpc-js cannot mark its sockets, so under the dedicated rule ztunnel's own xDS and CA connections come back
+ * into 15001; they must pass without waiting for the dedicated workload, which xDS itself is about to deliver.
+ */
+export async function controlPlaneEndpoints(config: Config, log: Logger): Promise<Set<string>> {
+  const urls = [config.xdsAddress, config.fakeCa ? undefined : config.caAddress];
+  const endpoints = new Set<string>();
+  for (const url of urls) {
+    if (!url) continue;
+    let host: string;
+    let port: number;
+    try {
+      const parsed = new URL(url);
+      host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+      port = Number(parsed.port || (parsed.protocol === 'http:' ? 80 : 443));
+    } catch {
+      continue;
+    }
+    const ips = isIP(host)
+      ? [host]
+      : await lookup(host, { all: true }).then(
+          (answers) => answers.map((answer) => answer.address),
+          (error: Error) => {
+            log.warn({ host, error: error.message }, 'cannot resolve the control plane for the capture bypass');
+            return [];
+          },
+        );
+    for (const ip of ips) endpoints.add(formatHostPort(normalizeAddress(ip), port));
+  }
+  return endpoints;
+}
+
 export interface CaptureListenerDeps extends OutboundDeps {
   /** Marked: without it ztunnel's own upstream dials would be redirected back here. */
   socketFactory: SocketFactory;
   state: ProxyState;
   log: Logger;
   netns: NetnsModule;
+  /** `ip:port` of the control plane: carried as plain TCP at once (see controlPlaneEndpoints). */
+  controlPlane: ReadonlySet<string>;
   workloadWaitMs?: number;
 }
 
@@ -105,6 +142,10 @@ async function onCaptured(client: Socket, deps: CaptureListenerDeps): Promise<vo
     client.resetAndDestroy();
     return;
   }
+  if (deps.controlPlane.has(dst)) {
+    await passControlPlane(client, destination, deps);
+    return;
+  }
   const source = await deps.state.sourceWorkload(clientIp, deps.workloadWaitMs ?? 5000);
   if (!source) {
     deps.log.warn({ src, dst }, 'connection failed: the dedicated workload (PROXY_WORKLOAD_INFO) is not known yet');
@@ -115,4 +156,25 @@ async function onCaptured(client: Socket, deps: CaptureListenerDeps): Promise<vo
     // Nothing to answer on a captured connection: a failure closes it (reset), success lets bytes flow.
     if (failure) client.resetAndDestroy();
   });
+}
+
+/** ztunnel's own control-plane connection, captured because grpc-js cannot mark it: plain TCP, marked, untracked. */
+async function passControlPlane(
+  client: Socket,
+  destination: { ip: string; port: number },
+  deps: CaptureListenerDeps,
+): Promise<void> {
+  const dst = formatHostPort(destination.ip, destination.port);
+  let upstream: Socket;
+  try {
+    upstream = await connectTcp({ host: destination.ip, port: destination.port, socketFactory: deps.socketFactory });
+  } catch (error) {
+    deps.log.warn({ dst, error: (error as Error).message }, 'control-plane connection failed');
+    client.resetAndDestroy();
+    return;
+  }
+  deps.log.debug({ dst }, 'control-plane connection (ztunnel itself, captured) carried as plain TCP');
+  const spliced = splice(client, upstream);
+  client.resume(); // accepted paused (pauseOnConnect)
+  await spliced.done;
 }

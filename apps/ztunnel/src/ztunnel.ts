@@ -21,7 +21,7 @@ import { startSocks5 } from './socks5-listener.ts';
 import { TrafficReporter } from './traffic.ts';
 import { PLAINTEXT_INBOUND_PORT, WorkloadListeners } from './workload-listeners.ts';
 import { captureSupport, captureUnavailableMessage, type CaptureProbe } from './capture-support.ts';
-import { planDedicatedCapture, startCaptureListener } from './capture-listener.ts';
+import { controlPlaneEndpoints, planDedicatedCapture, startCaptureListener } from './capture-listener.ts';
 
 export const version = '0.1.0';
 
@@ -191,6 +191,7 @@ export class Ztunnel {
         onDemand: config.xdsOnDemand,
         netns: capture.netns,
         socketFactory: capture.socketFactory,
+        controlPlane: await controlPlaneEndpoints(config, log),
       });
       this.ports.outbound = (this.#capture.address() as AddressInfo).port;
       log.info(

@@ -15,6 +15,7 @@ import {
   listDedicatedRules,
   startTcpServer,
   tcpExchange,
+  type NamespacedProcess,
   type TcpServer,
   type Topology,
 } from '@ambient-ts/netns-topology';
@@ -26,6 +27,7 @@ import { testCa } from '../helpers/harness.ts';
 import { eventually, metricValue } from '../helpers/observe.ts';
 import {
   identity,
+  startControlPlane,
   staticWorkload,
   startDedicatedZtunnel,
   writeTestCa,
@@ -187,6 +189,68 @@ describe.skipIf(!canCapture)(`dedicated mode captures an unmodified client (${wh
     expect((await tcpExchange(namespace, { host: serverIp, port: 8080 }, 'again')).received).toBe('server:again');
   });
 });
+
+describe.skipIf(!canCapture)(
+  `dedicated mode with xDS behind the rule: its own control-plane connection is let through (${why || 'root, native addon'})`,
+  () => {
+    let topology: Topology;
+    let dir: string;
+    let controlPlane: NamespacedProcess | undefined;
+    let ztunnel: DedicatedZtunnel | undefined;
+
+    beforeAll(async () => {
+      topology = await createTopology({ nodes: 1, podsPerNode: 0 });
+      dir = await mkdtemp(join(tmpdir(), 'ztunnel-dedicated-xds-'));
+      const meshFile = join(dir, 'mesh.yaml');
+      const pod = (name: string, ip: string) =>
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: default}\nspec: {nodeName: node-a, serviceAccountName: ${name}}\nstatus: {podIP: ${ip}}\n`;
+      await writeFile(
+        meshFile,
+        [
+          'apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}\n',
+          'apiVersion: v1\nkind: Node\nmetadata: {name: node-a}\n',
+          pod('client', topology.nodes[0]!.ip),
+        ].join('---\n'),
+      );
+      controlPlane = await startControlPlane({
+        namespace: topology.network,
+        host: '172.172.0.1',
+        meshFile,
+        stateDir: join(dir, 'state'),
+      });
+      await installDedicatedRules(topology.nodes[0]!.namespace);
+    }, 60_000);
+
+    afterAll(async () => {
+      await Promise.all([ztunnel?.stop(), controlPlane?.stop()]);
+      await topology?.destroy();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('becomes ready on xDS from 172.172.0.1:15010 although the rule captures the gRPC connection', async () => {
+      ztunnel = await startDedicatedZtunnel({
+        namespace: topology.nodes[0]!.namespace,
+        workload: 'client',
+        caDir: await writeTestCa(dir),
+        env: {
+          XDS_ADDRESS: 'http://172.172.0.1:15010',
+          AUTH_TOKEN: join(dir, 'state', 'tokens', 'node-a'),
+          NODE_NAME: 'node-a',
+          RUST_LOG: 'info,access:debug,outbound:debug',
+        },
+      });
+      // Ready means xDS synced; the workload came from the control plane.
+      const dump = JSON.parse(await ztunnel.get(15000, '/config_dump')) as { workloadState: Record<string, unknown> };
+      expect(Object.keys(dump.workloadState)).toHaveLength(1);
+      // It did pass through 15001 (captured), carried as plain TCP, not as the workload's traffic.
+      expect(
+        ztunnel.logs().find((entry) => String(entry['message']).startsWith('control-plane connection (ztunnel itself')),
+      ).toMatchObject({ dst: '172.172.0.1:15010' });
+      const metrics = await ztunnel.get(15020, '/metrics');
+      expect(metricValue(metrics, 'istio_tcp_connections_opened_total', { reporter: 'source' })).toBe(0);
+    });
+  },
+);
 
 // No root or addon needed: the helper's absence is simulated through ZtunnelOptions.captureSupport.
 describe('dedicated mode where capture is unavailable', () => {

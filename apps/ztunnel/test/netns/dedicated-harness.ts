@@ -7,6 +7,48 @@ import { CertificateAuthority } from '@ambient-ts/ca';
 import { exec, start, type NamespacedProcess } from '@ambient-ts/netns-topology';
 
 const entry = join(import.meta.dirname, 'dedicated-ztunnel.ts');
+const controlPlaneCli = join(import.meta.dirname, '../../../controlplane/src/cli.ts');
+
+/** `env -i` argv prefix: a child with only PATH and `env` (nothing of the test runner's environment). */
+const cleanEnv = (env: Record<string, string>): string[] => [
+  'env',
+  '-i',
+  `PATH=${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+  ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
+];
+
+/**
+ * The local control plane (`controlplane serve`: xDS and CA on 15010/15012) inside `namespace`, bound to `host`,
+ * serving the Kubernetes-style YAML in `meshFile`; node tokens under `<stateDir>/tokens/<node>`.
+ */
+export async function startControlPlane(options: {
+  namespace: string;
+  host: string;
+  meshFile: string;
+  stateDir: string;
+}): Promise<NamespacedProcess> {
+  const child = start(options.namespace, [
+    ...cleanEnv({}),
+    process.execPath,
+    '--conditions=ambient-ts-source',
+    controlPlaneCli,
+    'serve',
+    '--state-dir',
+    options.stateDir,
+    '--host',
+    options.host,
+    '--log-format',
+    'json',
+    options.meshFile,
+  ]);
+  try {
+    await child.waitFor('watching the YAML', 30_000);
+  } catch (error) {
+    await child.stop();
+    throw new Error(`${(error as Error).message}\nstderr: ${child.stderr()}`, { cause: error });
+  }
+  return child;
+}
 
 /** A fresh CA whose certificate and key both child ztunnels load: one mesh, one root. */
 export async function writeTestCa(dir: string): Promise<string> {
@@ -44,26 +86,24 @@ const GET = `fetch(process.argv[1]).then(async (r) => process.stdout.write(await
 export async function startDedicatedZtunnel(options: {
   namespace: string;
   workload: string;
-  localXdsPath: string;
+  /** Static config; without it the environment must name XDS_ADDRESS. */
+  localXdsPath?: string;
   caDir: string;
   env?: Record<string, string>;
 }): Promise<DedicatedZtunnel> {
   const env = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
     PROXY_MODE: 'dedicated',
     PROXY_WORKLOAD_INFO: `default/${options.workload}/${options.workload}`,
     XDS_ADDRESS: '',
     FAKE_CA: 'true', // satisfies the config check; the entry passes the shared test CA instead
-    LOCAL_XDS_PATH: options.localXdsPath,
+    ...(options.localXdsPath ? { LOCAL_XDS_PATH: options.localXdsPath } : {}),
     LOG_FORMAT: 'json',
     RUST_LOG: 'info,access:debug',
     CONNECTION_TERMINATION_DEADLINE: '1s',
     ...options.env,
   };
   const child = start(options.namespace, [
-    'env',
-    '-i',
-    ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    ...cleanEnv(env),
     process.execPath,
     '--conditions=ambient-ts-source',
     entry,

@@ -1,5 +1,7 @@
 // /config_dump in the shape `istioctl ztunnel-config` reads (ztunnel-facts §7.3): workloads, services,
-// policies, certificates, the effective config, version, and per-workload state with its connections.
+// policies, certificates, the effective config, version, and per-workload state with its connections; in
+// shared mode also `inpod`: every pod proxy (uid, name, namespace, netns, state, listeners, last error) and
+// the ZDS client's status.
 import type { GatewayAddress, NetworkAddress, StoreSnapshot } from '@ambient-ts/discovery';
 import type { security } from '@ambient-ts/istio-api';
 import { redactedConfig, type Config } from './config.ts';
@@ -12,6 +14,8 @@ export interface DumpSources {
   certificates: unknown[];
   localWorkloads: { uid: string; name: string; namespace: string; serviceAccount: string }[];
   connections: TrackedConnection[];
+  /** Shared mode: the pod proxies and the ZDS client's status. */
+  inpod?: { pods: unknown[]; zds: unknown };
 }
 
 const networkAddress = (value: NetworkAddress): string => `${value.network}/${value.address}`;
@@ -85,5 +89,6 @@ export function buildConfigDump(sources: DumpSources): Record<string, unknown> {
     config: redactedConfig(sources.config),
     certificates: sources.certificates,
     workloadState,
+    ...(sources.inpod ? { inpod: sources.inpod } : {}),
   };
 }

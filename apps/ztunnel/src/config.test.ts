@@ -33,6 +33,30 @@ describe('parseConfig', () => {
     });
   });
 
+  it('reads the in-pod knobs with their facts defaults: mark 1337 only in shared mode, reuse on, orig src best effort', () => {
+    expect(parseConfig({ ...base, PROXY_MODE: 'shared' })).toMatchObject({
+      packetMark: 1337,
+      inpodPortReuse: true,
+      originalSource: 'best-effort',
+    });
+    expect(parseConfig(base).packetMark).toBeUndefined();
+    expect(
+      parseConfig({
+        ...base,
+        PROXY_MODE: 'shared',
+        PACKET_MARK: '42',
+        INPOD_PORT_REUSE: 'false',
+        ENABLE_ORIG_SRC: 'true',
+      }),
+    ).toMatchObject({ packetMark: 42, inpodPortReuse: false, originalSource: 'required' });
+    expect(parseConfig({ ...base, PACKET_MARK: '7', ENABLE_ORIG_SRC: 'false' })).toMatchObject({
+      packetMark: 7,
+      originalSource: 'off',
+    });
+    expect(() => parseConfig({ ...base, PACKET_MARK: '-1' })).toThrow(/PACKET_MARK/);
+    expect(() => parseConfig({ ...base, ENABLE_ORIG_SRC: 'maybe' })).toThrow(/ENABLE_ORIG_SRC/);
+  });
+
   it('reads every documented knob', () => {
     const config = parseConfig({
       ...base,

@@ -1,7 +1,7 @@
 // Every live proxied connection, so that policy changes can re-check inbound ones (closing those now
 // denied, like ztunnel's PolicyWatcher), drain can wait for them, and /config_dump can list them.
 // The tracking itself (and the typed close reasons) is @ambient-ts/proxy-core's ConnectionTracker.
-import { ConnectionTracker, type CloseReason, type Tracked } from '@ambient-ts/proxy-core';
+import { ConnectionTracker, type CloseReason, type Closer, type Tracked } from '@ambient-ts/proxy-core';
 
 export interface ConnectionInfo {
   direction: 'inbound' | 'outbound';
@@ -33,5 +33,37 @@ export class ConnectionManager extends ConnectionTracker<ConnectionInfo> {
       const verdict = check(connection);
       return verdict.allowed ? undefined : { kind: 'policy', message: verdict.reason };
     });
+  }
+
+  /**
+   * A tracker for one part of the proxy (an in-pod proxy): what registers with it is tracked here too, so
+   * policy re-checks, drain and /config_dump keep seeing every connection, while the part can drain its own.
+   */
+  scoped(): ConnectionManager {
+    return new ScopedConnections(this);
+  }
+}
+
+class ScopedConnections extends ConnectionManager {
+  readonly #parent: ConnectionManager;
+
+  constructor(parent: ConnectionManager) {
+    super();
+    this.#parent = parent;
+  }
+
+  override register(info: ConnectionInfo, close: Closer): () => void {
+    let closed = false;
+    const once: Closer = (reason) => {
+      if (closed) return;
+      closed = true;
+      close(reason);
+    };
+    const own = super.register(info, once);
+    const parent = this.#parent.register(info, once);
+    return () => {
+      own();
+      parent();
+    };
   }
 }

@@ -2,7 +2,8 @@
 // destination, drops illegal ports, authorizes with NO source identity (so identity conditions never
 // match), connects to the app and splices. Reporter=destination, connection_security_policy=unknown.
 import type { Socket } from 'node:net';
-import { formatHostPort } from '@ambient-ts/addresses';
+import { formatHostPort, normalizeAddress } from '@ambient-ts/addresses';
+import type { SocketFactory } from '@ambient-ts/hbone';
 import { carry, connectTcp, notCarried } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
 import type { Authorizer } from './authorization.ts';
@@ -21,13 +22,17 @@ export interface PassthroughDeps {
   network: string;
   illegalPorts: readonly number[];
   connectTimeoutMs?: number;
+  /** How the app is dialled, given the client's IP (see InboundDeps.dialApp). Default: node:net from this host. */
+  dialApp?: (clientIp: string) => SocketFactory;
 }
 
 export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => Promise<void> {
   return async (client) => {
     client.on('error', () => {});
-    const sourceAddress = formatHostPort(client.remoteAddress ?? '', client.remotePort ?? 0);
-    const listenerAddress = formatHostPort(client.localAddress ?? '', client.localPort ?? 0);
+    // A dual-stack (in-pod) listener reports IPv4 peers as ::ffff:a.b.c.d.
+    const clientIp = normalizeAddress(client.remoteAddress ?? '');
+    const sourceAddress = formatHostPort(clientIp, client.remotePort ?? 0);
+    const listenerAddress = formatHostPort(normalizeAddress(client.localAddress ?? ''), client.localPort ?? 0);
     const failed = (error: string): void => {
       deps.traffic.failed(
         { direction: 'inbound', sourceAddress, destinationAddress: listenerAddress, mutualTls: false },
@@ -43,7 +48,7 @@ export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => P
     if (deps.illegalPorts.includes(port))
       return failed(`attempted recursive call to ourselves on illegal port ${port}`);
     const destinationAddress = formatHostPort(ip, port);
-    const source = deps.state.store.findWorkloadByAddress(deps.network, client.remoteAddress ?? '');
+    const source = deps.state.store.findWorkloadByAddress(deps.network, clientIp);
     const service = deps.state.store
       .servicesOfWorkload(local)
       .find((candidate) => candidate.ports.some((entry) => entry.targetPort === port));
@@ -56,7 +61,7 @@ export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => P
       service,
       mutualTls: false,
     };
-    const policyInput = { sourceIp: client.remoteAddress ?? '', destinationIp: ip, destinationPort: port };
+    const policyInput = { sourceIp: clientIp, destinationIp: ip, destinationPort: port };
     const verdict = deps.authorizer.check(local, policyInput);
     const finish = deps.traffic.opened(context);
     if (!verdict.allowed) {
@@ -66,7 +71,12 @@ export function passthroughHandler(deps: PassthroughDeps): (socket: Socket) => P
     }
     let app: Socket;
     try {
-      app = await connectTcp({ host: ip, port, timeoutMs: deps.connectTimeoutMs });
+      app = await connectTcp({
+        host: ip,
+        port,
+        timeoutMs: deps.connectTimeoutMs,
+        ...(deps.dialApp ? { socketFactory: deps.dialApp(clientIp) } : {}),
+      });
     } catch (error) {
       client.destroy();
       finish(notCarried({ kind: 'error', message: `io error: ${(error as Error).message}`, flags: 'CONNECT' }));

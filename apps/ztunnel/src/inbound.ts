@@ -5,7 +5,13 @@
 import type { Socket } from 'node:net';
 import { formatHostPort } from '@ambient-ts/addresses';
 import { routeInbound, workloadIdentity, type Service, type Workload } from '@ambient-ts/discovery';
-import { encodeProxyHeader, isFromOtherNetwork, parseForwarded, type ConnectRequest } from '@ambient-ts/hbone';
+import {
+  encodeProxyHeader,
+  isFromOtherNetwork,
+  parseForwarded,
+  type ConnectRequest,
+  type SocketFactory,
+} from '@ambient-ts/hbone';
 import { carry, connectTcp, notCarried } from '@ambient-ts/proxy-core';
 import type { Logger } from 'pino';
 import type { Authorizer } from './authorization.ts';
@@ -27,6 +33,11 @@ export interface InboundDeps {
   /** ztunnel waits this long for workload info before answering 503. */
   workloadWaitMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * How the app is dialled, given the client's IP: in-pod mode creates the socket inside the pod's namespace,
+   * marked, from that IP when original-source preservation is on. Default: node:net from this host.
+   */
+  dialApp?: (clientIp: string) => SocketFactory;
 }
 
 /** The Service to report: the `forwarded host=` one when it is one of the workload's, else the router's guess. */
@@ -115,7 +126,12 @@ export function inboundHandler(deps: InboundDeps): (request: ConnectRequest) => 
     let app: Socket;
     try {
       const host = proxied && deps.localhostAppTunnel ? '127.0.0.1' : decision.target.ip;
-      app = await connectTcp({ host, port: decision.target.port, timeoutMs: deps.connectTimeoutMs });
+      app = await connectTcp({
+        host,
+        port: decision.target.port,
+        timeoutMs: deps.connectTimeoutMs,
+        ...(deps.dialApp ? { socketFactory: deps.dialApp(request.remote.address) } : {}),
+      });
     } catch (error) {
       request.refuse(503);
       finish(notCarried({ kind: 'error', message: `io error: ${(error as Error).message}`, flags: 'CONNECT' }));

@@ -1,7 +1,7 @@
-// Where a captured connection was originally going. In-pod capture (a later issue) reads SO_ORIGINAL_DST
-// through a native helper; this is the seam it plugs into. Node mode has no capture: the connection
-// arrived at <workload IP>:15006 itself, so the IP is the local address and the port is the workload's
-// one inbound application port (refused, with the candidates named, when there are several).
+// Where a captured connection was originally going. In-pod capture reads SO_ORIGINAL_DST through the native
+// helper (inpodOriginalDestination). Node mode has no capture: the connection arrived at <workload IP>:15006
+// itself, so the IP is the local address and the port is the workload's one inbound application port
+// (refused, with the candidates named, when there are several).
 import type { Socket } from 'node:net';
 import { formatHostPort, normalizeAddress } from '@ambient-ts/addresses';
 import type { Workload } from '@ambient-ts/discovery';
@@ -32,6 +32,26 @@ export function nodeModeOriginalDestination(state: ProxyState, listenerPort: num
             ? `cannot determine the original destination of a plaintext connection to ${formatHostPort(ip, listenerPort)}: node mode has no capture and ${local.name} exposes no service port`
             : `cannot determine the original destination of a plaintext connection to ${formatHostPort(ip, listenerPort)}: node mode has no capture and ${local.name} exposes ports ${[...ports].sort((a, b) => a - b).join(', ')}`,
       };
+    },
+  };
+}
+
+/**
+ * In-pod capture: iptables REDIRECTed the connection, so the original destination is the netfilter record
+ * (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST, else the local address: facts §9.2), read by `read`
+ * (@ambient-ts/netns's originalDestination).
+ */
+export function inpodOriginalDestination(
+  read: (socket: Socket) => { address: string; port: number },
+): OriginalDestination {
+  return {
+    lookup(socket) {
+      try {
+        const original = read(socket);
+        return { ok: true, ip: normalizeAddress(original.address), port: original.port };
+      } catch (error) {
+        return { ok: false, error: `cannot read the original destination: ${(error as Error).message}` };
+      }
     },
   };
 }

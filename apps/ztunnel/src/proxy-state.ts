@@ -140,16 +140,16 @@ export class ProxyState {
    */
   sourceWorkload(clientIp: string, timeoutMs: number): Promise<Workload | undefined> {
     if (this.#config.proxyMode !== 'dedicated') return this.waitForLocalWorkload(clientIp, timeoutMs);
-    return this.#waitFor(() => this.localWorkloads()[0], timeoutMs);
+    return this.waitForWorkload(() => this.localWorkloads()[0], timeoutMs);
   }
 
   /** Wait up to `timeoutMs` for a local workload owning `ip` (ztunnel waits 5 s for workload info). */
   waitForLocalWorkload(ip: string, timeoutMs: number): Promise<Workload | undefined> {
-    return this.#waitFor(() => this.localWorkloadByIp(ip), timeoutMs);
+    return this.waitForWorkload(() => this.localWorkloadByIp(ip), timeoutMs);
   }
 
-  /** Resolve with what `find` returns as soon as it returns something, or after `timeoutMs`. */
-  #waitFor(find: () => Workload | undefined, timeoutMs: number): Promise<Workload | undefined> {
+  /** Resolve with what `find` returns as soon as it returns something (re-asked on every store change), or after `timeoutMs`. */
+  waitForWorkload(find: () => Workload | undefined, timeoutMs: number): Promise<Workload | undefined> {
     const found = find();
     if (found || timeoutMs <= 0) return Promise.resolve(found);
     return new Promise((resolve) => {

@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { formatSocketAddress } from '@ambient-ts/addresses';
 import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
 import type { CaClient } from '@ambient-ts/certs';
-import { createHboneServer, HbonePool } from '@ambient-ts/hbone';
+import { HbonePool } from '@ambient-ts/hbone';
 import { AccessLog, type Logging, type ProxyMetrics, type Readiness } from '@ambient-ts/telemetry';
 import { OperatorSurface } from '@ambient-ts/proxy-core';
 import { Authorizer } from './authorization.ts';
@@ -14,6 +14,11 @@ import { ConnectionManager } from './connection-manager.ts';
 import { WorkloadIdentities } from './identity.ts';
 import { inboundHandler } from './inbound.ts';
 import { passthroughHandler } from './inbound-passthrough.ts';
+import { createInboundServer, http2Tuning } from './inbound-server.ts';
+import { PodProxies } from './inpod/pod-proxies.ts';
+import type { DataPath } from './inpod/pod-proxy.ts';
+import { loadZdsTransport } from './inpod/transport.ts';
+import { ZdsClient } from './inpod/zds-client.ts';
 import { Lifecycle, type LifecycleState } from '@ambient-ts/runtime';
 import { nodeModeOriginalDestination } from './original-destination.ts';
 import { ProxyState } from './proxy-state.ts';
@@ -54,6 +59,9 @@ export class Ztunnel {
   #listeners: WorkloadListeners | undefined;
   #socks5: NetServer | undefined;
   #capture: NetServer | undefined;
+  /** Shared mode: the pod proxies and the ZDS client feeding them. */
+  #pods: PodProxies | undefined;
+  #zds: ZdsClient | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -77,9 +85,6 @@ export class Ztunnel {
       const support = await (options.captureSupport ?? captureSupport)();
       if (!support.available)
         throw new Error(`PROXY_MODE=shared cannot run here: ${captureUnavailableMessage(support.reason)}`);
-      throw new Error(
-        'PROXY_MODE=shared (in-pod capture) is not supported yet (the native helper @ambient-ts/netns is available); use PROXY_MODE=node (all workloads of NODE_NAME by IP) or dedicated',
-      );
     }
     const ztunnel = new Ztunnel(config, options);
     try {
@@ -102,6 +107,34 @@ export class Ztunnel {
     await this.state.start();
     this.#identities = await WorkloadIdentities.create(config, this.state, logging, this.#options.caClient);
     this.#identities.start();
+    const illegalPorts = config.enableSocks5 ? [...DEFAULT_ILLEGAL_PORTS, 15080] : DEFAULT_ILLEGAL_PORTS;
+    const traffic = new TrafficReporter(this.metrics, new AccessLog(logging.scope('access')));
+    const authorizer = new Authorizer(this.state.store, logging.scope('rbac'), config.logging.authzPolicyInfo);
+    const data: DataPath = {
+      config,
+      state: this.state,
+      identities: this.#identities,
+      authorizer,
+      connections: this.connections,
+      traffic,
+      log: { proxy: logging.scope('proxy'), inbound: logging.scope('inbound'), outbound: logging.scope('outbound') },
+      illegalPorts,
+    };
+    if (config.proxyMode === 'shared') await this.#startShared(data);
+    else await this.#startNode(data);
+    this.#unsubscribe = this.state.subscribe((change) => this.#onStoreChange(change, authorizer));
+    // Ready once the first config is in and every local workload's listeners are bound (node mode); in shared
+    // mode the ZDS client holds its own tasks until the snapshot is in and no pod is pending.
+    void this.state.synced.then(() => this.#syncListeners()).then(() => this.readiness.complete('proxy'));
+    this.lifecycle.running();
+    log.info({ ports: this.ports, listeners: this.#listeners?.status() ?? [] }, 'ztunnel started');
+  }
+
+  /** Node and dedicated mode: listeners on the local workloads' own IPs, SOCKS5 for outbound. */
+  async #startNode(data: DataPath): Promise<void> {
+    const { config, logging } = this;
+    const log = logging.scope('ztunnel');
+    const identities = data.identities;
     // Dedicated mode captures on 15001 where it can; its own sockets are then marked so the rule lets them pass.
     const capture = await planDedicatedCapture(config, this.#options.captureSupport ?? captureSupport, log);
     const socketFactory = capture ? { socketFactory: capture.socketFactory } : {};
@@ -110,39 +143,37 @@ export class Ztunnel {
       maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
       idleReleaseMs: config.pool.unusedReleaseTimeoutMs,
       tls12: config.tls12Enabled,
-      http2: this.#http2Tuning(),
+      http2: http2Tuning(config),
     });
-    const illegalPorts = config.enableSocks5 ? [...DEFAULT_ILLEGAL_PORTS, 15080] : DEFAULT_ILLEGAL_PORTS;
-    const traffic = new TrafficReporter(this.metrics, new AccessLog(logging.scope('access')));
-    const authorizer = new Authorizer(this.state.store, logging.scope('rbac'), config.logging.authzPolicyInfo);
     const common = {
-      state: this.state,
-      authorizer,
-      connections: this.connections,
-      traffic,
+      state: data.state,
+      authorizer: data.authorizer,
+      connections: data.connections,
+      traffic: data.traffic,
       network: config.network,
-      illegalPorts,
+      illegalPorts: data.illegalPorts,
     };
     const onConnect = inboundHandler({
       ...common,
-      log: logging.scope('inbound'),
+      log: data.log.inbound,
       enableResponseBaggage: config.enableResponseBaggage,
       localhostAppTunnel: config.localhostAppTunnel,
     });
     const onPlaintext = passthroughHandler({
       ...common,
-      log: logging.scope('inbound'),
+      log: data.log.inbound,
       originalDestination: nodeModeOriginalDestination(this.state, PLAINTEXT_INBOUND_PORT),
     });
-    const identities = this.#identities;
     this.#listeners = new WorkloadListeners({
-      log: logging.scope('proxy'),
+      log: data.log.proxy,
       // Native-tunnel workloads (waypoints) terminate HBONE themselves: not captured, no listeners.
       serves: (workload) => this.state.isLocal(workload) && workload.protocol === 'HBONE' && !workload.nativeTunnel,
       workloads: () => this.state.localWorkloads(),
       onPlaintext: (socket) => void onPlaintext(socket),
-      createHboneServer: () => {
-        const server = createHboneServer({
+      createHboneServer: () =>
+        createInboundServer({
+          config,
+          traffic: data.traffic,
           credentials: async (local) => {
             const workload =
               this.state.localWorkloadByIp(local.address) ??
@@ -151,26 +182,9 @@ export class Ztunnel {
             return identities.credentials(workloadIdentity(workload));
           },
           onConnect,
-          tls12: config.tls12Enabled,
-          http2: this.#http2Tuning(),
-        });
-        server.on('connectionError', (error, remote) =>
-          traffic.failed(
-            {
-              direction: 'inbound',
-              sourceAddress: formatSocketAddress(remote),
-              destinationAddress: '15008',
-              mutualTls: true,
-            },
-            error.message,
-            error.code === 'TLS_HANDSHAKE_FAILED' ? 'TLS_FAILURE' : undefined,
-          ),
-        );
-        return server;
-      },
+        }),
     });
     await this.#syncListeners();
-    this.#unsubscribe = this.state.subscribe((change) => this.#onStoreChange(change, authorizer));
     if (config.enableSocks5) {
       this.#socks5 = await startSocks5(config.socks5Address, {
         ...common,
@@ -185,7 +199,7 @@ export class Ztunnel {
     if (capture) {
       this.#capture = await startCaptureListener(config.outboundCaptureAddress, {
         ...common,
-        log: logging.scope('outbound'),
+        log: data.log.outbound,
         identities,
         pool: this.#pool,
         onDemand: config.xdsOnDemand,
@@ -202,19 +216,28 @@ export class Ztunnel {
         `dedicated mode: capturing outbound connections (original destination from SO_ORIGINAL_DST), own sockets marked ${capture.mark}`,
       );
     }
-    // Ready once the first config is in and every local workload's listeners are bound.
-    void this.state.synced.then(() => this.#syncListeners()).then(() => this.readiness.complete('proxy'));
-    this.lifecycle.running();
-    log.info({ ports: this.ports, listeners: this.#listeners.status() }, 'ztunnel started');
   }
 
-  #http2Tuning(): { streamWindow: number; connectionWindow: number; maxFrameSize: number } {
-    const { http2 } = this.config;
-    return {
-      streamWindow: http2.streamWindowSize,
-      connectionWindow: http2.connectionWindowSize,
-      maxFrameSize: http2.frameSize,
-    };
+  /**
+   * Shared (in-pod) mode: no listeners of our own for workloads; the CNI node agent hands each pod's network
+   * namespace over ZDS and a PodProxy serves it from inside (facts §9.1).
+   */
+  async #startShared(data: DataPath): Promise<void> {
+    const { config, logging } = this;
+    if (config.enableSocks5) {
+      logging
+        .scope('ztunnel')
+        .warn({}, 'UNSTABLE_ENABLE_SOCKS5 is ignored in PROXY_MODE=shared: pods are captured by iptables');
+    }
+    this.#pods = new PodProxies({ data, drainDeadlineMs: config.terminationDeadlineMs });
+    this.#zds = new ZdsClient({
+      path: config.inpodUds,
+      registry: this.#pods,
+      transport: await loadZdsTransport(),
+      log: logging.scope('inpod'),
+      readiness: this.readiness,
+    });
+    this.#zds.start();
   }
 
   /**
@@ -267,6 +290,7 @@ export class Ztunnel {
       certificates: this.#identities?.manager.snapshot() ?? [],
       localWorkloads: this.state.localWorkloads(),
       connections: this.connections.list(),
+      ...(this.#pods && this.#zds ? { inpod: { pods: this.#pods.list(), zds: this.#zds.status() } } : {}),
     });
   }
 
@@ -277,10 +301,12 @@ export class Ztunnel {
       stopAccepting: async () => {
         this.#socks5?.close();
         this.#capture?.close();
+        await this.#zds?.close();
+        this.#pods?.stopAccepting();
         await this.#listeners?.stopAccepting();
       },
       goAway: async () => {
-        hboneDrained = this.#listeners?.drain(deadlineMs) ?? Promise.resolve();
+        hboneDrained = Promise.all([this.#listeners?.drain(deadlineMs), this.#pods?.drain(deadlineMs)]).then(() => {});
       },
       idle: async () => {
         await this.connections.whenIdle();
@@ -295,6 +321,8 @@ export class Ztunnel {
 
   async #shutdown(): Promise<void> {
     this.#unsubscribe?.();
+    await this.#zds?.close();
+    await this.#pods?.drain(0);
     clearTimeout(this.#retry);
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();

@@ -1,5 +1,7 @@
 // The ztunnel command: --help, --version, and configuration errors naming the variable.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -42,20 +44,45 @@ describe('ztunnel command', () => {
     expect(config).toMatchObject({ proxyMode: 'node', fakeCa: true, authToken: '<redacted>' });
   });
 
-  it('refuses PROXY_MODE=shared until in-pod capture exists, saying what to use', () => {
-    const result = run([], {
-      FAKE_CA: 'true',
-      XDS_ADDRESS: '',
-      LOCAL_XDS: 'workloads: []',
-      ADMIN_ADDR: '127.0.0.1:0',
-      STATS_ADDR: '127.0.0.1:0',
-      READINESS_ADDR: '127.0.0.1:0',
+  it('PROXY_MODE=shared (the default) connects to the node agent at INPOD_UDS, or says why in-pod mode cannot run here', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ztunnel-cli-'));
+    const uds = join(dir, 'ztunnel.sock');
+    const child = spawn(process.execPath, ['--conditions=ambient-ts-source', main], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        FAKE_CA: 'true',
+        XDS_ADDRESS: '',
+        LOCAL_XDS: 'workloads: []',
+        ADMIN_ADDR: '127.0.0.1:0',
+        STATS_ADDR: '127.0.0.1:0',
+        READINESS_ADDR: '127.0.0.1:0',
+        INPOD_UDS: uds,
+      },
     });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('PROXY_MODE=shared (in-pod capture) is not supported yet (');
-    // It says whether the native capture helper could be used here, and why not when it cannot.
-    expect(result.stderr).toMatch(
-      /\((the native helper @ambient-ts\/netns is available|and the native helper is unavailable here: [^)]+)\); use PROXY_MODE=node/,
-    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!output.includes(`cannot connect to the node agent at ${uds}`) && Date.now() < deadline) {
+        const done = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('wait'), 50))]);
+        if (done !== 'wait') break;
+      }
+      if (output.includes('needs the native helper')) {
+        // No native addon here: refused at once, saying why and what to use.
+        expect(await exited).toBe(1);
+        expect(output).toMatch(
+          /PROXY_MODE=shared \(in-pod capture\) needs the native helper @ambient-ts\/netns, which is unavailable here: .+; use PROXY_MODE=node/,
+        );
+      } else {
+        // It runs and keeps retrying the agent's socket with backoff (nobody listens there).
+        expect(output).toContain(`cannot connect to the node agent at ${uds}`);
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

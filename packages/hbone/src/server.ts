@@ -99,14 +99,19 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     return this.#state;
   }
 
-  /** Bind and start accepting; resolves with the bound address (port 0 picks a free port). */
-  async listen(address: { host: string; port: number }): Promise<SocketAddress> {
+  /**
+   * Bind and start accepting; resolves with the bound address (port 0 picks a free port). `{ fd }` accepts on
+   * a socket that is already listening (the listener seam: ztunnel's in-pod mode creates it inside a pod's
+   * network namespace); the server owns the fd from then on.
+   */
+  async listen(address: { host: string; port: number } | { fd: number }): Promise<SocketAddress> {
     if (this.#state !== 'idle') {
       throw new HboneError('SERVER_CLOSED', `listen() called on a server that is ${this.#state}; create a new server`);
     }
+    const target = 'fd' in address ? { fd: address.fd } : { host: address.host, port: address.port };
     await new Promise<void>((resolve, reject) => {
       this.#net.once('error', reject);
-      this.#net.listen({ host: address.host, port: address.port }, () => {
+      this.#net.listen(target, () => {
         this.#net.off('error', reject);
         resolve();
       });

@@ -1,0 +1,430 @@
+// One pod's proxy in shared (in-pod) mode, facts §9.1: listeners created inside the pod's network namespace
+// (15001 outbound, 15006 plaintext inbound, 15008 HBONE; wildcard, SO_REUSEPORT, marked PACKET_MARK) and every
+// socket it dials made there too, marked, through hbone's SocketFactory seam: its own HBONE pool, plain-TCP
+// upstreams, and the app behind an inbound connection (from the client's IP when original-source preservation
+// is on, facts §1.11). After capture the data path is node mode's: handleOutbound, inboundHandler,
+// passthroughHandler, the same metrics, access logs, policy and certificates.
+//
+//   starting ──listeners bound──▶ running ──drain (Del, reconcile, replaced, shutdown)──▶ draining ──▶ stopped
+//       └──a listener failed──▶ (closed again; start rejects naming the pod and what failed)
+import { closeSync } from 'node:fs';
+import { isIP, Server, type Socket } from 'node:net';
+import { formatHostPort, isLoopback, normalizeAddress } from '@ambient-ts/addresses';
+import { workloadIdentity, type Workload } from '@ambient-ts/discovery';
+import { HbonePool, type HboneServer, type SocketFactory } from '@ambient-ts/hbone';
+import type * as Netns from '@ambient-ts/netns';
+import type { Logger } from 'pino';
+import type { Authorizer } from '../authorization.ts';
+import type { Config } from '../config.ts';
+import type { ConnectionManager } from '../connection-manager.ts';
+import type { WorkloadIdentities } from '../identity.ts';
+import { inboundHandler } from '../inbound.ts';
+import { passthroughHandler } from '../inbound-passthrough.ts';
+import { createInboundServer, http2Tuning } from '../inbound-server.ts';
+import { inpodOriginalDestination } from '../original-destination.ts';
+import { handleOutbound, type OutboundDeps } from '../outbound.ts';
+import type { ProxyState } from '../proxy-state.ts';
+import type { TrafficReporter } from '../traffic.ts';
+import type { NetnsId, PodInfo } from './protocol.ts';
+
+export const OUTBOUND_PORT = 15001;
+export const PLAINTEXT_PORT = 15006;
+export const HBONE_PORT = 15008;
+
+/** ztunnel waits this long for a pod's workload to appear in discovery (facts §2.1 step 1). */
+const WORKLOAD_WAIT_MS = 5000;
+
+/** What every pod proxy shares: discovery, certificates, policy, telemetry and the process-wide connection list. */
+export interface DataPath {
+  config: Config;
+  state: ProxyState;
+  identities: WorkloadIdentities;
+  authorizer: Authorizer;
+  connections: ConnectionManager;
+  traffic: TrafficReporter;
+  log: { proxy: Logger; inbound: Logger; outbound: Logger };
+  illegalPorts: readonly number[];
+}
+
+export type PodProxyState = 'starting' | 'running' | 'draining' | 'stopped';
+
+export interface PodProxyStatus {
+  uid: string;
+  name: string;
+  namespace: string;
+  serviceAccount: string;
+  /** The pod's network namespace as `dev:ino`. */
+  netns: string;
+  state: PodProxyState;
+  listeners: { address: string; port: number; purpose: 'outbound' | 'plaintext' | 'hbone' }[];
+  /** Whether connections to the app keep the client's IP as source (IP_TRANSPARENT on this pod's listeners). */
+  originalSource: boolean;
+  connections: number;
+}
+
+export interface PodProxyOptions {
+  uid: string;
+  info: PodInfo;
+  /** Owned by the proxy once start resolves (closed when it stops); untouched when start rejects. */
+  netnsFd: number;
+  netnsId: NetnsId;
+  netns: typeof Netns;
+  data: DataPath;
+}
+
+/** A pod proxy's start failed: the message names the pod and what failed (it becomes the ZDS NACK). */
+export class PodStartError extends Error {
+  override readonly name = 'PodStartError';
+}
+
+export const sameNamespace = (a: NetnsId, b: NetnsId): boolean => a.dev === b.dev && a.ino === b.ino;
+
+export class PodProxy {
+  readonly uid: string;
+  readonly info: PodInfo;
+  readonly netnsId: NetnsId;
+  readonly #fd: number;
+  readonly #netns: typeof Netns;
+  readonly #data: DataPath;
+  readonly #log: Logger;
+  readonly #connections: ConnectionManager;
+  readonly #pool: HbonePool;
+  #state: PodProxyState = 'starting';
+  #outbound: Server | undefined;
+  #plaintext: Server | undefined;
+  #hbone: HboneServer | undefined;
+  #transparent = false;
+  #drained: Promise<void> | undefined;
+
+  private constructor(options: PodProxyOptions) {
+    this.uid = options.uid;
+    this.info = options.info;
+    this.netnsId = options.netnsId;
+    this.#fd = options.netnsFd;
+    this.#netns = options.netns;
+    this.#data = options.data;
+    this.#log = options.data.log.proxy.child({ pod: this.podName, uid: this.uid });
+    this.#connections = options.data.connections.scoped();
+    const { config } = options.data;
+    this.#pool = new HbonePool({
+      maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
+      idleReleaseMs: config.pool.unusedReleaseTimeoutMs,
+      tls12: config.tls12Enabled,
+      http2: http2Tuning(config),
+      socketFactory: this.#dialer,
+    });
+  }
+
+  /** Bind the pod's listeners inside its namespace; rejects with a PodStartError (nothing left open). */
+  static async start(options: PodProxyOptions): Promise<PodProxy> {
+    const proxy = new PodProxy(options);
+    try {
+      await proxy.#listen();
+    } catch (error) {
+      await proxy.#closeListeners();
+      await proxy.#pool.close().catch(() => {});
+      proxy.#state = 'stopped';
+      throw error;
+    }
+    proxy.#state = 'running';
+    proxy.#log.info(
+      { netns: proxy.#netnsText(), originalSource: proxy.#transparent, listeners: proxy.#listeners() },
+      'pod proxy started',
+    );
+    return proxy;
+  }
+
+  get podName(): string {
+    return `${this.info.namespace}/${this.info.name}`;
+  }
+
+  get state(): PodProxyState {
+    return this.#state;
+  }
+
+  status(): PodProxyStatus {
+    return {
+      uid: this.uid,
+      name: this.info.name,
+      namespace: this.info.namespace,
+      serviceAccount: this.info.serviceAccount,
+      netns: this.#netnsText(),
+      state: this.#state,
+      listeners: this.#listeners(),
+      originalSource: this.#transparent,
+      connections: this.#connections.size,
+    };
+  }
+
+  /** Stop accepting: new connections to this pod's ports are refused from now on. */
+  stopAccepting(): void {
+    if (this.#state === 'running' || this.#state === 'starting') this.#state = 'draining';
+    this.#outbound?.close();
+    this.#plaintext?.close();
+  }
+
+  /**
+   * Drain: stop accepting, GOAWAY to HBONE peers, let this pod's connections run until the deadline, close
+   * the rest (`connection closed due to connection drain`), then release the pool and the namespace fd.
+   */
+  drain(deadlineMs: number): Promise<void> {
+    this.#drained ??= (async () => {
+      this.stopAccepting();
+      this.#log.info({ deadlineMs, connections: this.#connections.size }, 'draining pod proxy');
+      const hbone = this.#hbone?.drain(deadlineMs).catch(() => {}) ?? Promise.resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.#connections.whenIdle().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadlineMs)))),
+      ]);
+      clearTimeout(timer);
+      const forced = timedOut
+        ? this.#connections.closeAll({ kind: 'drain', message: 'connection closed due to connection drain' })
+        : 0;
+      await hbone;
+      await this.#pool.close().catch(() => {});
+      closeSync(this.#fd);
+      this.#state = 'stopped';
+      this.#log.info({ forced }, 'pod proxy stopped');
+    })();
+    return this.#drained;
+  }
+
+  // --- sockets inside the pod's namespace
+
+  /** Outbound sockets (HBONE pool, plain-TCP upstreams): made in the pod's namespace, marked. */
+  readonly #dialer: SocketFactory = (target) =>
+    this.#netns.connectInNamespace({
+      netns: this.#fd,
+      host: target.host,
+      port: target.port,
+      ...(target.localAddress === undefined ? {} : { localAddress: target.localAddress }),
+      ...this.#mark(),
+    });
+
+  /** The app behind an inbound connection: from the client's IP when this pod's listeners are transparent. */
+  #appDialer(clientIp: string): SocketFactory {
+    return (target) => {
+      const spoof =
+        this.#transparent &&
+        clientIp !== target.host &&
+        !isLoopback(target.host) &&
+        isIP(clientIp) !== 0 &&
+        isIP(clientIp) === isIP(target.host);
+      return this.#netns.connectInNamespace({
+        netns: this.#fd,
+        host: target.host,
+        port: target.port,
+        ...this.#mark(),
+        ...(spoof ? { localAddress: clientIp, transparent: true, freebind: true } : {}),
+      });
+    };
+  }
+
+  #mark(): { mark?: number } {
+    const mark = this.#data.config.packetMark;
+    return mark === undefined ? {} : { mark };
+  }
+
+  async #listen(): Promise<void> {
+    const { config } = this.#data;
+    const wantTransparent = config.originalSource !== 'off';
+    // Inbound first: whether these can be transparent decides original-source preservation for the pod.
+    const hboneFd = this.#listenFd(HBONE_PORT, wantTransparent);
+    const hbone = createInboundServer({
+      config,
+      traffic: this.#data.traffic,
+      credentials: async () => {
+        const workload = await this.#podWorkload();
+        if (!workload) throw new Error(`no workload for pod ${this.podName} in discovery`);
+        return this.#data.identities.credentials(workloadIdentity(workload));
+      },
+      onConnect: inboundHandler({
+        ...this.#common(),
+        log: this.#data.log.inbound,
+        enableResponseBaggage: config.enableResponseBaggage,
+        localhostAppTunnel: config.localhostAppTunnel,
+        dialApp: (clientIp) => this.#appDialer(clientIp),
+      }),
+    });
+    try {
+      await hbone.listen({ fd: hboneFd.fd });
+    } catch (error) {
+      closeSync(hboneFd.fd);
+      throw this.#startError(`accepting HBONE on ${HBONE_PORT} failed`, error);
+    }
+    this.#hbone = hbone;
+    this.#transparent = hboneFd.transparent;
+    const onPlaintext = passthroughHandler({
+      ...this.#common(),
+      log: this.#data.log.inbound,
+      originalDestination: inpodOriginalDestination((socket) => this.#netns.originalDestination(socket)),
+      dialApp: (clientIp) => this.#appDialer(clientIp),
+    });
+    this.#plaintext = await this.#serve(PLAINTEXT_PORT, this.#transparent, (socket) => void onPlaintext(socket));
+    const outbound: OutboundDeps = {
+      ...this.#common(),
+      identities: this.#data.identities,
+      pool: this.#pool,
+      log: this.#data.log.outbound,
+      onDemand: config.xdsOnDemand,
+      socketFactory: this.#dialer,
+    };
+    this.#outbound = await this.#serve(OUTBOUND_PORT, false, (socket) => void this.#onOutbound(outbound, socket));
+  }
+
+  #common(): {
+    state: ProxyState;
+    authorizer: Authorizer;
+    connections: ConnectionManager;
+    traffic: TrafficReporter;
+    network: string;
+    illegalPorts: readonly number[];
+  } {
+    const { state, authorizer, traffic, config, illegalPorts } = this.#data;
+    return { state, authorizer, connections: this.#connections, traffic, network: config.network, illegalPorts };
+  }
+
+  /**
+   * A listening fd inside the pod's namespace. With `transparent`, ENABLE_ORIG_SRC decides what happens when
+   * IP_TRANSPARENT cannot be set: best effort → listen without it, required → the pod does not start.
+   */
+  #listenFd(port: number, transparent: boolean): { fd: number; transparent: boolean } {
+    const { config } = this.#data;
+    const options: Netns.ListenOptions = {
+      netns: this.#fd,
+      host: config.ipv6Enabled ? '::' : '0.0.0.0',
+      port,
+      reusePort: config.inpodPortReuse,
+      ...this.#mark(),
+    };
+    const where = `listening on ${formatHostPort(options.host, port)} inside the pod's network namespace`;
+    if (transparent) {
+      try {
+        return { fd: this.#netns.listenFd({ ...options, transparent: true }), transparent: true };
+      } catch (error) {
+        if (config.originalSource === 'required') {
+          throw this.#startError(
+            `${where} with IP_TRANSPARENT failed and ENABLE_ORIG_SRC=true requires original-source preservation`,
+            error,
+          );
+        }
+        this.#log.warn(
+          { port, error: (error as Error).message },
+          'IP_TRANSPARENT unavailable: connections to the app will not keep the client IP',
+        );
+      }
+    }
+    try {
+      return { fd: this.#netns.listenFd(options), transparent: false };
+    } catch (error) {
+      throw this.#startError(`${where} failed`, error);
+    }
+  }
+
+  async #serve(port: number, transparent: boolean, onConnection: (socket: Socket) => void): Promise<Server> {
+    const { fd } = this.#listenFd(port, transparent);
+    const server = new Server({ noDelay: true, allowHalfOpen: true }, onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ fd }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      closeSync(fd);
+      throw this.#startError(`accepting on ${port} failed`, error);
+    }
+    return server;
+  }
+
+  #startError(what: string, cause: unknown): PodStartError {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return new PodStartError(`pod ${this.podName} (uid ${this.uid}): ${what}: ${detail}`, { cause });
+  }
+
+  // --- outbound (15001)
+
+  async #onOutbound(deps: OutboundDeps, client: Socket): Promise<void> {
+    client.on('error', () => {});
+    const clientIp = normalizeAddress(client.remoteAddress ?? '');
+    let destination: { ip: string; port: number };
+    try {
+      const original = this.#netns.originalDestination(client);
+      destination = { ip: normalizeAddress(original.address), port: original.port };
+    } catch (error) {
+      this.#log.warn({ src: clientIp, error: (error as Error).message }, 'outbound: no original destination');
+      client.destroy();
+      return;
+    }
+    const source = await this.#sourceWorkload(clientIp);
+    if (!source.workload) {
+      this.#log.warn(
+        {
+          src: formatHostPort(clientIp, client.remotePort ?? 0),
+          dst: formatHostPort(destination.ip, destination.port),
+        },
+        `outbound connection refused: ${source.error}`,
+      );
+      client.destroy();
+      return;
+    }
+    await handleOutbound(deps, { client, source: source.workload, destination }, (failure) => {
+      if (failure) client.destroy();
+    });
+  }
+
+  /**
+   * The source of an outbound connection: the local workload at the client's IP, which must be this pod
+   * (name and namespace of its WorkloadInfo). Waits up to 5 s for discovery, like ztunnel.
+   */
+  async #sourceWorkload(clientIp: string): Promise<{ workload?: Workload; error: string }> {
+    const { state } = this.#data;
+    const workload = await state.waitForWorkload(() => {
+      const found = state.localWorkloadByIp(clientIp);
+      return found && this.#isPod(found) ? found : undefined;
+    }, WORKLOAD_WAIT_MS);
+    if (workload) return { workload, error: '' };
+    const other = state.localWorkloadByIp(clientIp);
+    if (other) {
+      return {
+        error: `the workload at ${clientIp} is ${other.namespace}/${other.name}, not this pod (${this.podName})`,
+      };
+    }
+    return {
+      error: `no local workload at ${clientIp} in discovery after ${WORKLOAD_WAIT_MS} ms (pod ${this.podName})`,
+    };
+  }
+
+  /** This pod's workload in discovery (for the certificate its HBONE listener presents). */
+  #podWorkload(): Promise<Workload | undefined> {
+    const { state } = this.#data;
+    return state.waitForWorkload(() => state.localWorkloads().find((w) => this.#isPod(w)), WORKLOAD_WAIT_MS);
+  }
+
+  #isPod(workload: Workload): boolean {
+    return workload.name === this.info.name && workload.namespace === this.info.namespace;
+  }
+
+  #netnsText(): string {
+    return `${this.netnsId.dev}:${this.netnsId.ino}`;
+  }
+
+  #listeners(): PodProxyStatus['listeners'] {
+    const host = this.#data.config.ipv6Enabled ? '::' : '0.0.0.0';
+    const open = (server: { listening: boolean } | undefined) => server?.listening === true;
+    return [
+      ...(open(this.#outbound) ? [{ address: host, port: OUTBOUND_PORT, purpose: 'outbound' as const }] : []),
+      ...(open(this.#plaintext) ? [{ address: host, port: PLAINTEXT_PORT, purpose: 'plaintext' as const }] : []),
+      ...(this.#hbone?.state === 'listening' ? [{ address: host, port: HBONE_PORT, purpose: 'hbone' as const }] : []),
+    ];
+  }
+
+  async #closeListeners(): Promise<void> {
+    this.#outbound?.close();
+    this.#plaintext?.close();
+    await this.#hbone?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,234 @@
+// The netns test tier's mesh (facts §9.4): a topology of network namespaces (@ambient-ts/netns-topology), one
+// in-process ztunnel per node in shared mode with static config (LOCAL_XDS) naming the pods at their
+// 10.0.<node>.<pod> addresses, and a fake CNI agent per ztunnel (test/inpod/fake-agent.ts) that hands it each
+// captured pod's namespace fd over ZDS after the in-pod iptables rules are installed there. Applications are
+// plain programs inside their pods (netns-topology's startTcpServer / tcpExchange): no SOCKS5, no proxy settings.
+//
+//   const mesh = await createNetnsMesh({ nodes: 1, podsPerNode: 2, workloads: [
+//     { name: 'client', pod: 'node0-pod0' }, { name: 'server', pod: 'node0-pod1' } ] });
+//   try { ... mesh.workload('server').ip ... } finally { await mesh.destroy(); }
+//
+// Root and the native addon are needed: `netnsMeshSupport` says whether and why not (for skip titles).
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { zds } from '@ambient-ts/istio-api';
+import type * as NetnsTopologyModule from '@ambient-ts/netns-topology';
+import type { NodeInfo, PodInfo, Topology } from '@ambient-ts/netns-topology';
+import { captureSupport } from '../../src/capture-support.ts';
+import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import type { AgentConnection, FakeAgent } from '../inpod/fake-agent.ts';
+
+type NetnsTopology = typeof NetnsTopologyModule;
+
+/** Whether the netns tier can run here; `reason` goes into the skipped suite's title. */
+export async function netnsMeshSupport(): Promise<{ available: true } | { available: false; reason: string }> {
+  if (process.platform !== 'linux') return { available: false, reason: 'needs Linux' };
+  if (process.getuid?.() !== 0) return { available: false, reason: 'needs root' };
+  const support = await captureSupport();
+  if (!support.available) return { available: false, reason: `needs the native addon: ${support.reason}` };
+  return { available: true };
+}
+
+export interface MeshWorkload {
+  /** Workload name (also its service account unless given). */
+  name: string;
+  /** The topology pod it runs in, e.g. `node0-pod1`. */
+  pod: string;
+  /** Kubernetes namespace; default `default`. */
+  namespace?: string;
+  serviceAccount?: string;
+  /** In the mesh: in-pod rules installed and handed to its node's ztunnel. Default true (if its node runs one). */
+  captured?: boolean;
+  /** `default/<host>: { port: targetPort }` as in LocalConfig. */
+  services?: Record<string, Record<number, number>>;
+  /** Merged into the workload's LocalConfig entry (waypoint, applicationTunnel, …). */
+  extra?: Record<string, unknown>;
+}
+
+export interface MeshWorkloadInfo {
+  name: string;
+  namespace: string;
+  serviceAccount: string;
+  uid: string;
+  /** SPIFFE identity. */
+  identity: string;
+  ip: string;
+  pod: PodInfo;
+  captured: boolean;
+}
+
+export interface NetnsMeshOptions {
+  nodes: number;
+  podsPerNode: number;
+  workloads: MeshWorkload[];
+  services?: Record<string, unknown>[];
+  policies?: Record<string, unknown>[];
+  /** Topology nodes that run a ztunnel (`node0`, …); default every node. Pods elsewhere are uncaptured. */
+  ztunnelNodes?: string[];
+  /** Extra ztunnel environment (every ztunnel). */
+  env?: Record<string, string>;
+  /** Hand the captured pods to their ztunnel at start (default true). */
+  addPods?: boolean;
+}
+
+export interface NodeZtunnel {
+  node: NodeInfo;
+  started: StartedZtunnel;
+  agent: FakeAgent;
+  /** The agent's side of the ZDS connection. */
+  zds: AgentConnection;
+}
+
+export interface NetnsMesh {
+  readonly topology: Topology;
+  readonly ztunnels: readonly NodeZtunnel[];
+  /** The ztunnel of a node (`node0`). */
+  ztunnel(node: string): NodeZtunnel;
+  /** The ztunnel serving a workload's node. */
+  ztunnelOf(workload: string): NodeZtunnel;
+  workload(name: string): MeshWorkloadInfo;
+  /** Send AddWorkload (with the pod's namespace fd) to its ztunnel; resolves with the Ack. */
+  addPod(name: string, options?: { uid?: string; info?: Partial<zds.WorkloadInfo> }): Promise<zds.WorkloadResponse>;
+  /** Send DelWorkload to its ztunnel; resolves with the Ack. */
+  delPod(name: string, options?: { uid?: string }): Promise<zds.WorkloadResponse>;
+  /** Drain every ztunnel, stop the agents, delete the namespaces. Idempotent, never throws. */
+  destroy(): Promise<void>;
+}
+
+const identityOf = (namespace: string, serviceAccount: string) =>
+  `spiffe://cluster.local/ns/${namespace}/sa/${serviceAccount}`;
+
+/** Build the topology, start the ztunnels and agents, install the in-pod rules and add the captured pods. */
+export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsMesh> {
+  const topo: NetnsTopology = await import('@ambient-ts/netns-topology');
+  const { FakeAgent: Agent } = await import('../inpod/fake-agent.ts');
+  const topology = await topo.createTopology({ nodes: options.nodes, podsPerNode: options.podsPerNode });
+  const dir = mkdtempSync(join(tmpdir(), 'ztunnel-netns-'));
+  const ztunnels: NodeZtunnel[] = [];
+  const ztunnelNodes = new Set(options.ztunnelNodes ?? topology.nodes.map((node) => node.name));
+  const workloads = new Map<string, MeshWorkloadInfo>();
+  for (const spec of options.workloads) {
+    const pod = topology.pod(spec.pod);
+    const namespace = spec.namespace ?? 'default';
+    const serviceAccount = spec.serviceAccount ?? spec.name;
+    workloads.set(spec.name, {
+      name: spec.name,
+      namespace,
+      serviceAccount,
+      uid: `cluster1//v1/Pod/${namespace}/${spec.name}`,
+      identity: identityOf(namespace, serviceAccount),
+      ip: pod.ip,
+      pod,
+      captured: (spec.captured ?? true) && ztunnelNodes.has(pod.node.name),
+    });
+  }
+  const localConfig = {
+    workloads: options.workloads.map((spec) => {
+      const info = workloads.get(spec.name)!;
+      return {
+        uid: info.uid,
+        name: info.name,
+        namespace: info.namespace,
+        serviceAccount: info.serviceAccount,
+        trustDomain: 'cluster.local',
+        workloadIps: [info.ip],
+        protocol: info.captured ? 'HBONE' : 'TCP',
+        node: info.pod.node.name,
+        workloadName: info.name,
+        canonicalName: info.name,
+        canonicalRevision: 'v1',
+        clusterId: 'cluster1',
+        ...(spec.services ? { services: spec.services } : {}),
+        ...spec.extra,
+      };
+    }),
+    services: options.services ?? [],
+    policies: options.policies ?? [],
+  };
+  let destroyed: Promise<void> | undefined;
+  const mesh: NetnsMesh = {
+    topology,
+    ztunnels,
+    ztunnel(node) {
+      const found = ztunnels.find((candidate) => candidate.node.name === node);
+      if (!found) throw new Error(`no ztunnel on ${node}; ztunnels run on ${[...ztunnelNodes].join(', ')}`);
+      return found;
+    },
+    ztunnelOf(name) {
+      return mesh.ztunnel(mesh.workload(name).pod.node.name);
+    },
+    workload(name) {
+      const found = workloads.get(name);
+      if (!found) throw new Error(`no workload ${name}; workloads: ${[...workloads.keys()].join(', ')}`);
+      return found;
+    },
+    async addPod(name, add = {}) {
+      const info = mesh.workload(name);
+      const fd = openSync(`/var/run/netns/${info.pod.namespace}`, 'r');
+      try {
+        return await mesh.ztunnelOf(name).zds.request(
+          {
+            add: {
+              uid: add.uid ?? info.uid,
+              workloadInfo: {
+                name: info.name,
+                namespace: info.namespace,
+                serviceAccount: info.serviceAccount,
+                ...add.info,
+              },
+            },
+          },
+          [fd],
+        );
+      } finally {
+        closeSync(fd); // the kernel gave ztunnel its own copy
+      }
+    },
+    delPod(name, del = {}) {
+      const info = mesh.workload(name);
+      return mesh.ztunnelOf(name).zds.request({ del: { uid: del.uid ?? info.uid } });
+    },
+    destroy() {
+      destroyed ??= (async () => {
+        await Promise.all(ztunnels.map((entry) => entry.started.ztunnel.drain(200).catch(() => {})));
+        for (const entry of ztunnels) entry.agent.stop();
+        await topology.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return destroyed;
+    },
+  };
+  try {
+    for (const node of topology.nodes) {
+      if (!ztunnelNodes.has(node.name)) continue;
+      const agent = new Agent(join(dir, `${node.name}.sock`)).listen();
+      const started = await startZtunnel({
+        PROXY_MODE: 'shared',
+        UNSTABLE_ENABLE_SOCKS5: 'false',
+        NODE_NAME: node.name,
+        LOCAL_XDS: JSON.stringify(localConfig),
+        INPOD_UDS: agent.path,
+        CONNECTION_TERMINATION_DEADLINE: '1s',
+        ...options.env,
+      });
+      const entry: NodeZtunnel = { node, started, agent, zds: undefined as unknown as AgentConnection };
+      ztunnels.push(entry);
+      entry.zds = await agent.connection();
+      await entry.zds.hello();
+      const ack = await entry.zds.request({ snapshotSent: {} });
+      if (ack.ack?.error) throw new Error(`${node.name}: SnapshotSent was NACKed: ${ack.ack.error}`);
+    }
+    for (const info of workloads.values()) {
+      if (!info.captured) continue;
+      await topo.installInpodRules(info.pod.namespace);
+      if (options.addPods === false) continue;
+      const response = await mesh.addPod(info.name);
+      if (response.ack?.error) throw new Error(`adding ${info.name} was NACKed: ${response.ack.error}`);
+    }
+  } catch (error) {
+    await mesh.destroy();
+    throw error;
+  }
+  return mesh;
+}

@@ -29,9 +29,6 @@ export const ZTUNNEL_PACKET_MARK = 1337;
 /** INPOD_UDS when unset, as in Istio's ztunnel (facts §8.2). */
 export const DEFAULT_INPOD_UDS = '/var/run/ztunnel/ztunnel.sock';
 
-/** PACKET_MARK when unset in shared mode (0x539): the in-pod rules skip sockets carrying it. */
-export const DEFAULT_PACKET_MARK = 1337;
-
 /**
  * ENABLE_ORIG_SRC: connect to the app from the client's IP (IP_TRANSPARENT). Unset = `best-effort` (when the
  * pod's listeners could be made transparent), `true` = `required` (a pod whose listeners cannot be is not
@@ -52,8 +49,6 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   packetMark?: number;
   /** Shared mode: the CNI node agent's ZDS socket (SOCK_SEQPACKET; the agent listens, ztunnel connects). */
   inpodUds: string;
-  /** SO_MARK on ztunnel's sockets (PACKET_MARK): 1337 in shared mode, none otherwise unless set. */
-  packetMark?: number;
   /** Shared mode: SO_REUSEPORT on the in-pod listeners (INPOD_PORT_REUSE). */
   inpodPortReuse: boolean;
   /** Shared mode: original-source preservation towards the app (ENABLE_ORIG_SRC). */
@@ -91,7 +86,6 @@ export const variables: VariableHelp[] = [
     "SO_MARK on ztunnel's own sockets, so the redirect rules let them pass",
   ],
   ['INPOD_UDS', DEFAULT_INPOD_UDS, "shared mode: the CNI node agent's ZDS socket (ztunnel connects)"],
-  ['PACKET_MARK', `${DEFAULT_PACKET_MARK} in shared mode, unset otherwise`, "SO_MARK on ztunnel's sockets"],
   ['INPOD_PORT_REUSE', 'true', 'shared mode: SO_REUSEPORT on the in-pod listeners'],
   [
     'ENABLE_ORIG_SRC',
@@ -152,12 +146,6 @@ function proxyMetadata(env: Env): Record<string, unknown> {
   return metadata;
 }
 
-function packetMark(env: Env, mode: ProxyMode): { packetMark?: number } {
-  const fallback = mode === 'shared' ? DEFAULT_PACKET_MARK : undefined;
-  const mark = read<number | undefined>(env, 'PACKET_MARK', fallback, (v, t) => parseInteger(v, t, 0, 2 ** 32 - 1));
-  return mark === undefined ? {} : { packetMark: mark };
-}
-
 /** Build the Config from an environment; throws ConfigError naming the first bad variable. */
 export function parseConfig(env: Env): Config {
   const proxyMode = read(env, 'PROXY_MODE', 'shared' as ProxyMode, (variable, text) => {
@@ -186,7 +174,6 @@ export function parseConfig(env: Env): Config {
     ...(env['NODE_NAME'] ? { nodeName: env['NODE_NAME'] } : {}),
     ...(packetMark === undefined ? {} : { packetMark }),
     inpodUds: env['INPOD_UDS'] || DEFAULT_INPOD_UDS,
-    ...packetMark(env, proxyMode),
     inpodPortReuse: read(env, 'INPOD_PORT_REUSE', true, parseBool),
     originalSource: read(env, 'ENABLE_ORIG_SRC', 'best-effort' as OriginalSourceMode, (v, t) =>
       parseBool(v, t) ? 'required' : 'off',

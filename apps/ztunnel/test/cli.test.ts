@@ -69,11 +69,11 @@ describe('ztunnel command', () => {
         const done = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('wait'), 50))]);
         if (done !== 'wait') break;
       }
-      if (output.includes('needs the native helper')) {
+      if (output.includes('PROXY_MODE=shared cannot run here')) {
         // No native addon here: refused at once, saying why and what to use.
         expect(await exited).toBe(1);
         expect(output).toMatch(
-          /PROXY_MODE=shared \(in-pod capture\) needs the native helper @ambient-ts\/netns, which is unavailable here: .+; use PROXY_MODE=node/,
+          /PROXY_MODE=shared cannot run here: transparent capture is unavailable on this machine: .+ Still available: PROXY_MODE=node/,
         );
       } else {
         // It runs and keeps retrying the agent's socket with backoff (nobody listens there).

@@ -13,13 +13,16 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { zds } from '@ambient-ts/istio-api';
-import type * as NetnsTopologyModule from '@ambient-ts/netns-topology';
-import type { NodeInfo, PodInfo, Topology } from '@ambient-ts/netns-topology';
+import {
+  createTopology,
+  installInpodRules,
+  type NodeInfo,
+  type PodInfo,
+  type Topology,
+} from '@ambient-ts/netns-topology';
 import { captureSupport } from '../../src/capture-support.ts';
 import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 import type { AgentConnection, FakeAgent } from '../inpod/fake-agent.ts';
-
-type NetnsTopology = typeof NetnsTopologyModule;
 
 /** Whether the netns tier can run here; `reason` goes into the skipped suite's title. */
 export async function netnsMeshSupport(): Promise<{ available: true } | { available: false; reason: string }> {
@@ -101,9 +104,8 @@ const identityOf = (namespace: string, serviceAccount: string) =>
 
 /** Build the topology, start the ztunnels and agents, install the in-pod rules and add the captured pods. */
 export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsMesh> {
-  const topo: NetnsTopology = await import('@ambient-ts/netns-topology');
   const { FakeAgent: Agent } = await import('../inpod/fake-agent.ts');
-  const topology = await topo.createTopology({ nodes: options.nodes, podsPerNode: options.podsPerNode });
+  const topology = await createTopology({ nodes: options.nodes, podsPerNode: options.podsPerNode });
   const dir = mkdtempSync(join(tmpdir(), 'ztunnel-netns-'));
   const ztunnels: NodeZtunnel[] = [];
   const ztunnelNodes = new Set(options.ztunnelNodes ?? topology.nodes.map((node) => node.name));
@@ -221,7 +223,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     }
     for (const info of workloads.values()) {
       if (!info.captured) continue;
-      await topo.installInpodRules(info.pod.namespace);
+      await installInpodRules(info.pod.namespace);
       if (options.addPods === false) continue;
       const response = await mesh.addPod(info.name);
       if (response.ack?.error) throw new Error(`adding ${info.name} was NACKed: ${response.ack.error}`);

@@ -3,14 +3,12 @@
 // handing over the namespace fds. The client is an unmodified program (`net.connect` inside pod A, no SOCKS5,
 // no proxy settings); the server a plain echo server inside pod B. Root only: otherwise skipped by name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpServer, tcpExchange, type TcpServer } from '@ambient-ts/netns-topology';
 import { eventually, metricValue } from '../helpers/observe.ts';
 import { createNetnsMesh, netnsMeshSupport, type NetnsMesh } from './harness.ts';
 
 const support = await netnsMeshSupport();
 const suffix = support.available ? '' : ` — skipped: ${support.reason}`;
-const topo = support.available ? await import('@ambient-ts/netns-topology') : undefined;
-
-type Echo = Awaited<ReturnType<NonNullable<typeof topo>['startTcpServer']>>;
 
 const accessLines = (mesh: NetnsMesh, node: string, filter: Record<string, unknown>) =>
   mesh
@@ -73,7 +71,7 @@ async function expectMeshMetrics(mesh: NetnsMesh, clientNode: string, serverNode
 
 describe.skipIf(!support.available)(`in-pod mode, one node with two captured pods${suffix}`, () => {
   let mesh: NetnsMesh;
-  let echo: Echo;
+  let echo: TcpServer;
 
   beforeAll(async () => {
     mesh = await createNetnsMesh({
@@ -84,7 +82,7 @@ describe.skipIf(!support.available)(`in-pod mode, one node with two captured pod
         { name: 'server', pod: 'node0-pod1' },
       ],
     });
-    echo = await topo!.startTcpServer(mesh.workload('server').pod.namespace, { port: 8080 });
+    echo = await startTcpServer(mesh.workload('server').pod.namespace, { port: 8080 });
   });
 
   afterAll(async () => {
@@ -95,7 +93,7 @@ describe.skipIf(!support.available)(`in-pod mode, one node with two captured pod
   it('an unmodified client in pod A reaches the server in pod B through HBONE, keeping its source IP', async () => {
     const client = mesh.workload('client');
     const server = mesh.workload('server');
-    const exchange = await topo!.tcpExchange(client.pod.namespace, { host: server.ip, port: 8080 }, 'hello world');
+    const exchange = await tcpExchange(client.pod.namespace, { host: server.ip, port: 8080 }, 'hello world');
     expect(exchange.received).toBe('hello world');
     // Original source preserved (IP_TRANSPARENT + the 0x111 connmark rules): the app sees pod A's IP.
     const [accepted] = await echo.waitForConnections(1);

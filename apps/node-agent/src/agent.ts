@@ -176,6 +176,7 @@ export class NodeAgent extends EventEmitter<NodeAgentEvents> {
     if (this.#state !== 'new') throw new NodeAgentError('NODE_AGENT_INVALID_OPTIONS', 'start() was already called');
     this.#state = 'running';
     const { podsFile, topology } = this.#options;
+    const signature = await FileFollower.signature(podsFile); // before reading: a later edit is not missed
     const file = await this.#read();
     this.#node = topology.node(file.node);
     this.#desired = file.pods;
@@ -196,7 +197,7 @@ export class NodeAgent extends EventEmitter<NodeAgentEvents> {
       pollMs: this.#options.pollMs ?? 1000,
       onChange: () => this.#reload(),
     });
-    await this.#follower.start();
+    await this.#follower.start(signature);
     this.#log.info(
       { uds: this.#udsPath, node: file.node, pods: this.#desired.length, podsFile },
       'node agent listening for ztunnel',

@@ -27,9 +27,17 @@ export class FileFollower {
     this.#options = options;
   }
 
-  /** Starts following; `signature` is the state the caller already loaded (so that is not reported again). */
-  async start(): Promise<void> {
-    this.#signature = await this.#stat();
+  /** The file's state now (inode, size, mtime), to pass to start() when it is read. */
+  static signature(path: string): Promise<string> {
+    return signatureOf(path);
+  }
+
+  /**
+   * Starts following. `signature`: the state the caller loaded (taken before reading it), so a change made
+   * while the caller was busy is still reported; default the state now.
+   */
+  async start(signature?: string): Promise<void> {
+    this.#signature = signature ?? (await this.#stat());
     try {
       this.#watcher = watch(dirname(this.#path), (_event, name) => {
         if (name === null || name === basename(this.#path)) this.#schedule();
@@ -80,12 +88,16 @@ export class FileFollower {
     this.#running = undefined;
   }
 
-  async #stat(): Promise<string> {
-    try {
-      const s = await stat(this.#path);
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
-    } catch (error) {
-      return `missing:${(error as NodeJS.ErrnoException).code}`;
-    }
+  #stat(): Promise<string> {
+    return signatureOf(this.#path);
+  }
+}
+
+async function signatureOf(path: string): Promise<string> {
+  try {
+    const s = await stat(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch (error) {
+    return `missing:${(error as NodeJS.ErrnoException).code}`;
   }
 }

@@ -58,6 +58,12 @@ export async function planDedicatedCapture(
     return undefined;
   }
   const mark = config.packetMark ?? ZTUNNEL_PACKET_MARK;
+  if ((mark & 0xfff) !== (ZTUNNEL_PACKET_MARK & 0xfff)) {
+    log.warn(
+      { mark },
+      `PACKET_MARK=${mark} is not 0x539 under the 0xfff mask that Istio's dedicated rule exempts: with that rule, ztunnel's own dials would be redirected back into its capture listener (a passthrough would loop); use 1337 or a rule that exempts ${mark}`,
+    );
+  }
   return { netns: support.netns, mark, socketFactory: markedSocketFactory(support.netns, mark) };
 }
 

@@ -142,7 +142,15 @@ describe.skipIf(reason !== '')(title('node agent with ztunnel’s ZDS client'), 
     ]);
     expect(adds.map((c) => c.op === 'add' && c.netnsId)).toEqual([idOf(netnsOf('alpha')), idOf(netnsOf('beta'))]);
     expect(idOf(netnsOf('alpha'))).not.toEqual(idOf(netnsOf('beta')));
-    expect(ztunnel.calls().some((c) => c.op === 'state' && c.state === 'synced')).toBe(true);
+    await until(
+      'ztunnel synced',
+      () =>
+        ztunnel
+          .calls()
+          .filter((c) => c.op === 'state')
+          .map((c) => c.op === 'state' && c.state),
+      (states) => states.includes('synced'),
+    );
     const status = await until(
       'snapshot acked',
       () => agent.status(),
@@ -192,12 +200,13 @@ describe.skipIf(reason !== '')(title('node agent with ztunnel’s ZDS client'), 
       ['default/gamma', 'ready'],
     ]);
     writePods('  - [not, yaml: at all');
+    // (the watch and the stat fallback may both report one edit: wait for the YAML error itself)
+    const yamlError = new RegExp(`${podsFile}:\\d+: \\(file\\): Flow sequence`);
     await until(
-      'second error',
-      () => fileErrors.length,
-      (n) => n >= 2,
+      'the YAML error',
+      () => fileErrors.at(-1)?.message ?? '',
+      (message) => yamlError.test(message),
     );
-    expect(fileErrors.at(-1)?.message).toMatch(new RegExp(`${podsFile}:\\d+: \\(file\\): Flow sequence`));
     expect(ztunnel!.ops().length).toBe(before);
     expect(agent.status().pods).toHaveLength(2);
   });

@@ -17,7 +17,7 @@ export interface NetnsPlaneOptions {
   nodes: string[];
   /** A mapping problem, or a later edit the runner cannot follow. */
   onProblem: (text: string) => void;
-  /** How long to wait for another linked topology to go (default 30 s). */
+  /** How long to wait for another linked topology (another netns-mode mesh) to go (default 90 s). */
   linkWaitMs?: number;
 }
 
@@ -45,7 +45,11 @@ export class NetnsPlane {
   static async create(options: NetnsPlaneOptions): Promise<NetnsPlane> {
     const topology = await createTopology({ nodes: options.nodes.length, podsPerNode: 0 });
     try {
-      const link = await linkHost(topology, { waitMs: options.linkWaitMs ?? 30_000 });
+      const waitMs = options.linkWaitMs ?? 90_000;
+      const link = await linkHost(topology, {
+        waitMs,
+        onWait: (conflict) => options.onProblem(`${conflict.message}; waiting up to ${waitMs / 1000} s for it to go`),
+      });
       const plane = new NetnsPlane(options, topology, link);
       plane.writeVariants();
       return plane;

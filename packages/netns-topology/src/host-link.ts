@@ -31,6 +31,8 @@ export interface LinkHostOptions {
    * Default 0: refuse at once.
    */
   waitMs?: number;
+  /** Called once when the first attempt meets a conflict and the link waits (with that conflict). */
+  onWait?: (conflict: HostLinkConflict) => void;
 }
 
 /** A host route the link would need is already there (another linked topology, or the host's own). */
@@ -56,20 +58,23 @@ let exitHookInstalled = false;
 export function linkHost(topology: Topology, options: LinkHostOptions = {}): Promise<HostLink> {
   let link = links.get(topology.network);
   if (!link) {
-    link = establish(topology, options.waitMs ?? 0);
+    link = establish(topology, options);
     links.set(topology.network, link);
     link.catch(() => links.delete(topology.network));
   }
   return link;
 }
 
-async function establish(topology: Topology, waitMs: number): Promise<HostLink> {
-  const deadline = Date.now() + waitMs;
+async function establish(topology: Topology, options: LinkHostOptions): Promise<HostLink> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  let told = false;
   for (;;) {
     try {
       return await attempt(topology);
     } catch (error) {
       if (!(error instanceof HostLinkConflict) || Date.now() >= deadline) throw error;
+      if (!told) options.onWait?.(error);
+      told = true;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -89,6 +89,15 @@ describe.skipIf(!isRoot)('linkHost: the host reaches pods and pods reach the hos
         new RegExp(`host route 172\\.172\\.0\\.0/16 already exists \\(\`.*dev ${link.device}`),
       );
       expect(await deviceExists(`atnh-${other.network.slice(-6)}`)).toBe(false);
+      // Waiting: retried for waitMs, onWait told once, then the same refusal.
+      const waits: string[] = [];
+      const started = Date.now();
+      const afterWait = await linkHost(other, { waitMs: 800, onWait: (conflict) => waits.push(conflict.route) }).catch(
+        (error: unknown) => error,
+      );
+      expect(afterWait).toBeInstanceOf(HostLinkConflict);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+      expect(waits).toEqual(['172.172.0.0/16']);
       // The refused attempt removed only its own device: this link's routes are intact.
       expect(await hostRoutes(link.device)).toHaveLength(3);
     } finally {
@@ -96,20 +105,24 @@ describe.skipIf(!isRoot)('linkHost: the host reaches pods and pods reach the hos
     }
   });
 
-  it('unlink removes the device and its routes; deleting a linked topology does too', async () => {
-    await link.unlink();
-    await link.unlink();
-    expect(await deviceExists(link.device)).toBe(false);
-    expect(await hostRoutes(link.device)).toEqual([]);
-    expect((await run(['ip', 'route', 'show', 'exact', '10.0.2.0/24'])).stdout.trim()).toBe('');
+  it(
+    'unlink removes the device and its routes; deleting a linked topology does too',
+    async () => {
+      await link.unlink();
+      await link.unlink();
+      expect(await deviceExists(link.device)).toBe(false);
+      expect(await hostRoutes(link.device)).toEqual([]);
+      expect((await run(['ip', 'route', 'show', 'exact', '10.0.2.0/24'])).stdout.trim()).toBe('');
 
-    link = await linkHost(topology, { waitMs });
-    expect(await deviceExists(link.device)).toBe(true);
-    await topology.destroy();
-    // The kernel tears a deleted namespace down asynchronously: its veth pairs go shortly after.
-    const deadline = Date.now() + 10_000;
-    while ((await deviceExists(link.device)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await deviceExists(link.device)).toBe(false);
-    expect(await hostRoutes(link.device)).toEqual([]);
-  }, waitMs + 30_000);
+      link = await linkHost(topology, { waitMs });
+      expect(await deviceExists(link.device)).toBe(true);
+      await topology.destroy();
+      // The kernel tears a deleted namespace down asynchronously: its veth pairs go shortly after.
+      const deadline = Date.now() + 10_000;
+      while ((await deviceExists(link.device)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await deviceExists(link.device)).toBe(false);
+      expect(await hostRoutes(link.device)).toEqual([]);
+    },
+    waitMs + 30_000,
+  );
 });

@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { startJwtIssuer, type JwtIssuer } from './jwt-issuer.ts';
+import { forgetProcesses, recordProcesses, stopLeftovers } from './leftovers.ts';
 import type { MeshFile, MeshPod } from './mesh-file.ts';
 import { NetnsPlane } from './netns-plane.ts';
 import { curlClient, socksClient, type PodClient } from './pod-client.ts';
@@ -135,7 +136,11 @@ export class LocalMesh {
   }
 
   #supervise(spec: ConstructorParameters<typeof Supervised>[0]): Supervised {
-    const process = new Supervised(spec, this.options.onLine ?? (() => {}), this.options.onEvent ?? (() => {}));
+    const process = new Supervised(
+      { ...spec, onSpawn: () => this.#recordProcesses() },
+      this.options.onLine ?? (() => {}),
+      this.options.onEvent ?? (() => {}),
+    );
     this.processes.push(process);
     return process;
   }
@@ -151,8 +156,21 @@ export class LocalMesh {
     }
   }
 
+  /** The running children, in the state dir: the next start stops them if this runner dies without stop(). */
+  #recordProcesses(): void {
+    recordProcesses(
+      this.options.stateDir,
+      this.processes.flatMap((child) =>
+        child.pid === undefined ? [] : [{ pid: child.pid, role: child.spec.role, script: child.spec.script }],
+      ),
+    );
+  }
+
   async #start(): Promise<void> {
     const { stateDir } = this.options;
+    const leftovers = stopLeftovers(stateDir);
+    if (leftovers.length > 0)
+      this.options.onEvent?.('mesh', `stopped what a previous run left running: ${leftovers.join(', ')}`);
     let files = this.options.files;
     if (this.mode === 'netns') {
       this.plane = await NetnsPlane.create({
@@ -396,6 +414,7 @@ export class LocalMesh {
     const [controlPlane, ...proxies] = this.processes;
     await Promise.all(proxies.map((process) => process.stop()));
     await controlPlane?.stop();
+    forgetProcesses(this.options.stateDir);
     await this.plane?.stop();
     process.removeListener('exit', this.#killOnExit);
   }

@@ -21,6 +21,8 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** Run inside this network namespace (`ip netns exec`, which execs the program: signals reach it). */
   namespace?: string;
+  /** Called with the pid of every process started (first start and restarts). */
+  onSpawn?: (pid: number) => void;
   /** A log line that means "up" (checked against the JSON `message`). */
   readyWhen: (line: Record<string, unknown>) => boolean;
 }
@@ -70,6 +72,7 @@ export class Supervised {
     });
     this.#child = child;
     this.state = { state: 'starting' };
+    if (child.pid !== undefined) this.spec.onSpawn?.(child.pid);
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -122,6 +125,12 @@ export class Supervised {
     await exited;
     clearTimeout(timer);
     this.state = { state: 'stopped' };
+  }
+
+  /** The running child's pid (undefined when none runs). */
+  get pid(): number | undefined {
+    const child = this.#child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
   }
 
   /** Kill without draining (used by tests of the restart path). */

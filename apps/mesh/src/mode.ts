@@ -6,9 +6,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { MeshMode } from './local-mesh.ts';
 
-/** Whether a plain `npm start` picks netns mode when it can (until ztunnel's shared mode and the node agent are in). */
-const NETNS_BY_DEFAULT = false;
-
 export interface ModeChoice {
   mode: MeshMode;
   /** Why: shown on the first line `npm start` prints. */
@@ -44,7 +41,6 @@ export async function chooseMode(requested: string | undefined): Promise<ModeCho
     if (missing.length > 0) throw new Error(`--mode netns needs ${missing.join(', ')}`);
     return { mode: 'netns', reason: 'chosen with --mode netns' };
   }
-  if (!NETNS_BY_DEFAULT) return { mode: 'loopback', reason: 'netns mode is opt-in for now (--mode netns)' };
   return missing.length === 0
     ? { mode: 'netns', reason: 'root on Linux' }
     : { mode: 'loopback', reason: `netns mode needs ${missing.join(', ')}` };

@@ -38,7 +38,7 @@ describe('translateForNetns', () => {
       '      jwksUri: http://127.0.0.1:15099/.well-known/jwks.json =>       jwksUri: http://172.172.0.254:15099/.well-known/jwks.json',
     );
     // The comments mentioning loopback addresses are left alone: only scalars change.
-    expect(result.text).toContain('node-a pods 127.0.1.x, node-b pods 127.0.2.x');
+    expect(result.text).toContain('node-a pods 127.0.1.x, node-b pods 127.0.2.x, VIPs 127.10.0.x');
   });
 
   it('rewrites every mention of a mapped address (policies too), keeps quotes and other addresses', () => {

@@ -50,7 +50,7 @@ describe.skipIf(missing.length > 0)(`netns mode${missing.length > 0 ? ` (needs $
     const { out, code } = await runOnce('netns');
     expect(out).toMatch(/^mode: netns \(chosen with --mode netns\): pods are network namespaces/m);
     // Addresses of the topology, not loopback ones: the mesh → mesh line names the pod's 10.0.<node>.x.
-    expect(out).toMatch(/^PASS mesh → mesh .* via 10\.0\.3\.2:8080$/m);
+    expect(out).toMatch(/^PASS mesh → mesh .* via 10\.0\.3\.2:15008$/m);
     expect(out).toMatch(/^PASS out-of-mesh client .*plaintext 10\.0\.3\.3 → /m);
     expectEveryBehaviour(out, code);
   });

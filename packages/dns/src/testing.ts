@@ -81,3 +81,51 @@ export async function startTestUpstream(options: TestUpstreamOptions): Promise<T
     close: () => transport.close(),
   };
 }
+
+/** What `dig` printed, parsed: the header, the flags and the answer section. */
+export interface DigResult {
+  readonly status: string;
+  readonly flags: readonly string[];
+  /** `<name> <ttl> <type> <data>` per answer record, names without the trailing dot. */
+  readonly answers: readonly { name: string; ttl: number; type: string; data: string }[];
+  /** dig saw TC over UDP and retried over TCP */
+  readonly retriedTcp: boolean;
+  readonly raw: string;
+}
+
+export interface DigOptions {
+  readonly type?: string;
+  readonly tcp?: boolean;
+  /** EDNS UDP size; `false` sends no EDNS. */
+  readonly bufsize?: number | false;
+  /** Keep the truncated UDP answer instead of retrying over TCP. */
+  readonly ignoreTruncation?: boolean;
+  /** Source address (`-b`). */
+  readonly source?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** Ask `server:port` with Debian's dig (bind9-dnsutils) — an independent client for the tests. */
+export async function dig(server: string, port: number, name: string, options: DigOptions = {}): Promise<DigResult> {
+  const { execFile } = await import('node:child_process');
+  const args = [`@${server}`, '-p', String(port), name, options.type ?? 'A', '+tries=1', `+time=${options.timeoutSeconds ?? 5}`];
+  if (options.tcp) args.push('+tcp');
+  if (options.bufsize === false) args.push('+noedns');
+  else if (options.bufsize !== undefined) args.push(`+bufsize=${options.bufsize}`);
+  if (options.ignoreTruncation) args.push('+ignore');
+  if (options.source) args.push('-b', options.source);
+  const raw = await new Promise<string>((resolve) => {
+    execFile('dig', args, { timeout: ((options.timeoutSeconds ?? 5) + 5) * 1000 }, (_error, stdout) => resolve(String(stdout)));
+  });
+  const status = /status: ([A-Z]+)/.exec(raw)?.[1] ?? 'NO ANSWER';
+  const flags = (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? '').split(' ').filter(Boolean);
+  const answers: { name: string; ttl: number; type: string; data: string }[] = [];
+  const section = /;; ANSWER SECTION:\n([\s\S]*?)(?:\n\n|$)/.exec(raw)?.[1] ?? '';
+  for (const line of section.split('\n')) {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length < 5) continue;
+    const [recordName, ttl, , type, ...data] = parts;
+    answers.push({ name: recordName!.replace(/\.$/, ''), ttl: Number(ttl), type: type!, data: data.join(' ').replace(/\.$/, '') });
+  }
+  return { status, flags, answers, retriedTcp: raw.includes('retrying in TCP mode'), raw };
+}

@@ -1,0 +1,182 @@
+// ztunnel's DNS proxy (facts §10): one DnsProxy (mesh answers from the store, forwarding to resolv.conf's
+// upstreams) shared by every server. Node and dedicated modes bind ISTIO_META_DNS_PROXY_ADDR on ztunnel's own
+// address; shared mode will call `createDnsServer` per pod with sockets made inside the pod's netns.
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Server as TcpServer } from 'node:net';
+import {
+  DnsProxy,
+  Forwarder,
+  bindDnsSockets,
+  podSearchDomains,
+  readResolvConf,
+  serveDns,
+  type DnsEvent,
+  type DnsTransport,
+  type UpstreamSockets,
+} from '@ambient-ts/dns';
+import type { Workload } from '@ambient-ts/discovery';
+import type { Logger } from 'pino';
+import type { Logging, ProxyMetrics } from '@ambient-ts/telemetry';
+import type { Config } from '../config.ts';
+import type { ProxyState } from '../proxy-state.ts';
+import { DnsMetrics } from './metrics.ts';
+import { markedUpstreamSockets } from './upstream-sockets.ts';
+
+/** How long a query waits for its client's workload before SERVFAIL (ztunnel's 5 s). */
+export const CLIENT_WAIT_MS = 5000;
+
+export interface DnsServerSockets {
+  /** A bound UDP socket (in shared mode: made in the pod's netns). */
+  readonly udp?: UdpSocket;
+  /** A listening TCP server on the same address. */
+  readonly tcp?: TcpServer;
+  /** The pod asking: in shared mode always the pod the sockets belong to. */
+  readonly clientWorkload: (remote: { address: string; port: number }) => Promise<Workload | undefined>;
+}
+
+export class ZtunnelDns {
+  readonly proxy: DnsProxy<Workload>;
+  readonly metrics: DnsMetrics;
+  /** Where the node/dedicated-mode server listens (empty: disabled or not bound). */
+  readonly addresses: { host: string; port: number }[] = [];
+  readonly #transports = new Set<DnsTransport>();
+  readonly #logging: Logging;
+
+  private constructor(proxy: DnsProxy<Workload>, metrics: DnsMetrics, logging: Logging) {
+    this.proxy = proxy;
+    this.metrics = metrics;
+    this.#logging = logging;
+  }
+
+  /** The resolver and forwarder (always, so SOCKS5 and on-demand lookups can use them), no sockets yet. */
+  static async create(
+    config: Config,
+    deps: { state: ProxyState; metrics: ProxyMetrics; logging: Logging; upstreamSockets?: UpstreamSockets },
+  ): Promise<ZtunnelDns> {
+    const resolvConf = await readResolvConf(config.dns.resolvConf);
+    const forwarder = new Forwarder({
+      upstreams: resolvConf.nameservers,
+      timeoutMs: config.dns.upstreamTimeoutMs ?? resolvConf.timeoutMs,
+      attempts: resolvConf.attempts,
+      sockets: deps.upstreamSockets ?? (await markedUpstreamSockets(config.packetMark)),
+    });
+    const metrics = new DnsMetrics(deps.metrics.registry);
+    const log = deps.logging.scope('dns');
+    // dedicated mode: the workload's own resolv.conf search list; node/shared: the pod's synthetic one
+    const searchDomains =
+      config.proxyMode === 'dedicated'
+        ? () => resolvConf.search
+        : (client: Workload) => podSearchDomains(client.namespace, config.clusterDomain);
+    const proxy = new DnsProxy<Workload>({
+      view: deps.state.store,
+      forwarder,
+      clusterDomain: config.clusterDomain,
+      ipv6Enabled: config.ipv6Enabled,
+      ...(config.dns.preferredServiceNamespace ? { preferredNamespace: config.dns.preferredServiceNamespace } : {}),
+      searchDomains,
+      onEvent: (event) => {
+        metrics.record(event);
+        accessLog(log, event);
+      },
+    });
+    log.info(
+      { upstreams: resolvConf.nameservers.map((u) => `${u.host}:${u.port}`), resolvConf: config.dns.resolvConf },
+      'dns resolver ready',
+    );
+    return new ZtunnelDns(proxy, metrics, deps.logging);
+  }
+
+  /** Serve DNS on sockets the caller made (shared mode: one per pod, inside its netns). */
+  createDnsServer(sockets: DnsServerSockets): DnsTransport {
+    const transport = serveDns({
+      ...(sockets.udp ? { udp: sockets.udp } : {}),
+      ...(sockets.tcp ? { tcp: sockets.tcp } : {}),
+      handle: (message, context) =>
+        this.proxy.handle(message, { ...context, client: () => sockets.clientWorkload(context.remote) }),
+      onDrop: (reason, remote) =>
+        this.#logging.scope('dns').debug({ src: `${remote.address}:${remote.port}`, reason }, 'dns message dropped'),
+    });
+    this.#transports.add(transport);
+    const close = transport.close.bind(transport);
+    return {
+      stats: transport.stats,
+      close: async () => {
+        this.#transports.delete(transport);
+        await close();
+      },
+    };
+  }
+
+  /**
+   * Node and dedicated modes: bind UDP + TCP on each host of ISTIO_META_DNS_PROXY_ADDR (`localhost` = 127.0.0.1
+   * and, with IPv6, ::1). The client is the workload owning the query's source IP (node) or the one workload
+   * served (dedicated), waited for up to 5 s.
+   */
+  async listen(config: Config, state: ProxyState): Promise<void> {
+    const log = this.#logging.scope('dns');
+    const { hosts, port } = config.dns.address;
+    let boundPort = port;
+    for (const [index, host] of hosts.entries()) {
+      let sockets;
+      try {
+        sockets = await bindDnsSockets(host, boundPort);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // ::1 on a host without IPv6 loopback is skipped, as ztunnel downgrades localhost to IPv4
+        if (index > 0 && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) continue;
+        throw Object.assign(new Error(`DNS proxy: cannot bind ${host}:${boundPort}: ${(error as Error).message}`), {
+          code,
+        });
+      }
+      boundPort = sockets.port; // port 0: the second host takes the port the first got
+      this.addresses.push({ host, port: sockets.port });
+      this.createDnsServer({
+        udp: sockets.udp,
+        tcp: sockets.tcp,
+        clientWorkload: (remote) => state.sourceWorkload(remote.address, CLIENT_WAIT_MS),
+      });
+    }
+    log.info({ addresses: this.addresses.map((a) => `${a.host}:${a.port}`) }, 'starting local DNS server');
+  }
+
+  /** The first address `name` resolves to for `client` (SOCKS5 domain targets, on-demand lookups). */
+  async resolveHost(name: string, client: Workload): Promise<string | undefined> {
+    try {
+      return (await this.proxy.lookup(name, client))[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stop the servers (stop accepting and reading); the forwarder's sockets close too. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#transports].map((transport) => transport.close()));
+    this.#transports.clear();
+    this.proxy.forwarder.close();
+  }
+}
+
+function accessLog(log: Logger, event: DnsEvent<Workload>): void {
+  if (event.kind === 'rejected') {
+    log.debug(
+      { src: `${event.remote.address}:${event.remote.port}`, protocol: event.protocol, reason: event.reason, rcode: event.rcode ?? 'dropped' },
+      'dns request rejected',
+    );
+    return;
+  }
+  log.debug(
+    {
+      'src.addr': `${event.remote.address}:${event.remote.port}`,
+      'src.workload': event.client?.name ?? 'unknown',
+      'src.namespace': event.client?.namespace ?? 'unknown',
+      protocol: event.protocol,
+      query: event.question.type,
+      domain: event.question.name,
+      result: event.result,
+      rcode: event.rcode,
+      endpoints: event.answers,
+      ...(event.upstream ? { upstream: event.upstream.address ?? '', duration: `${Math.round(event.upstream.seconds * 1000)}ms` } : {}),
+    },
+    'dns request',
+  );
+}

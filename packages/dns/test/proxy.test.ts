@@ -1,0 +1,224 @@
+// The proxy over real UDP and TCP sockets, asked by Debian's dig (an independent client), forwarding to a
+// small authoritative upstream on loopback.
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Workload } from '@ambient-ts/discovery';
+import {
+  DnsProxy,
+  Forwarder,
+  bindDnsSockets,
+  encodeQuery,
+  podSearchDomains,
+  serveDns,
+  type DnsEvent,
+  type DnsTransport,
+} from '../src/index.ts';
+import { dig, startTestUpstream, type TestUpstream } from '../src/testing.ts';
+import { clientOf, meshStore } from './mesh-fixture.ts';
+
+const hasDig = (() => {
+  try {
+    execFileSync('dig', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const manyA = Array.from({ length: 100 }, (_, i) => ({ type: 'A' as const, data: `192.0.2.${i + 1}` }));
+// ~60 KiB of TXT: only TCP carries it
+const hugeTxt = Array.from({ length: 240 }, (_, i) => ({ type: 'TXT' as const, data: `${i}`.padEnd(240, 'x') }));
+
+describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: needs dig from bind9-dnsutils)'}`, () => {
+  let upstream: TestUpstream;
+  let transport: DnsTransport;
+  let proxy: DnsProxy<Workload>;
+  let port = 0;
+  const events: DnsEvent<Workload>[] = [];
+  const store = meshStore();
+  const client = clientOf(store);
+
+  beforeAll(async () => {
+    upstream = await startTestUpstream({
+      records: {
+        'forwarded.example': [{ type: 'A', data: '192.0.2.200' }],
+        'many.example': manyA,
+        'huge.example': hugeTxt,
+      },
+      silent: ['silent.example'],
+    });
+    const forwarder = new Forwarder({
+      upstreams: [{ host: upstream.host, port: upstream.port }],
+      timeoutMs: 300,
+      attempts: 1,
+    });
+    proxy = new DnsProxy<Workload>({
+      view: store,
+      forwarder,
+      clusterDomain: 'cluster.local',
+      ipv6Enabled: true,
+      searchDomains: (workload) => podSearchDomains(workload.namespace, 'cluster.local'),
+      onEvent: (event) => events.push(event),
+    });
+    const sockets = await bindDnsSockets('127.0.0.1', 0);
+    port = sockets.port;
+    transport = serveDns({
+      ...sockets,
+      // 127.0.0.1 is the client pod; any other source is unknown
+      handle: (message, context) =>
+        proxy.handle(message, { ...context, client: async () => (context.remote.address === '127.0.0.1' ? client : undefined) }),
+    });
+  });
+  afterAll(async () => {
+    await transport?.close();
+    proxy?.forwarder.close();
+    await upstream?.close();
+  });
+
+  it.each([['udp'], ['tcp']])('%s: a short Service name is answered locally: AA, RA, TTL 30, the upstream never asked', async (protocol) => {
+    const asked = upstream.asked.length;
+    const result = await dig('127.0.0.1', port, 'productpage', { tcp: protocol === 'tcp' });
+    expect(result.status).toBe('NOERROR');
+    expect(result.flags).toEqual(expect.arrayContaining(['qr', 'aa', 'rd', 'ra']));
+    expect(result.answers).toEqual([{ name: 'productpage', ttl: 30, type: 'A', data: '9.9.9.9' }]);
+    expect(upstream.asked.length).toBe(asked);
+  });
+
+  it('search-domain form gets the CNAME then the A', async () => {
+    const result = await dig('127.0.0.1', port, 'productpage.ns1.ns1.svc.cluster.local');
+    expect(result.answers.map((a) => `${a.type} ${a.name} ${a.data}`)).toEqual([
+      'CNAME productpage.ns1.ns1.svc.cluster.local productpage.ns1',
+      'A productpage.ns1 9.9.9.9',
+    ]);
+  });
+
+  it('a Service without an address of the family: empty NOERROR (authoritative), not NXDOMAIN', async () => {
+    const result = await dig('127.0.0.1', port, 'productpage.ns1.svc.cluster.local', { type: 'AAAA' });
+    expect(result.status).toBe('NOERROR');
+    expect(result.flags).toContain('aa');
+    expect(result.answers).toEqual([]);
+  });
+
+  it.each([['udp'], ['tcp']])('%s: other names are forwarded; answers come back not authoritative', async (protocol) => {
+    const result = await dig('127.0.0.1', port, 'forwarded.example', { tcp: protocol === 'tcp' });
+    expect(result.status).toBe('NOERROR');
+    expect(result.flags).not.toContain('aa');
+    expect(result.flags).toContain('ra');
+    expect(result.answers).toEqual([{ name: 'forwarded.example', ttl: 60, type: 'A', data: '192.0.2.200' }]);
+    const nx = await dig('127.0.0.1', port, 'nothing.example', { tcp: protocol === 'tcp' });
+    expect(nx.status).toBe('NXDOMAIN');
+  });
+
+  it('non-address types of mesh names are forwarded too', async () => {
+    const before = upstream.asked.length;
+    const result = await dig('127.0.0.1', port, 'productpage.ns1.svc.cluster.local', { type: 'TXT' });
+    expect(result.status).toBe('NXDOMAIN');
+    expect(upstream.asked.slice(before)).toEqual(['productpage.ns1.svc.cluster.local']);
+  });
+
+  it('truncation: upstream TC over UDP → we retry over TCP; the client (512, no EDNS) gets TC and retries over TCP', async () => {
+    const tcpBefore = upstream.received.tcp;
+    const truncated = await dig('127.0.0.1', port, 'many.example', { bufsize: false, ignoreTruncation: true });
+    expect(truncated.flags).toContain('tc');
+    expect(truncated.answers.length).toBeGreaterThan(0);
+    expect(truncated.answers.length).toBeLessThan(100);
+    expect(upstream.received.tcp).toBeGreaterThan(tcpBefore);
+    const retried = await dig('127.0.0.1', port, 'many.example', { bufsize: false });
+    expect(retried.retriedTcp).toBe(true);
+    expect(retried.answers).toHaveLength(100);
+  });
+
+  it("the client's EDNS size decides: 4096 gets all 100 records over UDP without TC", async () => {
+    const result = await dig('127.0.0.1', port, 'many.example', { bufsize: 4096, ignoreTruncation: true });
+    expect(result.flags).not.toContain('tc');
+    expect(result.answers).toHaveLength(100);
+  });
+
+  it('an EDNS size below 512 is treated as 512', async () => {
+    const result = await dig('127.0.0.1', port, 'many.example', { bufsize: 100, ignoreTruncation: true });
+    expect(result.flags).toContain('tc');
+    // 512 bytes hold more than a 100-byte size would (2 records; dns-packet does not compress names)
+    expect(result.answers.length).toBeGreaterThan(10);
+  });
+
+  it('a ~60 KiB answer arrives whole over TCP', async () => {
+    const result = await dig('127.0.0.1', port, 'huge.example', { type: 'TXT', tcp: true });
+    expect(result.status).toBe('NOERROR');
+    expect(result.answers).toHaveLength(240);
+  });
+
+  it('an upstream that never answers: SERVFAIL after the timeout, counted as an upstream failure', async () => {
+    const result = await dig('127.0.0.1', port, 'silent.example');
+    expect(result.status).toBe('SERVFAIL');
+    const failure = events.find((event) => event.kind === 'query' && event.question.name === 'silent.example');
+    expect(failure).toMatchObject({ outcome: 'forward failed', upstream: { error: 'DNS_UPSTREAM_TIMEOUT' } });
+  });
+
+  it('an unknown client gets SERVFAIL and nothing is forwarded', async () => {
+    const before = upstream.asked.length;
+    const result = await dig('127.0.0.1', port, 'forwarded.example', { source: '127.0.0.2' });
+    expect(result.status).toBe('SERVFAIL');
+    expect(upstream.asked.length).toBe(before);
+  });
+
+  it('a non-QUERY opcode gets NOTIMP; a malformed packet FORMERR; a response sent to us is dropped; others keep being served', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const replies: Buffer[] = [];
+    socket.on('message', (message) => replies.push(message));
+    const send = (bytes: Buffer) => new Promise<void>((resolve) => socket.send(bytes, port, '127.0.0.1', () => resolve()));
+    const notify = encodeQuery('productpage', 'A', 0x1111);
+    notify.writeUInt16BE(notify.readUInt16BE(2) | (4 << 11), 2); // opcode NOTIFY
+    await send(notify);
+    const garbage = Buffer.concat([encodeQuery('x', 'A', 0x2222).subarray(0, 12), Buffer.from([0x3f, 1, 2])]);
+    await send(garbage);
+    const response = encodeQuery('productpage', 'A', 0x3333);
+    response.writeUInt16BE(response.readUInt16BE(2) | 0x8000, 2);
+    await send(response);
+    await send(Buffer.from([1, 2, 3]));
+    await send(encodeQuery('productpage', 'A', 0x4444));
+    await expect.poll(() => replies.length).toBe(3);
+    socket.close();
+    const byId = new Map(replies.map((reply) => [reply.readUInt16BE(0), reply.readUInt16BE(2) & 0xf]));
+    expect(byId).toEqual(
+      new Map([
+        [0x1111, 4], // NOTIMP
+        [0x2222, 1], // FORMERR
+        [0x4444, 0], // the good query after them
+      ]),
+    );
+    const reasons = events.flatMap((event) => (event.kind === 'rejected' ? [event.reason] : []));
+    expect(reasons).toEqual(expect.arrayContaining(['opcode', 'malformed', 'response', 'too short']));
+  });
+
+  it('a 64 KiB TCP message is read whole and answered FORMERR (64 KiB of questions that do not parse); the connection serves the next query', async () => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const body = Buffer.alloc(65_535, 0xff);
+    encodeQuery('x', 'A', 0x5555).copy(body, 0, 0, 12);
+    body.writeUInt16BE(1, 4);
+    const good = encodeQuery('productpage', 'A', 0x6666);
+    const frame = (message: Buffer) => Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
+    socket.write(Buffer.concat([frame(body), frame(good)]));
+    const answers: number[][] = [];
+    let buffered = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+          const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+          answers.push([message.readUInt16BE(0), message.readUInt16BE(2) & 0xf]);
+          buffered = buffered.subarray(2 + message.length);
+        }
+        if (answers.length === 2) resolve();
+      });
+    });
+    socket.destroy();
+    expect(answers).toEqual([
+      [0x5555, 1],
+      [0x6666, 0],
+    ]);
+  });
+});

@@ -31,6 +31,8 @@ const depConstraints = [
     sourceTag: 'pkg:discovery',
     onlyDependOnLibsWithTags: ['pkg:istio-api', 'pkg:xds', 'pkg:policy', 'pkg:spiffe', 'pkg:addresses'],
   },
+  // The DNS proxy answers from discovery's store (its model and the store view); nothing else.
+  { sourceTag: 'pkg:dns', onlyDependOnLibsWithTags: ['pkg:discovery'] },
   {
     sourceTag: 'pkg:proxy-core',
     onlyDependOnLibsWithTags: ['pkg:addresses', 'pkg:telemetry', 'pkg:runtime', 'pkg:discovery', 'pkg:hbone'],

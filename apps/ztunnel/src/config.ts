@@ -68,7 +68,26 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   socks5Address: HostPort;
   /** Dedicated mode's outbound capture listener: `[::]:15001` (`0.0.0.0:15001` with IPV6_ENABLED=false). */
   outboundCaptureAddress: HostPort;
+  dns: DnsConfig;
 }
+
+/** The DNS proxy (facts §10): ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_PROXY_ADDR, PREFERED_SERVICE_NAMESPACE. */
+export interface DnsConfig {
+  /** ISTIO_META_DNS_CAPTURE: on when unset; any value other than "true" (any case) turns it off. */
+  capture: boolean;
+  /** ISTIO_META_DNS_PROXY_ADDR (default localhost:15053; `localhost` = 127.0.0.1 and ::1 with IPv6). */
+  address: { hosts: string[]; port: number };
+  /** Whether the address was set (a taken default is skipped with a warning; a set one must bind). */
+  addressSet: boolean;
+  /** PREFERED_SERVICE_NAMESPACE (sic, as Istio spells it): tie-break namespace of the Service lookup. */
+  preferredServiceNamespace?: string;
+  /** DNS_RESOLV_CONF (addition): where the upstream nameservers are read from. */
+  resolvConf: string;
+  /** DNS_UPSTREAM_TIMEOUT (addition): per-try upstream timeout; default resolv.conf's `options timeout` (5s). */
+  upstreamTimeoutMs?: number;
+}
+
+export const DEFAULT_DNS_PROXY_ADDR = 'localhost:15053';
 
 /** The table behind `ztunnel --help`: every variable, its default and meaning. */
 export const variables: VariableHelp[] = [
@@ -116,6 +135,11 @@ export const variables: VariableHelp[] = [
     '[::]:15001 (0.0.0.0:15001 with IPV6_ENABLED=false)',
     'dedicated mode: the outbound capture listener (iptables REDIRECT target; only where capture is available)',
   ],
+  ['ISTIO_META_DNS_CAPTURE', 'true', 'DNS proxy on UDP+TCP; any value other than "true" disables it'],
+  ['ISTIO_META_DNS_PROXY_ADDR', DEFAULT_DNS_PROXY_ADDR, 'DNS proxy address (localhost = 127.0.0.1 and ::1)'],
+  ['PREFERED_SERVICE_NAMESPACE', '', 'DNS: namespace preferred when several Services share a hostname'],
+  ['DNS_RESOLV_CONF (addition)', '/etc/resolv.conf', 'upstream nameservers of forwarded queries'],
+  ['DNS_UPSTREAM_TIMEOUT (addition)', "resolv.conf's timeout (5s)", 'per-try timeout of a forwarded query'],
 ];
 
 export function helpText(): string {
@@ -214,8 +238,25 @@ export function parseConfig(env: Env): Config {
     outboundCaptureAddress: read(env, 'OUTBOUND_CAPTURE_ADDR', { host: wildcard, port: 15001 }, (v, t) =>
       parseHostPort(v, t, wildcard),
     ),
+    dns: readDns(env, operator.ipv6Enabled),
   };
   return config;
+}
+
+function readDns(env: Env, ipv6Enabled: boolean): DnsConfig {
+  const capture = env['ISTIO_META_DNS_CAPTURE'];
+  const text = env['ISTIO_META_DNS_PROXY_ADDR'] || DEFAULT_DNS_PROXY_ADDR;
+  const { host, port } = parseHostPort('ISTIO_META_DNS_PROXY_ADDR', text, 'localhost');
+  const hosts = host === 'localhost' ? (ipv6Enabled ? ['127.0.0.1', '::1'] : ['127.0.0.1']) : [host];
+  const upstreamTimeoutMs = read(env, 'DNS_UPSTREAM_TIMEOUT', undefined as number | undefined, parseDuration);
+  return {
+    capture: capture === undefined || capture.toLowerCase() === 'true',
+    address: { hosts, port },
+    addressSet: Boolean(env['ISTIO_META_DNS_PROXY_ADDR']),
+    ...(env['PREFERED_SERVICE_NAMESPACE'] ? { preferredServiceNamespace: env['PREFERED_SERVICE_NAMESPACE'] } : {}),
+    resolvConf: env['DNS_RESOLV_CONF'] || '/etc/resolv.conf',
+    ...(upstreamTimeoutMs === undefined ? {} : { upstreamTimeoutMs }),
+  };
 }
 
 /** The one place the process environment is read. */

@@ -1,11 +1,12 @@
 // The SOCKS5 outbound listener (UNSTABLE_ENABLE_SOCKS5): the client's source IP names the source
-// workload; a domain target is resolved through the mesh's services first (ztunnel resolves it through
-// its DNS proxy), then the system resolver.
-import { lookup } from 'node:dns/promises';
+// workload; a domain target is resolved through ztunnel's DNS resolver from that workload's point of view
+// (mesh Services by any of their names, else the upstream nameservers), as ztunnel resolves it.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { handleOutbound, type OutboundDeps, type OutboundFailure } from './outbound.ts';
 import type { ProxyState } from './proxy-state.ts';
+import type { ZtunnelDns } from './dns/dns-server.ts';
+import type { Workload } from '@ambient-ts/discovery';
 import { listen } from '@ambient-ts/runtime';
 import { acceptSocks5, answerSocks5, socksReply, type SocksTarget } from '@ambient-ts/socks5';
 
@@ -16,25 +17,18 @@ const replyFor: Record<OutboundFailure, number> = {
 };
 
 async function resolveTarget(
-  state: ProxyState,
-  network: string,
+  dns: ZtunnelDns,
   target: SocksTarget,
-  namespace: string,
+  source: Workload,
 ): Promise<{ ip: string; port: number } | undefined> {
   if (target.kind === 'ip') return { ip: target.host, port: target.port };
-  const service = state.store.findBestServiceByHostname(target.host, namespace);
-  const vip = service?.vips.find((entry) => entry.network === network) ?? service?.vips[0];
-  if (vip) return { ip: vip.address, port: target.port };
-  try {
-    return { ip: (await lookup(target.host)).address, port: target.port };
-  } catch {
-    return undefined;
-  }
+  const ip = await dns.resolveHost(target.host, source);
+  return ip === undefined ? undefined : { ip, port: target.port };
 }
 
 export async function startSocks5(
   address: { host: string; port: number },
-  deps: OutboundDeps & { state: ProxyState; log: Logger; workloadWaitMs?: number },
+  deps: OutboundDeps & { state: ProxyState; log: Logger; dns: ZtunnelDns; workloadWaitMs?: number },
 ): Promise<Server> {
   const server = createServer({ noDelay: true, allowHalfOpen: true }, (client: Socket) => {
     client.on('error', () => {});
@@ -49,7 +43,7 @@ export async function startSocks5(
         answerSocks5(client, socksReply.notAllowed);
         return;
       }
-      const destination = await resolveTarget(deps.state, deps.network, target, source.namespace);
+      const destination = await resolveTarget(deps.dns, target, source);
       if (!destination) {
         deps.log.warn(
           { src: client.remoteAddress, target: target.host },

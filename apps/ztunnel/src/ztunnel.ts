@@ -27,6 +27,7 @@ import { TrafficReporter } from './traffic.ts';
 import { PLAINTEXT_INBOUND_PORT, WorkloadListeners } from './workload-listeners.ts';
 import { captureSupport, captureUnavailableMessage, type CaptureProbe } from './capture-support.ts';
 import { controlPlaneEndpoints, planDedicatedCapture, startCaptureListener } from './capture-listener.ts';
+import { ZtunnelDns } from './dns/dns-server.ts';
 
 export const version = '0.1.0';
 
@@ -49,7 +50,14 @@ export class Ztunnel {
   readonly state: ProxyState;
   readonly connections = new ConnectionManager();
   readonly lifecycle = new Lifecycle();
-  readonly ports: { admin: number; stats: number; readiness: number; socks5?: number; outbound?: number } = {
+  readonly ports: {
+    admin: number;
+    stats: number;
+    readiness: number;
+    socks5?: number;
+    outbound?: number;
+    dns?: number;
+  } = {
     admin: 0,
     stats: 0,
     readiness: 0,
@@ -62,6 +70,7 @@ export class Ztunnel {
   /** Shared mode: the pod proxies and the ZDS client feeding them. */
   #pods: PodProxies | undefined;
   #zds: ZdsClient | undefined;
+  #dns: ZtunnelDns | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -138,6 +147,8 @@ export class Ztunnel {
     // Dedicated mode captures on 15001 where it can; its own sockets are then marked so the rule lets them pass.
     const capture = await planDedicatedCapture(config, this.#options.captureSupport ?? captureSupport, log);
     const socketFactory = capture ? { socketFactory: capture.socketFactory } : {};
+    // DNS proxy on ztunnel's address; its upstream sockets carry the same mark (a TCP retry would be captured)
+    await this.#startDns(capture?.mark ?? config.packetMark);
     this.#pool = new HbonePool({
       ...socketFactory,
       maxStreamsPerConnection: config.pool.maxStreamsPerConnection,
@@ -193,6 +204,7 @@ export class Ztunnel {
         pool: this.#pool,
         onDemand: config.xdsOnDemand,
         ...socketFactory,
+        dns: this.#dns!,
       });
       this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
     }
@@ -219,6 +231,35 @@ export class Ztunnel {
   }
 
   /**
+   * The DNS resolver (always: SOCKS5 and on-demand lookups use it) and, in node and dedicated modes with
+   * ISTIO_META_DNS_CAPTURE on, its server on ISTIO_META_DNS_PROXY_ADDR. Shared mode serves DNS per pod instead
+   * (`dns.createDnsServer` with sockets made in the pod's netns).
+   */
+  async #startDns(mark: number | undefined): Promise<void> {
+    const { config, logging } = this;
+    this.#dns = await ZtunnelDns.create(config, { state: this.state, metrics: this.metrics, logging, mark });
+    if (!config.dns.capture || config.proxyMode === 'shared') return;
+    try {
+      await this.#dns.listen(config, this.state);
+      this.ports.dns = this.#dns.addresses[0]?.port;
+    } catch (error) {
+      // the default address taken (several ztunnels on one host): run without; a set address must bind
+      if (config.dns.addressSet || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      logging
+        .scope('dns')
+        .warn(
+          { error: (error as Error).message },
+          'DNS proxy not started: set ISTIO_META_DNS_PROXY_ADDR to a free address',
+        );
+    }
+  }
+
+  /** ztunnel's DNS resolver and servers (shared mode: give each pod a server with `createDnsServer`). */
+  get dns(): ZtunnelDns | undefined {
+    return this.#dns;
+  }
+
+  /**
    * Shared (in-pod) mode: no listeners of our own for workloads; the CNI node agent hands each pod's network
    * namespace over ZDS and a PodProxy serves it from inside (facts §9.1).
    */
@@ -229,6 +270,7 @@ export class Ztunnel {
         .scope('ztunnel')
         .warn({}, 'UNSTABLE_ENABLE_SOCKS5 is ignored in PROXY_MODE=shared: pods are captured by iptables');
     }
+    await this.#startDns(config.packetMark);
     this.#pods = new PodProxies({ data, drainDeadlineMs: config.terminationDeadlineMs });
     this.#zds = new ZdsClient({
       path: config.inpodUds,
@@ -326,6 +368,7 @@ export class Ztunnel {
     clearTimeout(this.#retry);
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();
+    await this.#dns?.close();
     this.state.close();
     this.logging.scope('ztunnel').info({}, 'ztunnel stopped');
     await this.operator.close();

@@ -56,7 +56,12 @@ export function serveDns(options: DnsTransportOptions): DnsTransport {
       .handle(message, { protocol: 'udp', remote: { address: remote.address, port: remote.port } })
       .then(
         (response) => {
-          if (response) udp.send(response, remote.port, remote.address, () => {});
+          if (!response) return;
+          try {
+            udp.send(response, remote.port, remote.address, () => {});
+          } catch {
+            // closed while answering
+          }
         },
         () => {},
       )

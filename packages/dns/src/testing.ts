@@ -17,6 +17,8 @@ export interface TestUpstreamOptions {
   readonly silent?: readonly string[];
   /** Default 127.0.0.1. */
   readonly host?: string;
+  /** Default 0 (a free port); 53 for a resolv.conf `nameserver` line (needs root). */
+  readonly port?: number;
 }
 
 export interface TestUpstream {
@@ -30,7 +32,7 @@ export interface TestUpstream {
 }
 
 export async function startTestUpstream(options: TestUpstreamOptions): Promise<TestUpstream> {
-  const sockets = await bindDnsSockets(options.host ?? '127.0.0.1', 0);
+  const sockets = await bindDnsSockets(options.host ?? '127.0.0.1', options.port ?? 0);
   const received = { udp: 0, tcp: 0 };
   const asked: string[] = [];
   const silent = new Set(options.silent ?? []);
@@ -103,19 +105,34 @@ export interface DigOptions {
   /** Source address (`-b`). */
   readonly source?: string;
   readonly timeoutSeconds?: number;
+  /** UDP tries (default 1: no retry). */
+  readonly tries?: number;
 }
 
 /** Ask `server:port` with Debian's dig (bind9-dnsutils) — an independent client for the tests. */
 export async function dig(server: string, port: number, name: string, options: DigOptions = {}): Promise<DigResult> {
   const { execFile } = await import('node:child_process');
-  const args = [`@${server}`, '-p', String(port), name, options.type ?? 'A', '+tries=1', `+time=${options.timeoutSeconds ?? 5}`];
+  const args = [
+    `@${server}`,
+    '-p',
+    String(port),
+    name,
+    options.type ?? 'A',
+    `+tries=${options.tries ?? 1}`,
+    `+time=${options.timeoutSeconds ?? 5}`,
+  ];
   if (options.tcp) args.push('+tcp');
   if (options.bufsize === false) args.push('+noedns');
   else if (options.bufsize !== undefined) args.push(`+bufsize=${options.bufsize}`);
   if (options.ignoreTruncation) args.push('+ignore');
   if (options.source) args.push('-b', options.source);
   const raw = await new Promise<string>((resolve) => {
-    execFile('dig', args, { timeout: ((options.timeoutSeconds ?? 5) + 5) * 1000 }, (_error, stdout) => resolve(String(stdout)));
+    execFile(
+      'dig',
+      args,
+      { timeout: ((options.timeoutSeconds ?? 5) * (options.tries ?? 1) + 5) * 1000 },
+      (_error, stdout) => resolve(String(stdout)),
+    );
   });
   const status = /status: ([A-Z]+)/.exec(raw)?.[1] ?? 'NO ANSWER';
   const flags = (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? '').split(' ').filter(Boolean);
@@ -125,7 +142,12 @@ export async function dig(server: string, port: number, name: string, options: D
     const parts = line.trim().split(/\s+/);
     if (parts.length < 5) continue;
     const [recordName, ttl, , type, ...data] = parts;
-    answers.push({ name: recordName!.replace(/\.$/, ''), ttl: Number(ttl), type: type!, data: data.join(' ').replace(/\.$/, '') });
+    answers.push({
+      name: recordName!.replace(/\.$/, ''),
+      ttl: Number(ttl),
+      type: type!,
+      data: data.join(' ').replace(/\.$/, ''),
+    });
   }
   return { status, flags, answers, retriedTcp: raw.includes('retrying in TCP mode'), raw };
 }

@@ -2,7 +2,8 @@
 // small authoritative upstream on loopback.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workload } from '@ambient-ts/discovery';
 import {
@@ -21,6 +22,16 @@ import { clientOf, meshStore } from './mesh-fixture.ts';
 const hasDig = (() => {
   try {
     execFileSync('dig', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// dnspython from Debian (python3-dnspython), a second independent client
+const hasDnspython = (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import dns.message'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -68,7 +79,10 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
       ...sockets,
       // 127.0.0.1 is the client pod; any other source is unknown
       handle: (message, context) =>
-        proxy.handle(message, { ...context, client: async () => (context.remote.address === '127.0.0.1' ? client : undefined) }),
+        proxy.handle(message, {
+          ...context,
+          client: async () => (context.remote.address === '127.0.0.1' ? client : undefined),
+        }),
     });
   });
   afterAll(async () => {
@@ -77,14 +91,17 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     await upstream?.close();
   });
 
-  it.each([['udp'], ['tcp']])('%s: a short Service name is answered locally: AA, RA, TTL 30, the upstream never asked', async (protocol) => {
-    const asked = upstream.asked.length;
-    const result = await dig('127.0.0.1', port, 'productpage', { tcp: protocol === 'tcp' });
-    expect(result.status).toBe('NOERROR');
-    expect(result.flags).toEqual(expect.arrayContaining(['qr', 'aa', 'rd', 'ra']));
-    expect(result.answers).toEqual([{ name: 'productpage', ttl: 30, type: 'A', data: '9.9.9.9' }]);
-    expect(upstream.asked.length).toBe(asked);
-  });
+  it.each([['udp'], ['tcp']])(
+    '%s: a short Service name is answered locally: AA, RA, TTL 30, the upstream never asked',
+    async (protocol) => {
+      const asked = upstream.asked.length;
+      const result = await dig('127.0.0.1', port, 'productpage', { tcp: protocol === 'tcp' });
+      expect(result.status).toBe('NOERROR');
+      expect(result.flags).toEqual(expect.arrayContaining(['qr', 'aa', 'rd', 'ra']));
+      expect(result.answers).toEqual([{ name: 'productpage', ttl: 30, type: 'A', data: '9.9.9.9' }]);
+      expect(upstream.asked.length).toBe(asked);
+    },
+  );
 
   it('search-domain form gets the CNAME then the A', async () => {
     const result = await dig('127.0.0.1', port, 'productpage.ns1.ns1.svc.cluster.local');
@@ -101,15 +118,18 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     expect(result.answers).toEqual([]);
   });
 
-  it.each([['udp'], ['tcp']])('%s: other names are forwarded; answers come back not authoritative', async (protocol) => {
-    const result = await dig('127.0.0.1', port, 'forwarded.example', { tcp: protocol === 'tcp' });
-    expect(result.status).toBe('NOERROR');
-    expect(result.flags).not.toContain('aa');
-    expect(result.flags).toContain('ra');
-    expect(result.answers).toEqual([{ name: 'forwarded.example', ttl: 60, type: 'A', data: '192.0.2.200' }]);
-    const nx = await dig('127.0.0.1', port, 'nothing.example', { tcp: protocol === 'tcp' });
-    expect(nx.status).toBe('NXDOMAIN');
-  });
+  it.each([['udp'], ['tcp']])(
+    '%s: other names are forwarded; answers come back not authoritative',
+    async (protocol) => {
+      const result = await dig('127.0.0.1', port, 'forwarded.example', { tcp: protocol === 'tcp' });
+      expect(result.status).toBe('NOERROR');
+      expect(result.flags).not.toContain('aa');
+      expect(result.flags).toContain('ra');
+      expect(result.answers).toEqual([{ name: 'forwarded.example', ttl: 60, type: 'A', data: '192.0.2.200' }]);
+      const nx = await dig('127.0.0.1', port, 'nothing.example', { tcp: protocol === 'tcp' });
+      expect(nx.status).toBe('NXDOMAIN');
+    },
+  );
 
   it('non-address types of mesh names are forwarded too', async () => {
     const before = upstream.asked.length;
@@ -168,7 +188,8 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const replies: Buffer[] = [];
     socket.on('message', (message) => replies.push(message));
-    const send = (bytes: Buffer) => new Promise<void>((resolve) => socket.send(bytes, port, '127.0.0.1', () => resolve()));
+    const send = (bytes: Buffer) =>
+      new Promise<void>((resolve) => socket.send(bytes, port, '127.0.0.1', () => resolve()));
     const notify = encodeQuery('productpage', 'A', 0x1111);
     notify.writeUInt16BE(notify.readUInt16BE(2) | (4 << 11), 2); // opcode NOTIFY
     await send(notify);
@@ -199,7 +220,8 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     encodeQuery('x', 'A', 0x5555).copy(body, 0, 0, 12);
     body.writeUInt16BE(1, 4);
     const good = encodeQuery('productpage', 'A', 0x6666);
-    const frame = (message: Buffer) => Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
+    const frame = (message: Buffer) =>
+      Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]);
     socket.write(Buffer.concat([frame(body), frame(good)]));
     const answers: number[][] = [];
     let buffered = Buffer.alloc(0);
@@ -221,4 +243,24 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
       [0x6666, 0],
     ]);
   });
+
+  it.skipIf(!hasDnspython)(
+    `dnspython agrees: a local answer over UDP, the ~60 KiB answer over TCP${hasDnspython ? '' : ' (skipped: needs python3-dnspython)'}`,
+    async () => {
+      const script = [
+        'import sys, dns.message, dns.query, dns.flags',
+        'port = int(sys.argv[1])',
+        "r = dns.query.udp(dns.message.make_query('productpage.ns1', 'A'), '127.0.0.1', port=port, timeout=3)",
+        'print(dns.rcode.to_text(r.rcode()), bool(r.flags & dns.flags.AA), [rr.to_text() for rrset in r.answer for rr in rrset], r.answer[0].ttl)',
+        "r = dns.query.tcp(dns.message.make_query('huge.example', 'TXT'), '127.0.0.1', port=port, timeout=3)",
+        'print(len(r.answer[0]))',
+      ].join('\n');
+      // async: the proxy answers from this process's event loop
+      const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', script, String(port)], {
+        encoding: 'utf8',
+      });
+      const out = stdout.trim().split('\n');
+      expect(out).toEqual(["NOERROR True ['9.9.9.9'] 30", '240']);
+    },
+  );
 });

@@ -11,7 +11,9 @@ import {
   readResolvConf,
   serveDns,
   type DnsEvent,
+  type DnsProxyOptions,
   type DnsTransport,
+  type ForwarderOptions,
   type UpstreamSockets,
 } from '@ambient-ts/dns';
 import type { Workload } from '@ambient-ts/discovery';
@@ -32,7 +34,15 @@ export interface DnsServerSockets {
   readonly tcp?: TcpServer;
   /** The pod asking: in shared mode always the pod the sockets belong to. */
   readonly clientWorkload: (remote: { address: string; port: number }) => Promise<Workload | undefined>;
+  /**
+   * Shared mode: how this pod's upstream queries get their sockets (made inside the pod's netns, marked 1337).
+   * Given, the server gets its own forwarder (same upstreams and timeouts); otherwise ztunnel's is shared.
+   */
+  readonly upstreamSockets?: UpstreamSockets;
 }
+
+type ProxySettings = Omit<DnsProxyOptions<Workload>, 'forwarder'>;
+type ForwarderSettings = Omit<ForwarderOptions, 'sockets'>;
 
 export class ZtunnelDns {
   readonly proxy: DnsProxy<Workload>;
@@ -41,9 +51,16 @@ export class ZtunnelDns {
   readonly addresses: { host: string; port: number }[] = [];
   readonly #transports = new Set<DnsTransport>();
   readonly #logging: Logging;
+  readonly #settings: { proxy: ProxySettings; forwarder: ForwarderSettings };
 
-  private constructor(proxy: DnsProxy<Workload>, metrics: DnsMetrics, logging: Logging) {
-    this.proxy = proxy;
+  private constructor(
+    settings: { proxy: ProxySettings; forwarder: ForwarderSettings },
+    sockets: UpstreamSockets,
+    metrics: DnsMetrics,
+    logging: Logging,
+  ) {
+    this.#settings = settings;
+    this.proxy = new DnsProxy({ ...settings.proxy, forwarder: new Forwarder({ ...settings.forwarder, sockets }) });
     this.metrics = metrics;
     this.#logging = logging;
   }
@@ -51,15 +68,21 @@ export class ZtunnelDns {
   /** The resolver and forwarder (always, so SOCKS5 and on-demand lookups can use them), no sockets yet. */
   static async create(
     config: Config,
-    deps: { state: ProxyState; metrics: ProxyMetrics; logging: Logging; upstreamSockets?: UpstreamSockets },
+    deps: {
+      state: ProxyState;
+      metrics: ProxyMetrics;
+      logging: Logging;
+      /** SO_MARK of the upstream sockets (PACKET_MARK, or dedicated capture's mark). */
+      mark?: number | undefined;
+      upstreamSockets?: UpstreamSockets;
+    },
   ): Promise<ZtunnelDns> {
     const resolvConf = await readResolvConf(config.dns.resolvConf);
-    const forwarder = new Forwarder({
+    const forwarder: ForwarderSettings = {
       upstreams: resolvConf.nameservers,
       timeoutMs: config.dns.upstreamTimeoutMs ?? resolvConf.timeoutMs,
       attempts: resolvConf.attempts,
-      sockets: deps.upstreamSockets ?? (await markedUpstreamSockets(config.packetMark)),
-    });
+    };
     const metrics = new DnsMetrics(deps.metrics.registry);
     const log = deps.logging.scope('dns');
     // dedicated mode: the workload's own resolv.conf search list; node/shared: the pod's synthetic one
@@ -67,9 +90,8 @@ export class ZtunnelDns {
       config.proxyMode === 'dedicated'
         ? () => resolvConf.search
         : (client: Workload) => podSearchDomains(client.namespace, config.clusterDomain);
-    const proxy = new DnsProxy<Workload>({
+    const proxy: ProxySettings = {
       view: deps.state.store,
-      forwarder,
       clusterDomain: config.clusterDomain,
       ipv6Enabled: config.ipv6Enabled,
       ...(config.dns.preferredServiceNamespace ? { preferredNamespace: config.dns.preferredServiceNamespace } : {}),
@@ -78,33 +100,41 @@ export class ZtunnelDns {
         metrics.record(event);
         accessLog(log, event);
       },
-    });
+    };
     log.info(
       { upstreams: resolvConf.nameservers.map((u) => `${u.host}:${u.port}`), resolvConf: config.dns.resolvConf },
       'dns resolver ready',
     );
-    return new ZtunnelDns(proxy, metrics, deps.logging);
+    const sockets = deps.upstreamSockets ?? (await markedUpstreamSockets(deps.mark));
+    return new ZtunnelDns({ proxy, forwarder }, sockets, metrics, deps.logging);
   }
 
   /** Serve DNS on sockets the caller made (shared mode: one per pod, inside its netns). */
   createDnsServer(sockets: DnsServerSockets): DnsTransport {
+    const proxy = sockets.upstreamSockets
+      ? new DnsProxy({
+          ...this.#settings.proxy,
+          forwarder: new Forwarder({ ...this.#settings.forwarder, sockets: sockets.upstreamSockets }),
+        })
+      : this.proxy;
     const transport = serveDns({
       ...(sockets.udp ? { udp: sockets.udp } : {}),
       ...(sockets.tcp ? { tcp: sockets.tcp } : {}),
       handle: (message, context) =>
-        this.proxy.handle(message, { ...context, client: () => sockets.clientWorkload(context.remote) }),
+        proxy.handle(message, { ...context, client: () => sockets.clientWorkload(context.remote) }),
       onDrop: (reason, remote) =>
         this.#logging.scope('dns').debug({ src: `${remote.address}:${remote.port}`, reason }, 'dns message dropped'),
     });
-    this.#transports.add(transport);
-    const close = transport.close.bind(transport);
-    return {
+    const handle: DnsTransport = {
       stats: transport.stats,
       close: async () => {
-        this.#transports.delete(transport);
-        await close();
+        this.#transports.delete(handle);
+        await transport.close();
+        if (proxy !== this.proxy) proxy.forwarder.close();
       },
     };
+    this.#transports.add(handle);
+    return handle;
   }
 
   /**
@@ -151,7 +181,6 @@ export class ZtunnelDns {
   /** Stop the servers (stop accepting and reading); the forwarder's sockets close too. */
   async close(): Promise<void> {
     await Promise.all([...this.#transports].map((transport) => transport.close()));
-    this.#transports.clear();
     this.proxy.forwarder.close();
   }
 }
@@ -159,7 +188,12 @@ export class ZtunnelDns {
 function accessLog(log: Logger, event: DnsEvent<Workload>): void {
   if (event.kind === 'rejected') {
     log.debug(
-      { src: `${event.remote.address}:${event.remote.port}`, protocol: event.protocol, reason: event.reason, rcode: event.rcode ?? 'dropped' },
+      {
+        src: `${event.remote.address}:${event.remote.port}`,
+        protocol: event.protocol,
+        reason: event.reason,
+        rcode: event.rcode ?? 'dropped',
+      },
       'dns request rejected',
     );
     return;
@@ -175,7 +209,9 @@ function accessLog(log: Logger, event: DnsEvent<Workload>): void {
       result: event.result,
       rcode: event.rcode,
       endpoints: event.answers,
-      ...(event.upstream ? { upstream: event.upstream.address ?? '', duration: `${Math.round(event.upstream.seconds * 1000)}ms` } : {}),
+      ...(event.upstream
+        ? { upstream: event.upstream.address ?? '', duration: `${Math.round(event.upstream.seconds * 1000)}ms` }
+        : {}),
     },
     'dns request',
   );

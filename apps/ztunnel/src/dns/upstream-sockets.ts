@@ -5,6 +5,9 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { defaultUpstreamSockets, type UpstreamSockets } from '@ambient-ts/dns';
 
+// a type-only import: the module itself is loaded lazily below
+import type * as NetnsModule from '@ambient-ts/netns';
+
 /** The fd under a dgram socket (Node keeps it behind a state symbol; `_handle` is deprecated). */
 function udpFd(socket: UdpSocket): number | undefined {
   const state = Object.getOwnPropertySymbols(socket)
@@ -16,7 +19,7 @@ function udpFd(socket: UdpSocket): number | undefined {
 
 export async function markedUpstreamSockets(mark: number | undefined): Promise<UpstreamSockets> {
   if (mark === undefined) return defaultUpstreamSockets;
-  let netns: typeof import('@ambient-ts/netns');
+  let netns: typeof NetnsModule;
   try {
     netns = await import('@ambient-ts/netns');
   } catch {

@@ -44,6 +44,7 @@ export async function startZtunnel(
     STATS_ADDR: '127.0.0.1:0',
     READINESS_ADDR: '127.0.0.1:0',
     SOCKS5_ADDR: '127.0.0.1:0',
+    ISTIO_META_DNS_PROXY_ADDR: '127.0.0.1:0',
     ...env,
   });
   const out = new PassThrough();

@@ -39,7 +39,7 @@ describe('FileFollower', () => {
     expect(changes()).toBe(2);
   });
 
-  it('a change made after the caller read the file but before start() is found by the stat fallback', async () => {
+  it('a change made after the caller read the file but before start() is found by the stat fallback; one edit is one report', async () => {
     const { path, follower, changes } = setup(100);
     const signature = await FileFollower.signature(path);
     writeFileSync(path, 'changed meanwhile');
@@ -48,5 +48,10 @@ describe('FileFollower', () => {
     expect(changes()).toBe(1);
     await sleep(300); // nothing new: no more reports
     expect(changes()).toBe(1);
+    // With both the watch and a fast poll running, one edit is still one report.
+    writeFileSync(`${path}.tmp`, 'edited');
+    renameSync(`${path}.tmp`, path);
+    await sleep(400);
+    expect(changes()).toBe(2);
   });
 });

@@ -65,14 +65,14 @@ export class FileFollower {
   #schedule(): void {
     if (this.#stopped) return;
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => void this.#check(true), this.#options.debounceMs);
+    this.#debounce = setTimeout(() => void this.#check(), this.#options.debounceMs);
   }
 
-  async #check(fromWatch = false): Promise<void> {
+  async #check(): Promise<void> {
     if (this.#stopped) return;
+    // Inode, size and mtime (ns resolution): the watch and the poll report one edit once between them.
     const signature = await this.#stat();
-    // A watch event always reloads (same size and mtime within the clock's resolution is possible).
-    if (!fromWatch && signature === this.#signature) return;
+    if (signature === this.#signature) return;
     this.#signature = signature;
     if (this.#running) {
       this.#again = true;

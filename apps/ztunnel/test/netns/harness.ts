@@ -45,8 +45,8 @@ export interface MeshWorkload {
   captured?: boolean;
   /** `default/<host>: { port: targetPort }` as in LocalConfig. */
   services?: Record<string, Record<number, number>>;
-  /** Merged into the workload's LocalConfig entry (waypoint, applicationTunnel, …). */
-  extra?: Record<string, unknown>;
+  /** Merged into the workload's LocalConfig entry (waypoint, applicationTunnel, …); a function gets the pods' IPs. */
+  extra?: Record<string, unknown> | ((ipOf: (workload: string) => string) => Record<string, unknown>);
 }
 
 export interface MeshWorkloadInfo {
@@ -65,7 +65,8 @@ export interface NetnsMeshOptions {
   nodes: number;
   podsPerNode: number;
   workloads: MeshWorkload[];
-  services?: Record<string, unknown>[];
+  /** LocalConfig services; a function gets the pods' IPs (a waypoint referenced by address). */
+  services?: Record<string, unknown>[] | ((ipOf: (workload: string) => string) => Record<string, unknown>[]);
   policies?: Record<string, unknown>[];
   /** Topology nodes that run a ztunnel (`node0`, …); default every node. Pods elsewhere are uncaptured. */
   ztunnelNodes?: string[];
@@ -125,6 +126,11 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
       captured: (spec.captured ?? true) && ztunnelNodes.has(pod.node.name),
     });
   }
+  const ipOf = (name: string) => {
+    const found = workloads.get(name);
+    if (!found) throw new Error(`no workload ${name}; workloads: ${[...workloads.keys()].join(', ')}`);
+    return found.ip;
+  };
   const localConfig = {
     workloads: options.workloads.map((spec) => {
       const info = workloads.get(spec.name)!;
@@ -142,10 +148,10 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
         canonicalRevision: 'v1',
         clusterId: 'cluster1',
         ...(spec.services ? { services: spec.services } : {}),
-        ...spec.extra,
+        ...(typeof spec.extra === 'function' ? spec.extra(ipOf) : spec.extra),
       };
     }),
-    services: options.services ?? [],
+    services: (typeof options.services === 'function' ? options.services(ipOf) : options.services) ?? [],
     policies: options.policies ?? [],
   };
   let destroyed: Promise<void> | undefined;

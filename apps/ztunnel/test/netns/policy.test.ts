@@ -1,0 +1,141 @@
+// Inbound checks of a pod's 15008 in shared mode (facts §1.6, §11 #9, #10): an ALLOW policy for another
+// principal answers a raw HBONE CONNECT with 401 and ztunnel's policy-rejection log line, and a captured client's
+// connection to that pod is closed without data; a CONNECT whose authority is another IP gets 400 and
+// `ip mismatch: <pod ip> != <authority ip>`. The raw HBONE client runs in an uncaptured pod (15008 is not
+// redirected by the in-pod rules) with a certificate from the test CA. Root and the native addon only.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNetnsMesh, netnsMeshSupport, type NetnsMesh } from './harness.ts';
+import { awaitAccessLog, awaitLogMentioning, awaitMetric, metricValue } from './mesh-observe.ts';
+import { attempt, PodApps, type PodServer } from './pod-apps.ts';
+
+const support = await netnsMeshSupport();
+const suffix = support.available ? '' : ` — skipped: ${support.reason}`;
+const policyRejection = 'connection closed due to policy rejection: allow policies exist, but none allowed';
+
+describe.skipIf(!support.available)(`shared mode inbound policy and authority checks${suffix}`, () => {
+  let mesh: NetnsMesh;
+  const apps = new PodApps();
+  let guardedApp: PodServer;
+  let serverApp: PodServer;
+
+  beforeAll(async () => {
+    mesh = await createNetnsMesh({
+      nodes: 2,
+      podsPerNode: 2,
+      workloads: [
+        { name: 'client', pod: 'node0-pod0' },
+        { name: 'prober', pod: 'node0-pod1', captured: false },
+        { name: 'guarded', pod: 'node1-pod0', namespace: 'guarded' },
+        { name: 'server', pod: 'node1-pod1' },
+      ],
+      policies: [
+        {
+          name: 'only-other',
+          namespace: 'guarded',
+          scope: 'Namespace',
+          action: 'Allow',
+          rules: [[[{ principals: [{ Exact: 'cluster.local/ns/default/sa/other' }] }]]],
+        },
+      ],
+    });
+    guardedApp = await apps.server(mesh.workload('guarded').pod, 8080, 'double');
+    serverApp = await apps.server(mesh.workload('server').pod, 8080, 'double');
+  });
+
+  afterAll(async () => {
+    await apps.close();
+    await mesh?.destroy();
+  });
+
+  it('ALLOW for another principal: a raw HBONE CONNECT gets 401 and the policy-rejection log line', async () => {
+    const guarded = mesh.workload('guarded');
+    const client = mesh.workload('client');
+    const probe = await apps.hboneConnect(mesh.workload('prober').pod, {
+      identity: client.identity,
+      to: { host: guarded.ip, port: 15008 },
+      authority: `${guarded.ip}:8080`,
+      expect: [guarded.identity],
+    });
+    expect(probe.status).toBe(401);
+    const line = await awaitAccessLog(mesh, 'node1', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.workload': 'guarded',
+      'src.workload': 'prober',
+    });
+    expect(line).toMatchObject({
+      level: 'error',
+      error: policyRejection,
+      'src.identity': client.identity,
+      'dst.identity': guarded.identity,
+      'dst.hbone_addr': `${guarded.ip}:8080`,
+    });
+    const labels = {
+      reporter: 'destination',
+      response_flags: 'DENY',
+      destination_workload: 'guarded',
+      destination_workload_namespace: 'guarded',
+    };
+    const text = await awaitMetric(mesh, 'node1', 'istio_tcp_connections_failed_total', labels);
+    expect(metricValue(text, 'istio_tcp_connections_failed_total', { ...labels, source_workload: 'prober' })).toBe(1);
+  });
+
+  it('a captured client’s connection to the guarded pod is closed without data', async () => {
+    const guarded = mesh.workload('guarded');
+    const result = await attempt(apps, mesh.workload('client').pod, { host: guarded.ip, port: 8080 }, 'let me in');
+    // The client's own ztunnel accepted the captured connection, then closed it when the tunnel was refused.
+    expect(result.connected).toBe(true);
+    expect(result.received).toBe('');
+    expect(guardedApp.accepted).toEqual([]);
+    const inbound = await awaitAccessLog(mesh, 'node1', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.workload': 'guarded',
+      'src.workload': 'client',
+    });
+    expect(inbound).toMatchObject({
+      level: 'error',
+      error: policyRejection,
+      'src.identity': mesh.workload('client').identity,
+    });
+    // The client side: the tunnel was refused, so the app connection failed (no bytes, no retry: facts §1.6).
+    const outbound = await awaitAccessLog(mesh, 'node0', {
+      message: 'connection failed',
+      direction: 'outbound',
+      'dst.addr': `${guarded.ip}:8080`,
+    });
+    expect(outbound).toMatchObject({ level: 'warn' });
+    expect(String(outbound!['src.addr'])).toMatch(new RegExp(`^${mesh.workload('client').ip}:\\d+$`));
+    expect(String(outbound!['error'])).toContain('HTTP status 401');
+    const failed = await awaitMetric(mesh, 'node1', 'istio_tcp_connections_failed_total', {
+      reporter: 'destination',
+      response_flags: 'DENY',
+      source_workload: 'client',
+      destination_workload: 'guarded',
+    });
+    expect(
+      metricValue(failed, 'istio_tcp_connections_failed_total', {
+        reporter: 'destination',
+        source_workload: 'client',
+        destination_workload: 'guarded',
+      }),
+    ).toBe(1);
+  });
+
+  it('ip mismatch: a CONNECT to the pod’s 15008 naming another IP gets 400 and the log says which', async () => {
+    const server = mesh.workload('server');
+    const other = mesh.workload('guarded');
+    const probe = await apps.hboneConnect(mesh.workload('prober').pod, {
+      identity: mesh.workload('client').identity,
+      to: { host: server.ip, port: 15008 },
+      authority: `${other.ip}:8080`,
+      expect: [server.identity],
+    });
+    expect(probe.status).toBe(400);
+    const [line] = await awaitLogMentioning(mesh, 'node1', 'ip mismatch');
+    expect(String(line!['error'])).toBe(`ip mismatch: ${server.ip} != ${other.ip}`);
+    // Refused before any app was dialled.
+    expect(serverApp.accepted).toEqual([]);
+    expect(guardedApp.accepted).toEqual([]);
+  });
+});

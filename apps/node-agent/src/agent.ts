@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ZDS_MAX_MESSAGE_BYTES } from '@ambient-ts/istio-api';
 import { SeqpacketServer } from '@ambient-ts/netns';
 import {
   detectIptables,
@@ -22,7 +23,6 @@ import {
 } from '@ambient-ts/netns-topology';
 import { FileFollower } from './follow-file.ts';
 import { parsePodsFile, PodsFileError, type PodSpec } from './pods-file.ts';
-import { ZDS_MAX_MESSAGE_BYTES } from '@ambient-ts/istio-api';
 import {
   encodeRequest,
   ZdsConnection,

@@ -1,7 +1,7 @@
 // The PodRegistry of shared mode: one PodProxy per pod uid, as the ZDS client says (facts §9.1). Add is
 // idempotent per uid (the same namespace keeps the running proxy; another namespace drains the old one and
-// starts a new one), Del and reconcile drain, and a failed start rejects (the client NACKs and retries every
-// 5 s) with an error naming the pod and what failed. @ambient-ts/netns is an optional dependency: it is
+// starts a new one), Del and reconcile drain, and a failed start rejects with what failed and why (the client
+// NACKs naming the pod around it, and retries every 5 s). @ambient-ts/netns is an optional dependency: it is
 // loaded when the first pod arrives.
 import { closeSync } from 'node:fs';
 import type * as Netns from '@ambient-ts/netns';
@@ -49,7 +49,7 @@ export class PodProxies implements PodRegistry {
 
   async add(uid: string, info: PodInfo, netnsFd: number, netnsId: NetnsId): Promise<void> {
     const pod = `${info.namespace}/${info.name}`;
-    if (this.#closed) throw new PodStartError(`pod ${pod} (uid ${uid}): ztunnel is shutting down`);
+    if (this.#closed) throw new PodStartError('ztunnel is shutting down');
     const running = this.#pods.get(uid);
     if (running && sameNamespace(running.netnsId, netnsId)) {
       // The agent re-sent a pod we serve (a reconnect's snapshot, a repeated Add): keep it, release the fd.
@@ -61,17 +61,13 @@ export class PodProxies implements PodRegistry {
     try {
       netns = await this.#loadNetns();
     } catch (error) {
-      throw this.#fail(uid, info, netnsId, `pod ${pod} (uid ${uid}): ${(error as Error).message}`);
+      throw this.#fail(uid, info, netnsId, (error as Error).message);
     }
     let proxy: PodProxy;
     try {
       proxy = await PodProxy.start({ uid, info, netnsFd, netnsId, netns, data: this.#options.data });
     } catch (error) {
-      const message =
-        error instanceof PodStartError
-          ? error.message
-          : `pod ${pod} (uid ${uid}): starting its proxy failed: ${(error as Error).message}`;
-      throw this.#fail(uid, info, netnsId, message);
+      throw this.#fail(uid, info, netnsId, (error as Error).message);
     }
     this.#failed.delete(uid);
     if (running) {

@@ -72,7 +72,7 @@ export interface PodProxyOptions {
   data: DataPath;
 }
 
-/** A pod proxy's start failed: the message names the pod and what failed (it becomes the ZDS NACK). */
+/** A pod proxy's start failed: the message says what failed and why (the ZDS NACK names the pod around it). */
 export class PodStartError extends Error {
   override readonly name = 'PodStartError';
 }
@@ -342,7 +342,8 @@ export class PodProxy {
 
   #startError(what: string, cause: unknown): PodStartError {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    return new PodStartError(`pod ${this.podName} (uid ${this.uid}): ${what}: ${detail}`, { cause });
+    // The ZDS client's NACK names the pod (uid, namespace/name) around this text.
+    return new PodStartError(`${what}: ${detail}`, { cause });
   }
 
   // --- outbound (15001)
@@ -377,25 +378,22 @@ export class PodProxy {
   }
 
   /**
-   * The source of an outbound connection: the local workload at the client's IP, which must be this pod
-   * (name and namespace of its WorkloadInfo). Waits up to 5 s for discovery, like ztunnel.
+   * The source of an outbound connection: the local workload at the client's IP (waiting up to 5 s for
+   * discovery, like ztunnel), which must be this pod (name and namespace of its WorkloadInfo).
    */
   async #sourceWorkload(clientIp: string): Promise<{ workload?: Workload; error: string }> {
-    const { state } = this.#data;
-    const workload = await state.waitForWorkload(() => {
-      const found = state.localWorkloadByIp(clientIp);
-      return found && this.#isPod(found) ? found : undefined;
-    }, WORKLOAD_WAIT_MS);
-    if (workload) return { workload, error: '' };
-    const other = state.localWorkloadByIp(clientIp);
-    if (other) {
+    const workload = await this.#data.state.waitForLocalWorkload(clientIp, WORKLOAD_WAIT_MS);
+    if (!workload) {
       return {
-        error: `the workload at ${clientIp} is ${other.namespace}/${other.name}, not this pod (${this.podName})`,
+        error: `no local workload at ${clientIp} in discovery after ${WORKLOAD_WAIT_MS} ms (pod ${this.podName})`,
       };
     }
-    return {
-      error: `no local workload at ${clientIp} in discovery after ${WORKLOAD_WAIT_MS} ms (pod ${this.podName})`,
-    };
+    if (!this.#isPod(workload)) {
+      return {
+        error: `the workload at ${clientIp} is ${workload.namespace}/${workload.name}, not this pod (${this.podName})`,
+      };
+    }
+    return { workload, error: '' };
   }
 
   /** This pod's workload in discovery (for the certificate its HBONE listener presents). */

@@ -13,15 +13,19 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { zds } from '@ambient-ts/istio-api';
+import { expect } from 'vitest';
 import {
   createTopology,
   installInpodRules,
+  start,
+  type NamespacedProcess,
   type NodeInfo,
   type PodInfo,
   type Topology,
 } from '@ambient-ts/netns-topology';
 import { captureSupport } from '../../src/capture-support.ts';
 import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
+import { eventually, metricValue } from '../helpers/observe.ts';
 import type { AgentConnection, FakeAgent } from '../inpod/fake-agent.ts';
 
 /** Whether the netns tier can run here; `reason` goes into the skipped suite's title. */
@@ -43,6 +47,8 @@ export interface MeshWorkload {
   serviceAccount?: string;
   /** In the mesh: in-pod rules installed and handed to its node's ztunnel. Default true (if its node runs one). */
   captured?: boolean;
+  /** Captured, but not handed to ztunnel at start (the test sends the Add itself). Default true. */
+  added?: boolean;
   /** `default/<host>: { port: targetPort }` as in LocalConfig. */
   services?: Record<string, Record<number, number>>;
   /** Merged into the workload's LocalConfig entry (waypoint, applicationTunnel, …); a function gets the pods' IPs. */
@@ -59,6 +65,8 @@ export interface MeshWorkloadInfo {
   ip: string;
   pod: PodInfo;
   captured: boolean;
+  /** Handed to ztunnel at start. */
+  added: boolean;
 }
 
 export interface NetnsMeshOptions {
@@ -124,6 +132,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
       ip: pod.ip,
       pod,
       captured: (spec.captured ?? true) && ztunnelNodes.has(pod.node.name),
+      added: spec.added ?? true,
     });
   }
   const ipOf = (name: string) => {
@@ -230,7 +239,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     for (const info of workloads.values()) {
       if (!info.captured) continue;
       await installInpodRules(info.pod.namespace);
-      if (options.addPods === false) continue;
+      if (options.addPods === false || !info.added) continue;
       const response = await mesh.addPod(info.name);
       if (response.ack?.error) throw new Error(`adding ${info.name} was NACKed: ${response.ack.error}`);
     }
@@ -239,4 +248,123 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     throw error;
   }
   return mesh;
+}
+
+/** A client connection that stays open: prints `{"data"}` per chunk received, `{"error"}`, and `{"closed"}`. */
+export interface LongLivedClient {
+  readonly process: NamespacedProcess;
+  /** Resolves once `text` came back (the echo of a write). */
+  received(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once the connection closed; rejects after `timeoutMs`. */
+  closed(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const LONG_LIVED_CLIENT = `
+const net = require('node:net');
+const [host, port, payload] = process.argv.slice(1);
+const socket = net.connect({ host, port: Number(port) });
+socket.setEncoding('utf8');
+socket.on('connect', () => socket.write(payload));
+socket.on('data', (chunk) => console.log(JSON.stringify({ data: chunk })));
+socket.on('error', (error) => console.log(JSON.stringify({ error: error.code ?? error.message })));
+socket.on('close', () => { console.log(JSON.stringify({ closed: true })); process.exit(0); });
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** An unmodified client inside `namespace` that connects, writes `payload` and keeps the connection open. */
+export function startLongLivedClient(
+  namespace: string,
+  target: { host: string; port: number },
+  payload: string,
+): LongLivedClient {
+  const child = start(namespace, [
+    process.execPath,
+    '-e',
+    LONG_LIVED_CLIENT,
+    target.host,
+    String(target.port),
+    payload,
+  ]);
+  return {
+    process: child,
+    async received(text, timeoutMs = 5000) {
+      await child.waitFor(`"data":${JSON.stringify(text).slice(0, -1)}`, timeoutMs);
+    },
+    async closed(timeoutMs = 5000) {
+      await child.waitFor('{"closed":true}', timeoutMs);
+    },
+    stop: () => child.stop(),
+  };
+}
+
+/** The access-log records of a node's ztunnel matching every field of `filter`. */
+export const accessLines = (mesh: NetnsMesh, node: string, filter: Record<string, unknown>) =>
+  mesh
+    .ztunnel(node)
+    .started.logs()
+    .filter(
+      (line) => line['scope'] === 'access' && Object.entries(filter).every(([key, value]) => line[key] === value),
+    );
+
+/**
+ * One captured connection client → server:8080 through HBONE, as facts §11 #1 asserts it: both reporters count
+ * exactly one mutual-TLS connection between the two SPIFFE identities with `bytes` each way (an echo), and both
+ * access logs name the workloads, identities and addresses.
+ */
+export async function expectMeshTraffic(
+  mesh: NetnsMesh,
+  names: { client: string; server: string; bytes: number; port?: number },
+): Promise<void> {
+  const client = mesh.workload(names.client);
+  const server = mesh.workload(names.server);
+  const { bytes } = names;
+  const port = names.port ?? 8080;
+  const clientNode = client.pod.node.name;
+  const serverNode = server.pod.node.name;
+  const labels = {
+    source_workload: client.name,
+    destination_workload: server.name,
+    source_principal: client.identity,
+    destination_principal: server.identity,
+    connection_security_policy: 'mutual_tls',
+  };
+  for (const [reporter, node] of [
+    ['source', clientNode],
+    ['destination', serverNode],
+  ] as const) {
+    const mine = { ...labels, reporter };
+    const text = await eventually(
+      () => mesh.ztunnel(node).started.metrics(),
+      (body) => metricValue(body, 'istio_tcp_connections_closed_total', mine) >= 1,
+    );
+    expect(metricValue(text, 'istio_tcp_connections_opened_total', mine)).toBe(1);
+    expect(metricValue(text, 'istio_tcp_connections_closed_total', mine)).toBe(1);
+    expect(metricValue(text, 'istio_tcp_received_bytes_total', mine)).toBe(bytes);
+    expect(metricValue(text, 'istio_tcp_sent_bytes_total', mine)).toBe(bytes);
+  }
+  const outbound = await eventually(
+    () => accessLines(mesh, clientNode, { direction: 'outbound', 'dst.workload': server.name }),
+    (lines) => lines.some((line) => line['message'] === 'connection complete'),
+  );
+  expect(outbound.find((line) => line['message'] === 'connection complete')).toMatchObject({
+    'src.addr': expect.stringMatching(new RegExp(`^${client.ip.replaceAll('.', '\\.')}:\\d+$`)),
+    'src.workload': client.name,
+    'src.identity': client.identity,
+    'dst.addr': `${server.ip}:15008`,
+    'dst.hbone_addr': `${server.ip}:${port}`,
+    'dst.identity': server.identity,
+    bytes_sent: bytes,
+    bytes_recv: bytes,
+  });
+  const inbound = await eventually(
+    () => accessLines(mesh, serverNode, { direction: 'inbound', 'dst.workload': server.name }),
+    (lines) => lines.some((line) => line['message'] === 'connection complete'),
+  );
+  expect(inbound.find((line) => line['message'] === 'connection complete')).toMatchObject({
+    'src.workload': client.name,
+    'src.identity': client.identity,
+    'dst.identity': server.identity,
+    'dst.hbone_addr': `${server.ip}:${port}`,
+  });
 }

@@ -43,6 +43,8 @@ export interface OutboundDeps {
   connectTimeoutMs?: number;
   /** Creates plain-TCP upstream sockets (in-pod mode: inside the pod's namespace, marked); HBONE dials go through `pool`. */
   socketFactory?: SocketFactory;
+  /** On-demand DNS for workloads known only by hostname (ztunnel's DNS resolver, counted); default the system's. */
+  resolveHostname?: (hostname: string, source: Workload) => Promise<string | undefined>;
 }
 
 export interface OutboundConnection {
@@ -54,8 +56,17 @@ export interface OutboundConnection {
 /** Why a connection was not carried, for the capture side (SOCKS5 reply code). */
 export type OutboundFailure = 'not-allowed' | 'unreachable' | 'refused';
 
-async function resolveDial(dial: Dial): Promise<{ ip: string; port: number }> {
+async function resolveDial(
+  dial: Dial,
+  deps: OutboundDeps,
+  connection: OutboundConnection,
+): Promise<{ ip: string; port: number }> {
   if (dial.kind === 'ip') return { ip: dial.ip, port: dial.port };
+  if (deps.resolveHostname) {
+    const ip = await deps.resolveHostname(dial.hostname, connection.source);
+    if (ip === undefined) throw new Error(`on-demand DNS: ${dial.hostname} did not resolve`);
+    return { ip, port: dial.port };
+  }
   const answer = await lookup(dial.hostname);
   return { ip: answer.address, port: dial.port };
 }
@@ -107,7 +118,7 @@ async function openUpstream(
     };
   }
   if (decision.kind === 'tcp') {
-    const target = await resolveDial(decision.target);
+    const target = await resolveDial(decision.target, deps, connection);
     const socket = await connectTcp({ host: target.ip, port: target.port, timeoutMs, ...factory });
     return {
       stream: socket,
@@ -125,7 +136,7 @@ async function openUpstream(
   const clientIp = clientIpOf(connection.client);
   const sourceIp = connection.source.workloadIps.includes(clientIp) ? clientIp : undefined;
   if (decision.kind === 'hbone') {
-    const target = await resolveDial(decision.target);
+    const target = await resolveDial(decision.target, deps, connection);
     const tunnel = await deps.pool.connect({
       address: { host: target.ip, port: target.port },
       authority: decision.authority,
@@ -147,7 +158,7 @@ async function openUpstream(
       },
     };
   }
-  const gateway = await resolveDial(decision.gateway);
+  const gateway = await resolveDial(decision.gateway, deps, connection);
   const tunnel = await connectDoubleHbone(deps.pool, {
     outer: {
       address: { host: gateway.ip, port: gateway.port },

@@ -205,6 +205,7 @@ export class Ztunnel {
         onDemand: config.xdsOnDemand,
         ...socketFactory,
         dns: this.#dns!,
+        resolveHostname: (hostname, source) => this.#dns!.resolveOnDemand(hostname, source),
       });
       this.ports.socks5 = (this.#socks5.address() as AddressInfo).port;
     }
@@ -218,6 +219,7 @@ export class Ztunnel {
         netns: capture.netns,
         socketFactory: capture.socketFactory,
         controlPlane: await controlPlaneEndpoints(config, log),
+        resolveHostname: (hostname, source) => this.#dns!.resolveOnDemand(hostname, source),
       });
       this.ports.outbound = (this.#capture.address() as AddressInfo).port;
       log.info(

@@ -16,7 +16,7 @@ import {
   type ForwarderOptions,
   type UpstreamSockets,
 } from '@ambient-ts/dns';
-import type { Workload } from '@ambient-ts/discovery';
+import { workloadIdentity, type Workload } from '@ambient-ts/discovery';
 import type { Logger } from 'pino';
 import type { Logging, ProxyMetrics } from '@ambient-ts/telemetry';
 import type { Config } from '../config.ts';
@@ -52,14 +52,17 @@ export class ZtunnelDns {
   readonly #transports = new Set<DnsTransport>();
   readonly #logging: Logging;
   readonly #settings: { proxy: ProxySettings; forwarder: ForwarderSettings };
+  readonly #proxyMetrics: ProxyMetrics;
 
   private constructor(
     settings: { proxy: ProxySettings; forwarder: ForwarderSettings },
     sockets: UpstreamSockets,
     metrics: DnsMetrics,
     logging: Logging,
+    proxyMetrics: ProxyMetrics,
   ) {
     this.#settings = settings;
+    this.#proxyMetrics = proxyMetrics;
     this.proxy = new DnsProxy({ ...settings.proxy, forwarder: new Forwarder({ ...settings.forwarder, sockets }) });
     this.metrics = metrics;
     this.#logging = logging;
@@ -106,7 +109,7 @@ export class ZtunnelDns {
       'dns resolver ready',
     );
     const sockets = deps.upstreamSockets ?? (await markedUpstreamSockets(deps.mark));
-    return new ZtunnelDns({ proxy, forwarder }, sockets, metrics, deps.logging);
+    return new ZtunnelDns({ proxy, forwarder }, sockets, metrics, deps.logging, deps.metrics);
   }
 
   /** Serve DNS on sockets the caller made (shared mode: one per pod, inside its netns). */
@@ -167,6 +170,26 @@ export class ZtunnelDns {
       });
     }
     log.info({ addresses: this.addresses.map((a) => `${a.host}:${a.port}`) }, 'starting local DNS server');
+  }
+
+  /**
+   * On-demand DNS for a workload known only by hostname (ztunnel's `resolve_on_demand_dns`): counted in
+   * istio_on_demand_dns_total with the source's labels and the hostname, then resolved like any query.
+   */
+  resolveOnDemand(hostname: string, source: Workload): Promise<string | undefined> {
+    const known = (value: string): string => value || 'unknown';
+    this.#proxyMetrics.onDemandDns.inc({
+      source_workload: known(source.workloadName || source.name),
+      source_canonical_service: known(source.canonicalName),
+      source_canonical_revision: known(source.canonicalRevision),
+      source_workload_namespace: known(source.namespace),
+      source_principal: workloadIdentity(source),
+      source_app: known(source.canonicalName),
+      source_version: known(source.canonicalRevision),
+      source_cluster: known(source.clusterId),
+      hostname,
+    });
+    return this.resolveHost(hostname, source);
   }
 
   /** The first address `name` resolves to for `client` (SOCKS5 domain targets, on-demand lookups). */

@@ -33,9 +33,11 @@ const yaml = `
 workloads:
 - {uid: c//Pod/default/client, name: client, namespace: default, serviceAccount: client, trustDomain: cluster.local, workloadIps: ["127.0.15.2"], protocol: HBONE, node: node-a, canonicalName: client-app, canonicalRevision: v1}
 - {uid: c//Pod/default/server, name: server, namespace: default, serviceAccount: server, trustDomain: cluster.local, workloadIps: ["127.0.15.1"], protocol: HBONE, node: node-a, services: {"default/echo.default.svc.cluster.local": {80: 8080}}}
+- {uid: c//Pod/default/dnsonly, name: dnsonly, namespace: default, serviceAccount: dnsonly, trustDomain: cluster.local, workloadIps: [], hostname: dnsonly-backend.example, protocol: TCP, node: node-b, services: {"default/dnsonly.default.svc.cluster.local": {80: 8080}}}
 services:
 - {name: echo, namespace: default, hostname: echo.default.svc.cluster.local, vips: ["/127.10.15.1"], ports: {80: 8080}}
 - {name: ext, namespace: default, hostname: ext.example.com, vips: ["/127.10.15.2"], ports: {80: 8080}}
+- {name: dnsonly, namespace: default, hostname: dnsonly.default.svc.cluster.local, vips: ["/127.10.15.3"], ports: {80: 8080}}
 `;
 
 describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
@@ -52,7 +54,11 @@ describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
     upstream = await startTestUpstream({
       host,
       port: 53,
-      records: { 'forwarded.example': [{ type: 'A', data: '192.0.2.7' }] },
+      records: {
+        'forwarded.example': [{ type: 'A', data: '192.0.2.7' }],
+        // the hostname-only workload's address, found by on-demand DNS
+        'dnsonly-backend.example': [{ type: 'A', data: '127.0.15.1' }],
+      },
       silent: ['silent.example'],
     });
     dir = mkdtempSync(join(tmpdir(), 'ztunnel-dns-'));
@@ -153,6 +159,27 @@ describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
       (found) => found !== undefined,
     );
     expect(line).toMatchObject({ 'dst.service': 'echo.default.svc.cluster.local' });
+  });
+
+  it('a workload known only by hostname is resolved by on-demand DNS through the same resolver, counted per connection', async () => {
+    for (const payload of ['one', 'two']) {
+      const socket = await socksConnect({
+        proxy: node.socks,
+        target: { host: '127.10.15.3', port: 80 },
+        localAddress: '127.0.15.2',
+      });
+      expect(await roundTrip(socket, payload)).toBe(payload + payload);
+    }
+    const metrics = await node.metrics();
+    expect(
+      metricValue(metrics, 'istio_on_demand_dns_total', {
+        hostname: 'dnsonly-backend.example',
+        source_workload: 'client',
+        source_canonical_service: 'client-app',
+        source_principal: 'spiffe://cluster.local/ns/default/sa/client',
+      }),
+    ).toBe(2);
+    expect(upstream.asked.filter((name) => name === 'dnsonly-backend.example').length).toBeGreaterThanOrEqual(2);
   });
 
   it('dedicated mode: the one workload is the client whatever the source; its resolv.conf search list is stripped', async () => {

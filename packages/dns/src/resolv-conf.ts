@@ -28,8 +28,8 @@ export function parseResolvConf(text: string): ResolvConf {
     if (line === '') continue;
     const [keyword, ...args] = line.split(/\s+/);
     if (keyword === 'nameserver' && args[0]) {
-      const host = args[0].replace(/%.*$/, ''); // a zone id (fe80::1%eth0) is not ours to use
-      if (isIP(host)) nameservers.push({ host, port: 53 });
+      // a link-local address with a zone id (fe80::1%eth0) cannot be used from here: skipped
+      if (!args[0].includes('%') && isIP(args[0])) nameservers.push({ host: args[0], port: 53 });
     } else if (keyword === 'search' || keyword === 'domain') {
       search = args.filter((domain) => domain !== '.');
     } else if (keyword === 'options') {

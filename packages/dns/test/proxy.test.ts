@@ -9,7 +9,9 @@ import type { Workload } from '@ambient-ts/discovery';
 import {
   DnsProxy,
   Forwarder,
+  addressesOf,
   bindDnsSockets,
+  decodeIncoming,
   encodeQuery,
   podSearchDomains,
   serveDns,
@@ -263,4 +265,28 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
       expect(out).toEqual(["NOERROR True ['9.9.9.9'] 30", '240']);
     },
   );
+
+  it('forwarding tries the next upstream when one does not answer, and says which answered', async () => {
+    const mute = await startTestUpstream({ records: {}, silent: ['forwarded.example'] });
+    const forwarder = new Forwarder({
+      upstreams: [
+        { host: mute.host, port: mute.port },
+        { host: upstream.host, port: upstream.port },
+      ],
+      timeoutMs: 200,
+      attempts: 1,
+    });
+    try {
+      const message = encodeQuery('forwarded.example', 'A', 1);
+      const incoming = decodeIncoming(message, 'udp');
+      if (incoming.kind !== 'query') throw new Error('not a query');
+      const answer = await forwarder.forward(message, incoming.query);
+      expect(answer.upstream).toEqual({ host: upstream.host, port: upstream.port });
+      expect(mute.asked).toEqual(['forwarded.example']);
+      expect(addressesOf(answer.response, 'A').addresses).toEqual(['192.0.2.200']);
+    } finally {
+      forwarder.close();
+      await mute.close();
+    }
+  });
 });

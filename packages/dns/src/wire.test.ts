@@ -133,7 +133,7 @@ describe('the wire edge', () => {
     expect(decoded.flag_tc).toBe(true);
     expect(decoded.questions).toHaveLength(1);
     expect(decoded.answers!.length).toBeGreaterThan(10);
-    expect(decoded.answers!.map((a) => a.data)).toEqual(
+    expect(decoded.answers!.map((a) => (a as { data: unknown }).data)).toEqual(
       records.slice(0, decoded.answers!.length).map((r) => r.address),
     );
   });

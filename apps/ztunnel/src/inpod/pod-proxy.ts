@@ -360,6 +360,21 @@ export class PodProxy {
       client.destroy();
       return;
     }
+    if (isLoopback(destination.ip) && this.#data.illegalPorts.includes(destination.port)) {
+      // Facts §2.1 step 0, before the source lookup: a pod dialling its own localhost:15001 is not redirected
+      // and its loopback address is no workload (the lookup would hold the connection for 5 s).
+      this.#data.traffic.failed(
+        {
+          direction: 'outbound',
+          sourceAddress: formatHostPort(clientIp, client.remotePort ?? 0),
+          destinationAddress: formatHostPort(destination.ip, destination.port),
+          mutualTls: false,
+        },
+        `attempted recursive call to ourselves on illegal port ${destination.port}`,
+      );
+      client.destroy();
+      return;
+    }
     const source = await this.#sourceWorkload(clientIp);
     if (!source.workload) {
       this.#log.warn(

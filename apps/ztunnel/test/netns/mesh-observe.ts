@@ -61,11 +61,16 @@ export function awaitMetric(
   );
 }
 
-/** Connections a node's ztunnel has seen so far (opened and early failures), to show no loop or storm. */
-export function connectionCount(mesh: NetnsMesh, node: string): number {
+/** The connections a node's ztunnel has seen so far (opened and early failures), oldest first. */
+export function connectionRecords(mesh: NetnsMesh, node: string): LogRecord[] {
   return accessLog(mesh, node).filter(
     (line) => line['message'] === 'connection opened' || line['message'] === 'connection failed',
-  ).length;
+  );
+}
+
+/** How many connections a node's ztunnel has seen so far, to show no loop or storm. */
+export function connectionCount(mesh: NetnsMesh, node: string): number {
+  return connectionRecords(mesh, node).length;
 }
 
 export { metricValue };

@@ -3,12 +3,12 @@
 // Two modes (README "Modes"): loopback — pods are loopback IPs, ztunnels in node mode, clients through SOCKS5;
 // netns — pods are network namespaces (netns-plane.ts), ztunnels in shared mode fed by a node agent per node
 // over ZDS, waypoints inside their pods, clients are curl inside their pods.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { startJwtIssuer, type JwtIssuer } from './jwt-issuer.ts';
 import { forgetProcesses, recordProcesses, stopLeftovers } from './leftovers.ts';
-import type { MeshFile, MeshPod } from './mesh-file.ts';
+import { readMeshFile, type MeshFile, type MeshPod } from './mesh-file.ts';
 import { NetnsPlane } from './netns-plane.ts';
 import { curlClient, socksClient, type PodClient } from './pod-client.ts';
 import { startEchoApp } from './sample-apps.ts';
@@ -86,7 +86,10 @@ export class LocalMesh {
   readonly processes: Supervised[] = [];
   readonly nodes: NodeEndpoints[];
   waypointEndpoints: WaypointEndpoints[];
-  readonly apps: Server[] = [];
+  /** The echo apps by pod (`namespace/name`), with the pod namespace's inode they listen in (netns mode). */
+  readonly apps = new Map<string, { inode: number | undefined; servers: Server[] }>();
+  #appWork: Promise<void> = Promise.resolve();
+  #podWork: Promise<void> = Promise.resolve();
   issuers: JwtIssuer[] = [];
   /** How sample clients make requests from their pods. */
   readonly client: PodClient;
@@ -138,7 +141,10 @@ export class LocalMesh {
   #supervise(spec: ConstructorParameters<typeof Supervised>[0]): Supervised {
     const process = new Supervised(
       { ...spec, onSpawn: () => this.#recordProcesses() },
-      this.options.onLine ?? (() => {}),
+      (role, line) => {
+        this.#observe(role, line);
+        this.options.onLine?.(role, line);
+      },
       this.options.onEvent ?? (() => {}),
     );
     this.processes.push(process);
@@ -270,18 +276,78 @@ export class LocalMesh {
           ),
       ),
     );
-    this.plane?.watch((mesh) => {
-      this.mesh = mesh;
+    // Edits: the variants follow the user's files at once; pods (and their apps) follow what the control plane
+    // accepted, so a refused edit changes nothing, as it changes nothing the control plane serves.
+    this.plane?.watch(() => undefined);
+  }
+
+  /** What the runner follows in its children's logs (netns mode): accepted configs and the agents' pods. */
+  #observe(role: string, line: Record<string, unknown>): void {
+    if (!this.plane) return;
+    const message = String(line['message'] ?? line['msg']);
+    if (role === 'controlplane' && /^config version \d+ accepted/.test(message)) {
+      this.mesh = readMeshFile(this.plane.files);
       void this.#syncPods().catch((error: unknown) =>
         this.options.onEvent?.('netns', `pods not updated: ${(error as Error).message}`),
       );
-    });
+    } else if (role.startsWith('node-agent') && (message === 'pod ready' || message === 'pod removed')) {
+      // The agent (re)made or removed a captured pod: its apps move to the new namespace, or go.
+      this.#followApps(String(line['pod']));
+    }
   }
 
+  /** Every pod's apps; rejects with the first failure (e.g. a port another process holds). */
   async #startApps(): Promise<void> {
-    for (const pod of this.mesh.pods) {
-      for (const port of pod.ports) this.apps.push(await this.#startApp(pod, port.containerPort));
+    const results = await Promise.allSettled(
+      this.mesh.pods.map((pod) => this.#queueApps(`${pod.namespace}/${pod.name}`)),
+    );
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * (Re)starts or stops a pod's apps after the work queued before (one at a time, never twice at once). The
+   * returned promise rejects when that fails; later work goes on regardless.
+   */
+  #queueApps(key: string): Promise<void> {
+    const work = this.#appWork.then(() => this.#syncApps(key));
+    this.#appWork = work.catch(() => undefined);
+    return work;
+  }
+
+  /** #queueApps for events: a failure is reported, not thrown. */
+  #followApps(key: string): void {
+    this.#queueApps(key).catch((error: unknown) =>
+      this.options.onEvent?.('mesh', `apps of ${key}: ${(error as Error).message}`),
+    );
+  }
+
+  /**
+   * The pod's echo apps run where the pod is: none when it left the mesh file (or has no namespace), in its
+   * current namespace otherwise (restarted when the namespace was made anew).
+   */
+  async #syncApps(key: string): Promise<void> {
+    const pod = this.mesh.pods.find((candidate) => `${candidate.namespace}/${candidate.name}` === key);
+    const running = this.apps.get(key);
+    let inode: number | undefined;
+    if (pod && this.mode === 'netns') {
+      const namespace = this.plane?.namespaceOf(pod.ip);
+      try {
+        inode = namespace ? statSync(`/run/netns/${namespace}`).ino : undefined;
+      } catch {
+        inode = undefined; // not made (yet): the agent's "pod ready" brings it back here
+      }
     }
+    const wanted = pod !== undefined && pod.ports.length > 0 && (this.mode !== 'netns' || inode !== undefined);
+    if (running && wanted && running.inode === inode) return;
+    if (running) {
+      for (const server of running.servers) server.close();
+      this.apps.delete(key);
+    }
+    if (!wanted) return;
+    const servers: Server[] = [];
+    this.apps.set(key, { inode, servers });
+    for (const port of pod.ports) servers.push(await this.#startApp(pod, port.containerPort));
   }
 
   /**
@@ -365,7 +431,13 @@ export class LocalMesh {
    * waypoints, which are uncaptured pods) are made here, as a cluster's CNI makes every pod and Istio's node
    * agent only sets up the ambient ones. Pods that left the mesh file are removed.
    */
-  async #syncPods(): Promise<void> {
+  #syncPods(): Promise<void> {
+    const work = this.#podWork.then(() => this.#syncPodsNow());
+    this.#podWork = work.catch(() => undefined);
+    return work;
+  }
+
+  async #syncPodsNow(): Promise<void> {
     const plane = this.plane;
     if (!plane) return;
     plane.writePodsFiles(this.mesh.pods.filter((pod) => pod.ambient));
@@ -391,6 +463,9 @@ export class LocalMesh {
       }
       await plane.topology.addPod(node, { id, name: want.name });
     }
+    // Apps of uncaptured pods (made here) and of pods that left the file.
+    const keys = new Set([...this.mesh.pods.map((pod) => `${pod.namespace}/${pod.name}`), ...this.apps.keys()]);
+    for (const key of keys) this.#followApps(key);
   }
 
   /** The SOCKS5 address of the ztunnel serving a pod, or undefined for pods outside the mesh. */
@@ -409,7 +484,9 @@ export class LocalMesh {
 
   /** Stop in reverse order: traffic sources first, the control plane last, then the namespaces. */
   async stop(): Promise<void> {
-    for (const app of this.apps.splice(0)) app.close();
+    await this.#appWork;
+    for (const { servers } of this.apps.values()) for (const server of servers) server.close();
+    this.apps.clear();
     for (const issuer of this.issuers.splice(0)) issuer.close();
     const [controlPlane, ...proxies] = this.processes;
     await Promise.all(proxies.map((process) => process.stop()));

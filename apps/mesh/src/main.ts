@@ -47,6 +47,7 @@ const stateDir = resolve(values['state-dir'] ?? resolve(repo, '.mesh'));
 mkdirSync(stateDir, { recursive: true });
 
 const logs = new LogBook();
+let up = false;
 const events: string[] = [];
 const note = (text: string): void => {
   events.push(`${new Date().toISOString().slice(11, 19)} ${text}`);
@@ -62,6 +63,12 @@ const mesh = new LocalMesh(readMeshFile(files), {
     const message = mesh.displayText(String(line['message']));
     const problem = role === 'controlplane' && (line['level'] === 'error' || line['level'] === 'warn');
     if (problem || (role === 'controlplane' && message.startsWith('config version'))) note(`controlplane: ${message}`);
+    // Netns mode: what the node agents say about pods (pino: numeric levels, 40 = warn), once the mesh is up.
+    if (role.startsWith('node-agent')) {
+      const text = `${String(line['msg'])}${line['pod'] ? ` (${String(line['pod'])})` : ''}`;
+      if (Number(line['level']) >= 40) note(`${role}: ${text}`);
+      else if (up && (line['msg'] === 'pod ready' || line['msg'] === 'pod removed')) note(`${role}: ${text}`);
+    }
   },
   onEvent: (role, text) => note(`${role}: ${text}`),
 });
@@ -88,6 +95,7 @@ try {
   console.error(`local mesh failed to start: ${(error as Error).message}`);
   await shutdown(1);
 }
+up = true;
 console.log(
   'mesh is up: control plane, ' +
     mesh.processes

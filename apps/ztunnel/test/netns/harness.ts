@@ -101,9 +101,17 @@ export interface NetnsMesh {
   ztunnelOf(workload: string): NodeZtunnel;
   workload(name: string): MeshWorkloadInfo;
   /** Send AddWorkload (with the pod's namespace fd) to its ztunnel; resolves with the Ack. */
-  addPod(name: string, options?: { uid?: string; info?: Partial<zds.WorkloadInfo> }): Promise<zds.WorkloadResponse>;
+  addPod(
+    name: string,
+    options?: { uid?: string; info?: Partial<zds.WorkloadInfo>; namespace?: string },
+  ): Promise<zds.WorkloadResponse>;
   /** Send DelWorkload to its ztunnel; resolves with the Ack. */
   delPod(name: string, options?: { uid?: string }): Promise<zds.WorkloadResponse>;
+  /**
+   * Restart a node's agent: ztunnel loses the ZDS connection and reconnects; resolves once it said hello on the
+   * new one (`ztunnel(node).zds`), so the caller sends the new snapshot (Add/Keep … SnapshotSent).
+   */
+  restartAgent(node: string): Promise<AgentConnection>;
   /** Drain every ztunnel, stop the agents, delete the namespaces. Idempotent, never throws. */
   destroy(): Promise<void>;
 }
@@ -182,7 +190,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     },
     async addPod(name, add = {}) {
       const info = mesh.workload(name);
-      const fd = openSync(`/var/run/netns/${info.pod.namespace}`, 'r');
+      const fd = openSync(`/var/run/netns/${add.namespace ?? info.pod.namespace}`, 'r');
       try {
         return await mesh.ztunnelOf(name).zds.request(
           {
@@ -205,6 +213,14 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     delPod(name, del = {}) {
       const info = mesh.workload(name);
       return mesh.ztunnelOf(name).zds.request({ del: { uid: del.uid ?? info.uid } });
+    },
+    async restartAgent(node) {
+      const entry = mesh.ztunnel(node);
+      entry.agent.stop();
+      entry.agent.listen();
+      entry.zds = await entry.agent.connection();
+      await entry.zds.hello();
+      return entry.zds;
     },
     destroy() {
       destroyed ??= (async () => {

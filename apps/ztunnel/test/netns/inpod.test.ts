@@ -177,6 +177,26 @@ describe.skipIf(!support.available)(`in-pod mode on one node: traffic and the po
     expect(echo.connections().length).toBe(served);
   });
 
+  it("a pod dialling its proxy's 15001 directly (own IP or loopback) is refused, never looped", async () => {
+    const client = mesh.workload('client');
+    for (const host of [client.ip, '127.0.0.1']) {
+      const attempt = await tcpExchange(client.pod.namespace, { host, port: 15001 }, 'loop?').catch((error: Error) => ({
+        received: '',
+        error,
+      }));
+      expect(attempt.received).toBe('');
+      const refused = await eventually(
+        () => mesh.ztunnel('node0').started.logs(),
+        (lines) => lines.some((line) => line['dst'] === `${host}:15001`),
+      );
+      expect(refused.find((line) => line['dst'] === `${host}:15001`)).toMatchObject({
+        pod: 'default/client',
+        message:
+          'outbound connection refused: attempted recursive call to ourselves on illegal port 15001: dialled directly (not redirected)',
+      });
+    }
+  });
+
   it("Del stops the pod's proxy: gone from /config_dump, new connections fail, open ones end at the drain deadline", async () => {
     const client = mesh.workload('client');
     const server = mesh.workload('server');
@@ -208,5 +228,27 @@ describe.skipIf(!support.available)(`in-pod mode on one node: traffic and the po
     } finally {
       await open.stop();
     }
+  });
+
+  it('an Add of a known uid from another namespace starts a new proxy there and drains the old one', async () => {
+    const broken = mesh.workload('broken');
+    const fresh = await mesh.topology.addPod('node0');
+    const freshId = statSync(`/var/run/netns/${fresh.namespace}`);
+    expect((await mesh.addPod('broken', { namespace: fresh.namespace })).ack?.error ?? '').toBe('');
+    const pods = (await dump()).inpod.pods.filter((pod) => pod['uid'] === broken.uid);
+    expect(pods).toMatchObject([{ state: 'running', netns: `${freshId.dev}:${freshId.ino}` }]);
+    // The old namespace has no ztunnel listener any more; the new one has.
+    await expect(tcpExchange(broken.pod.namespace, { host: '127.0.0.1', port: 15008 }, 'x')).rejects.toThrow();
+    await expect(tcpExchange(fresh.namespace, { host: '127.0.0.1', port: 15008 }, 'x')).resolves.toBeDefined();
+  });
+
+  it("after a reconnect, the agent's snapshot reconciles: pods it no longer lists are drained", async () => {
+    const zds = await mesh.restartAgent('node0');
+    expect((await zds.request({ keep: { uid: mesh.workload('client').uid } })).ack?.error ?? '').toBe('');
+    expect((await zds.request({ keep: { uid: mesh.workload('broken').uid } })).ack?.error ?? '').toBe('');
+    expect((await zds.request({ snapshotSent: {} })).ack?.error ?? '').toBe('');
+    const { inpod } = await dump();
+    expect(inpod.pods.map((pod) => pod['name']).sort()).toEqual(['broken', 'client']);
+    expect(inpod.zds).toMatchObject({ state: { state: 'synced' }, snapshotReceived: true });
   });
 });

@@ -397,12 +397,12 @@ export class PodProxy {
         },
         `outbound connection refused: ${source.error}`,
       );
-      client.resetAndDestroy();
+      client.destroy();
       return;
     }
     await handleOutbound(deps, { client, source: source.workload, destination }, (failure) => {
-      // Nothing to answer on a captured connection: a failure resets it, success lets bytes flow.
-      if (failure) client.resetAndDestroy();
+      // Nothing to answer on a captured connection: a failure closes it, success lets bytes flow.
+      if (failure) client.destroy();
     });
   }
 

@@ -357,20 +357,7 @@ export class PodProxy {
       destination = { ip: normalizeAddress(original.address), port: original.port };
     } catch (error) {
       this.#log.warn({ src: clientIp, error: (error as Error).message }, 'outbound: no original destination');
-      client.resetAndDestroy();
-      return;
-    }
-    // Not redirected (conntrack has no record, the local address answered): someone in the pod dialled 15001
-    // itself. Carrying it would dial it again; refused as an illegal port (facts §2.6).
-    if (destination.port === client.localPort && destination.ip === normalizeAddress(client.localAddress ?? '')) {
-      this.#log.warn(
-        {
-          src: formatHostPort(clientIp, client.remotePort ?? 0),
-          dst: formatHostPort(destination.ip, destination.port),
-        },
-        `outbound connection refused: attempted recursive call to ourselves on illegal port ${OUTBOUND_PORT}: dialled directly (not redirected)`,
-      );
-      client.resetAndDestroy();
+      client.destroy();
       return;
     }
     if (isLoopback(destination.ip) && this.#data.illegalPorts.includes(destination.port)) {

@@ -177,26 +177,6 @@ describe.skipIf(!support.available)(`in-pod mode on one node: traffic and the po
     expect(echo.connections().length).toBe(served);
   });
 
-  it("a pod dialling its proxy's 15001 directly (own IP or loopback) is refused, never looped", async () => {
-    const client = mesh.workload('client');
-    for (const host of [client.ip, '127.0.0.1']) {
-      const attempt = await tcpExchange(client.pod.namespace, { host, port: 15001 }, 'loop?').catch((error: Error) => ({
-        received: '',
-        error,
-      }));
-      expect(attempt.received).toBe('');
-      const refused = await eventually(
-        () => mesh.ztunnel('node0').started.logs(),
-        (lines) => lines.some((line) => line['dst'] === `${host}:15001`),
-      );
-      expect(refused.find((line) => line['dst'] === `${host}:15001`)).toMatchObject({
-        pod: 'default/client',
-        message:
-          'outbound connection refused: attempted recursive call to ourselves on illegal port 15001: dialled directly (not redirected)',
-      });
-    }
-  });
-
   it("Del stops the pod's proxy: gone from /config_dump, new connections fail, open ones end at the drain deadline", async () => {
     const client = mesh.workload('client');
     const server = mesh.workload('server');

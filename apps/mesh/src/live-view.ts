@@ -71,7 +71,14 @@ export async function renderView(
         ? String(sum(metrics, 'istio_requests_total', (line) => /response_code="40[13]"/.test(line)))
         : '';
     const state = process.state.state + (process.restarts ? ` (${process.restarts}×)` : '');
-    const where = node ? `${node.admin}  ${node.metrics}` : waypoint ? `${waypoint.admin}  ${waypoint.metrics}` : '';
+    const agentOf = process.spec.role.startsWith('node-agent ') ? process.spec.role.slice('node-agent '.length) : '';
+    const where = node
+      ? `${node.admin}  ${node.metrics}`
+      : waypoint
+        ? `${waypoint.admin}  ${waypoint.metrics}`
+        : agentOf
+          ? `ZDS ${mesh.zdsSocket(agentOf)}  pods ${mesh.plane?.podsFile(agentOf) ?? ''}`
+          : '';
     lines.push(
       `${pad(process.spec.role, 28)}${pad(state, 12)}${pad(conns, 8)}${pad(bytes, 12)}${pad(denied, 8)}${where}`,
     );

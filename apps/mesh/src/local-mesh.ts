@@ -232,7 +232,7 @@ export class LocalMesh {
             STATS_ADDR: `${node.ip}:15020`,
             READINESS_ADDR: `${node.ip}:15021`,
             ...(this.mode === 'netns'
-              ? { PROXY_MODE: 'shared', INPOD_UDS: this.#zdsSocket(node.node) }
+              ? { PROXY_MODE: 'shared', INPOD_UDS: this.zdsSocket(node.node) }
               : { PROXY_MODE: 'node', UNSTABLE_ENABLE_SOCKS5: 'true', SOCKS5_ADDR: `${node.ip}:15080` }),
           },
           readyWhen: (line) => line['message'] === 'ztunnel started',
@@ -363,7 +363,7 @@ export class LocalMesh {
         '--pods',
         plane.podsFile(node),
         '--uds',
-        this.#zdsSocket(node),
+        this.zdsSocket(node),
         '--topology',
         plane.topology.network,
         '--log-level',
@@ -404,7 +404,7 @@ export class LocalMesh {
   }
 
   /** Netns mode: the node agent's ZDS socket for a node (ztunnel connects, the agent listens). */
-  #zdsSocket(node: string): string {
+  zdsSocket(node: string): string {
     return join(this.options.stateDir, 'netns', `zds-${node}.sock`);
   }
 

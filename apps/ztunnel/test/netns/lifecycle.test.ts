@@ -4,12 +4,11 @@
 // ztunnel's drain (the SIGTERM path, `ztunnel.drain()`) refuses new connections but keeps established ones
 // working until they close (graceful, long before the deadline) or the deadline passes (closed then). Clients
 // are plain sockets in the pods. Root and the native addon only: otherwise skipped by name.
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetnsMesh, netnsMeshSupport, type NetnsMesh } from './harness.ts';
 import { awaitAccessLog } from './mesh-observe.ts';
-import { attempt, PodApps } from './pod-apps.ts';
+import { attempt, closed, PodApps } from './pod-apps.ts';
 
 const support = await netnsMeshSupport();
 const suffix = support.available ? '' : ` — skipped: ${support.reason}`;
@@ -39,7 +38,7 @@ async function closesWithin(socket: Socket, timeoutMs: number): Promise<number> 
   const started = Date.now();
   if (socket.destroyed) return 0;
   await Promise.race([
-    once(socket, 'close'),
+    closed(socket),
     new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after ${timeoutMs} ms`)), timeoutMs)),
   ]);
   return Date.now() - started;

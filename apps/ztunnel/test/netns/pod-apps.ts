@@ -158,13 +158,19 @@ export class PodApps {
   }
 }
 
+/** Resolves when the socket has closed, however (events.once would reject on an 'error' first). */
+export function closed(socket: Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
 /** Write, half-close, and collect everything until the peer closes (errors end it too). */
 export async function roundTrip(socket: Socket, payload: string): Promise<string> {
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
   socket.on('error', () => {});
   socket.end(payload);
-  await once(socket, 'close');
+  await closed(socket);
   return received;
 }
 
@@ -191,7 +197,7 @@ export async function attempt(
     error ??= 'TIMEOUT';
     socket.destroy();
   }, timeoutMs);
-  await once(socket, 'close');
+  await closed(socket);
   clearTimeout(timer);
   return { connected, received, ...(error === undefined ? {} : { error }) };
 }

@@ -43,7 +43,7 @@ export async function renderView(
   );
   lines.push(
     mesh.mode === 'netns' && mesh.plane
-      ? `mode netns     pods are network namespaces of ${mesh.plane.topology.network} (host ${mesh.plane.link.address} on its bridge); ztunnels capture in-pod (shared mode), clients are curl in their pods`
+      ? `mode netns     pods are network namespaces of ${mesh.plane.topology.network} (host ${mesh.plane.link.address} on its bridge); ztunnels capture in-pod (shared mode), clients are plain Node HTTP clients run in their pods`
       : 'mode loopback  pods are loopback IPs; clients reach their node’s ztunnel through SOCKS5 (no capture without root)',
   );
   lines.push('');

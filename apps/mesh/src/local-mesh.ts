@@ -2,7 +2,7 @@
 // processes, as they run for real), the sample echo workloads and the JWT issuer (in this process).
 // Two modes (README "Modes"): loopback — pods are loopback IPs, ztunnels in node mode, clients through SOCKS5;
 // netns — pods are network namespaces (netns-plane.ts), ztunnels in shared mode fed by a node agent per node
-// over ZDS, waypoints inside their pods, clients are curl inside their pods.
+// over ZDS, waypoints inside their pods, clients are plain HTTP clients run inside their pods.
 import { closeSync, openSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { startJwtIssuer, type JwtIssuer } from './jwt-issuer.ts';
 import { forgetProcesses, recordProcesses, stopLeftovers } from './leftovers.ts';
 import { readMeshFile, type MeshFile, type MeshPod } from './mesh-file.ts';
 import { NetnsPlane } from './netns-plane.ts';
-import { curlClient, socksClient, type PodClient } from './pod-client.ts';
+import { inPodClient, socksClient, type PodClient } from './pod-client.ts';
 import { startEchoApp } from './sample-apps.ts';
 import { Supervised } from './supervisor.ts';
 
@@ -107,7 +107,7 @@ export class LocalMesh {
     this.mode = options.mode ?? 'loopback';
     this.client =
       this.mode === 'netns'
-        ? curlClient((pod) => this.plane?.namespaceOf(pod.ip))
+        ? inPodClient((pod) => this.plane?.namespaceOf(pod.ip))
         : socksClient((pod) => this.socksFor(pod.name, pod.namespace));
     this.nodes = mesh.nodes.map((node, index) => {
       const ip = `127.0.100.${index + 1}`;

@@ -1,5 +1,5 @@
-// Which mode `npm start` runs in: netns when it can (root on Linux, the native helper built, ip, iptables and
-// curl installed), loopback otherwise; `--mode` chooses explicitly, and asking for netns where it cannot run
+// Which mode `npm start` runs in: netns when it can (root on Linux, the native helper built, ip and iptables
+// installed), loopback otherwise; `--mode` chooses explicitly, and asking for netns where it cannot run
 // is an error that says what is missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,7 +19,7 @@ export async function netnsMissing(): Promise<string[]> {
   if (process.getuid?.() !== 0) missing.push('root');
   if (!existsSync(resolve(import.meta.dirname, '../../node-agent/src/main.ts')))
     missing.push('the node agent (apps/node-agent)');
-  for (const tool of ['ip', 'iptables', 'curl'])
+  for (const tool of ['ip', 'iptables'])
     if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) missing.push(`the \`${tool}\` command`);
   try {
     const { netnsSupport } = await import('@ambient-ts/netns');

@@ -1,7 +1,8 @@
 // How a sample client in a pod makes one HTTP request, in each mode. Loopback: from the pod's loopback IP,
-// through its node's ztunnel SOCKS5 port when the pod is in the mesh (socks-http.ts). Netns: an unmodified
-// `curl` run inside the pod's network namespace, no proxy settings at all — the in-pod iptables rules hand
-// the connection to ztunnel when the pod is captured.
+// through its node's ztunnel SOCKS5 port when the pod is in the mesh (socks-http.ts). Netns: a plain Node HTTP
+// client (pod-http-client.ts) run inside the pod's network namespace, no proxy settings at all — the in-pod
+// iptables rules hand the connection to ztunnel when the pod is captured.
+import { join } from 'node:path';
 import { exec, CommandError } from '@ambient-ts/netns-topology';
 import type { MeshPod } from './mesh-file.ts';
 import { httpGet, type HttpResult } from './socks-http.ts';
@@ -22,38 +23,31 @@ export function socksClient(socksFor: (pod: MeshPod) => { host: string; port: nu
   };
 }
 
-export function curlClient(namespaceOf: (pod: MeshPod) => string | undefined, timeoutMs = 5000): PodClient {
+const podHttpClient = join(import.meta.dirname, 'pod-http-client.ts');
+
+/** Netns mode: each request is `pod-http-client.ts` (plain node:http) run inside the client pod's namespace. */
+export function inPodClient(namespaceOf: (pod: MeshPod) => string | undefined, timeoutMs = 5000): PodClient {
   return {
     async get(from, host, port, path, headers = {}) {
       const namespace = namespaceOf(from);
       if (!namespace) throw new Error(`pod ${from.namespace}/${from.name} has no network namespace (yet)`);
-      const argv = ['curl', '--silent', '--show-error', '--include', '--max-time', String(timeoutMs / 1000)];
-      for (const [name, value] of Object.entries({ connection: 'close', ...headers }))
-        argv.push('-H', `${name}: ${value}`);
-      argv.push(`http://${host}:${port}${path}`);
+      const argv = [
+        process.execPath,
+        podHttpClient,
+        `http://${host}:${port}${path}`,
+        JSON.stringify(headers),
+        String(timeoutMs),
+      ];
       let stdout: string;
       try {
-        ({ stdout } = await exec(namespace, argv, { timeoutMs: timeoutMs + 2000 }));
+        ({ stdout } = await exec(namespace, argv, { timeoutMs: timeoutMs + 5000 }));
       } catch (error) {
         const stderr = error instanceof CommandError ? error.stderr.trim() : (error as Error).message;
-        throw new Error(`connection reset or closed: ${stderr}`, { cause: error });
+        throw new Error(`the client in ${namespace} could not run: ${stderr}`, { cause: error });
       }
-      return parseResponse(stdout);
+      const result = JSON.parse(stdout) as Partial<HttpResult> & { error?: string };
+      if (result.error !== undefined) throw new Error(`connection reset or closed: ${result.error}`);
+      return { status: result.status ?? 0, body: result.body ?? '', headers: result.headers ?? {} };
     },
   };
-}
-
-/** curl --include output: status line and headers, a blank line, the body. */
-export function parseResponse(text: string): HttpResult {
-  const split = text.indexOf('\r\n\r\n');
-  const head = split < 0 ? text : text.slice(0, split);
-  const body = split < 0 ? '' : text.slice(split + 4);
-  const [statusLine = '', ...lines] = head.split('\r\n');
-  const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(statusLine)?.[1] ?? 0);
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return { status, body, headers };
 }

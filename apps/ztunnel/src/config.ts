@@ -68,6 +68,11 @@ export interface Config extends ControlPlaneConfig, OperatorConfig {
   socks5Address: HostPort;
   /** Dedicated mode's outbound capture listener: `[::]:15001` (`0.0.0.0:15001` with IPV6_ENABLED=false). */
   outboundCaptureAddress: HostPort;
+  /**
+   * Shared mode with POD_NAME, POD_NAMESPACE and SERVICE_ACCOUNT set: ztunnel's own HBONE inbound (facts §1.12) in
+   * its own netns, `[::]:15008` (`0.0.0.0:15008` with IPV6_ENABLED=false).
+   */
+  selfInboundAddress: HostPort;
   dns: DnsConfig;
 }
 
@@ -134,6 +139,11 @@ export const variables: VariableHelp[] = [
     'OUTBOUND_CAPTURE_ADDR (addition)',
     '[::]:15001 (0.0.0.0:15001 with IPV6_ENABLED=false)',
     'dedicated mode: the outbound capture listener (iptables REDIRECT target; only where capture is available)',
+  ],
+  [
+    'SELF_INBOUND_ADDR (addition)',
+    '[::]:15008 (0.0.0.0:15008 with IPV6_ENABLED=false)',
+    "shared mode with POD_NAME/POD_NAMESPACE/SERVICE_ACCOUNT: ztunnel's own HBONE inbound (its identity)",
   ],
   ['ISTIO_META_DNS_CAPTURE', 'true', 'DNS proxy on UDP+TCP; any value other than "true" disables it'],
   ['ISTIO_META_DNS_PROXY_ADDR', DEFAULT_DNS_PROXY_ADDR, 'DNS proxy address (localhost = 127.0.0.1 and ::1)'],
@@ -236,6 +246,9 @@ export function parseConfig(env: Env): Config {
       parseHostPort(v, t, '127.0.0.1'),
     ),
     outboundCaptureAddress: read(env, 'OUTBOUND_CAPTURE_ADDR', { host: wildcard, port: 15001 }, (v, t) =>
+      parseHostPort(v, t, wildcard),
+    ),
+    selfInboundAddress: read(env, 'SELF_INBOUND_ADDR', { host: wildcard, port: 15008 }, (v, t) =>
       parseHostPort(v, t, wildcard),
     ),
     dns: readDns(env, operator.ipv6Enabled),

@@ -4,7 +4,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { formatSocketAddress } from '@ambient-ts/addresses';
 import { DEFAULT_ILLEGAL_PORTS, workloadIdentity, type StoreChange } from '@ambient-ts/discovery';
 import type { CaClient } from '@ambient-ts/certs';
-import { HbonePool } from '@ambient-ts/hbone';
+import { HbonePool, type HboneServer } from '@ambient-ts/hbone';
 import { AccessLog, type Logging, type ProxyMetrics, type Readiness } from '@ambient-ts/telemetry';
 import { OperatorSurface } from '@ambient-ts/proxy-core';
 import { Authorizer } from './authorization.ts';
@@ -57,6 +57,7 @@ export class Ztunnel {
     socks5?: number;
     outbound?: number;
     dns?: number;
+    selfInbound?: number;
   } = {
     admin: 0,
     stats: 0,
@@ -70,6 +71,8 @@ export class Ztunnel {
   /** Shared mode: the pod proxies and the ZDS client feeding them. */
   #pods: PodProxies | undefined;
   #zds: ZdsClient | undefined;
+  /** Shared mode: ztunnel's own HBONE inbound (facts §1.12), when its identity is configured. */
+  #self: HboneServer | undefined;
   #dns: ZtunnelDns | undefined;
   #unsubscribe: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -273,6 +276,7 @@ export class Ztunnel {
         .warn({}, 'UNSTABLE_ENABLE_SOCKS5 is ignored in PROXY_MODE=shared: pods are captured by iptables');
     }
     await this.#startDns(config.packetMark);
+    await this.#startSelfInbound(data);
     this.#pods = new PodProxies({ data, drainDeadlineMs: config.terminationDeadlineMs });
     this.#zds = new ZdsClient({
       path: config.inpodUds,
@@ -282,6 +286,40 @@ export class Ztunnel {
       readiness: this.readiness,
     });
     this.#zds.start();
+  }
+
+  /**
+   * Facts §1.12: with its own identity configured (POD_NAME, POD_NAMESPACE, SERVICE_ACCOUNT), shared-mode ztunnel
+   * also serves HBONE in its own network namespace with that identity, so meshed clients reach its own ports
+   * (metrics) through HBONE. Its workload must be in discovery like any other; the app side is never spoofed.
+   */
+  async #startSelfInbound(data: DataPath): Promise<void> {
+    const { config } = this;
+    const { podName, podNamespace, serviceAccount, trustDomain } = config.self;
+    if (!podName || !podNamespace || !serviceAccount) return;
+    const identity = workloadIdentity({ trustDomain, namespace: podNamespace, serviceAccount });
+    const server = createInboundServer({
+      config,
+      traffic: data.traffic,
+      credentials: () => data.identities.credentials(identity),
+      onConnect: inboundHandler({
+        state: data.state,
+        authorizer: data.authorizer,
+        connections: data.connections,
+        traffic: data.traffic,
+        network: config.network,
+        illegalPorts: data.illegalPorts,
+        log: data.log.inbound,
+        enableResponseBaggage: config.enableResponseBaggage,
+        localhostAppTunnel: config.localhostAppTunnel,
+      }),
+    });
+    const bound = await server.listen(config.selfInboundAddress);
+    this.#self = server;
+    this.ports.selfInbound = bound.port;
+    this.logging
+      .scope('ztunnel')
+      .info({ address: formatSocketAddress(bound), identity }, "serving ztunnel's own HBONE inbound");
   }
 
   /**
@@ -350,7 +388,11 @@ export class Ztunnel {
         await this.#listeners?.stopAccepting();
       },
       goAway: async () => {
-        hboneDrained = Promise.all([this.#listeners?.drain(deadlineMs), this.#pods?.drain(deadlineMs)]).then(() => {});
+        hboneDrained = Promise.all([
+          this.#listeners?.drain(deadlineMs),
+          this.#pods?.drain(deadlineMs),
+          this.#self?.drain(deadlineMs),
+        ]).then(() => {});
       },
       idle: async () => {
         await this.connections.whenIdle();
@@ -367,6 +409,7 @@ export class Ztunnel {
     this.#unsubscribe?.();
     await this.#zds?.close();
     await this.#pods?.drain(0);
+    await this.#self?.close().catch(() => {});
     clearTimeout(this.#retry);
     await this.#pool?.close().catch(() => {});
     this.#identities?.close();

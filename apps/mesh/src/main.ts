@@ -93,6 +93,7 @@ try {
   await mesh.start();
 } catch (error) {
   console.error(`local mesh failed to start: ${(error as Error).message}`);
+  if (choice.mode === 'netns') console.error('(`npm start -- --mode loopback` runs the mesh without namespaces)');
   await shutdown(1);
 }
 up = true;

@@ -41,7 +41,7 @@ export class HostLinkConflict extends Error {
   readonly route: string;
   constructor(route: string, holder: string) {
     super(
-      `host route ${route} already exists (${holder}): another topology is linked to the host, or the host uses that range`,
+      `host route ${route} is taken (${holder}): another topology is linked to the host, or the host uses that range`,
     );
     this.name = 'HostLinkConflict';
     this.route = route;
@@ -92,6 +92,13 @@ async function attempt(topology: Topology): Promise<HostLink> {
     linked.delete(device);
   };
   await run(['ip', 'link', 'del', device]).catch(() => undefined); // a previous attempt's leftover
+  // Refuse before creating anything when a host route overlaps one of ours (the same prefix, a wider one such as
+  // a VPN's 10.0.0.0/8, or a narrower one): adding ours would take traffic from it. The default route is fine.
+  for (const route of routes) {
+    const prefix = route.split(' ')[0]!;
+    const overlapping = await overlaps(prefix);
+    if (overlapping) throw new HostLinkConflict(prefix, `\`${overlapping}\``);
+  }
   await run(['ip', 'link', 'add', device, 'type', 'veth', 'peer', 'name', BRIDGE_PORT, 'netns', topology.network]);
   linked.add(device);
   installExitHook();
@@ -113,6 +120,16 @@ async function attempt(topology: Topology): Promise<HostLink> {
     throw error;
   }
   return { device, address: HOST_ADDRESS, routes, unlink };
+}
+
+/** A host route (main table) other than the default that contains, equals or lies inside `prefix`. */
+async function overlaps(prefix: string): Promise<string | undefined> {
+  const show = async (...selector: string[]): Promise<string[]> =>
+    (await run(['ip', '-4', 'route', 'show', ...selector, prefix]).catch(() => ({ stdout: '' }))).stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('default'));
+  return [...(await show('match')), ...(await show('root'))][0];
 }
 
 /** Who holds a route the link wanted, for the error message. */

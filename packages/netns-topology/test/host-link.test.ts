@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)('linkHost: the host reaches pods and pods reach the hos
       const refused = await linkHost(other).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(HostLinkConflict);
       expect((refused as HostLinkConflict).message).toMatch(
-        new RegExp(`host route 172\\.172\\.0\\.0/16 already exists \\(\`.*dev ${link.device}`),
+        new RegExp(`host route 172\\.172\\.0\\.0/16 is taken \\(\`.*dev ${link.device}`),
       );
       expect(await deviceExists(`atnh-${other.network.slice(-6)}`)).toBe(false);
       // Waiting: retried for waitMs, onWait told once, then the same refusal.

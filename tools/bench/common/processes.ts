@@ -23,6 +23,11 @@ export interface SpawnOptions {
   readonly nodeArgs?: readonly string[];
   /** Every started role is pushed here, so a bench can stop them all at the end. */
   readonly track?: Role[];
+  /**
+   * Run the role inside this network namespace (`ip netns exec <namespace>`, which execs Node: the pid is the
+   * role's own and the IPC channel is inherited). Linux and root only.
+   */
+  readonly namespace?: string;
 }
 
 /** Start `<rolesFile> <role> <config json>` and wait for its `READY <json>` line. */
@@ -32,11 +37,16 @@ export function spawnRole(
   config: Record<string, unknown>,
   options: SpawnOptions = {},
 ): Promise<Role> {
-  const child: ChildProcess = spawn(
+  const argv = [
     process.execPath,
-    [...(options.nodeArgs ?? []), '--conditions=ambient-ts-source', rolesFile, role, JSON.stringify(config)],
-    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
-  );
+    ...(options.nodeArgs ?? []),
+    '--conditions=ambient-ts-source',
+    rolesFile,
+    role,
+    JSON.stringify(config),
+  ];
+  const [file, ...args] = options.namespace ? ['ip', 'netns', 'exec', options.namespace, ...argv] : argv;
+  const child: ChildProcess = spawn(file!, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const handle: Role = {
     pid: child.pid!,
     info: {},
@@ -142,8 +152,13 @@ export async function waitQuiet(ours: () => number[], cores: number, maxMs: numb
   }
 }
 
-/** Resolves once every port accepts TCP connections on `host` (a started server is up); throws after ~10 s. */
-export async function waitListening(ports: readonly number[], host = '127.0.0.1'): Promise<void> {
+/**
+ * Resolves once every port accepts TCP connections on `host` (a started server is up); throws after ~10 s.
+ * With `namespace`, the connections are tried from inside that network namespace (a Node child under
+ * `ip netns exec`).
+ */
+export async function waitListening(ports: readonly number[], host = '127.0.0.1', namespace?: string): Promise<void> {
+  if (namespace) return waitListeningIn(namespace, ports, host);
   for (const port of ports) {
     for (let attempt = 0; ; attempt++) {
       const ok = await new Promise<boolean>((resolve) => {
@@ -170,5 +185,40 @@ export function freePort(host: string): Promise<number> {
       const { port } = server.address() as AddressInfo;
       server.close(() => resolve(port));
     });
+  });
+}
+
+const WAIT_LISTENING = `
+const net = require('node:net');
+const [host, ...ports] = process.argv.slice(1);
+const deadline = Date.now() + 10_000;
+const tryPort = (port) => new Promise((resolve) => {
+  const socket = net.connect({ host, port: Number(port) });
+  socket.once('connect', () => { socket.destroy(); resolve(true); });
+  socket.once('error', () => resolve(false));
+});
+(async () => {
+  for (const port of ports) {
+    while (!(await tryPort(port))) {
+      if (Date.now() > deadline) { console.error('nothing is listening on ' + host + ':' + port); process.exit(1); }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+})();
+`;
+
+function waitListeningIn(namespace: string, ports: readonly number[], host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', namespace, process.execPath, '-e', WAIT_LISTENING, host, ...ports.map(String)],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`in ${namespace}: ${stderr.trim() || `exit ${code}`}`)),
+    );
   });
 }

@@ -51,6 +51,18 @@ export interface StunnelPair {
   stop(): Promise<void>;
 }
 
+/** Where each side of the pair runs: by default both in this network namespace on 127.0.0.1. */
+export interface StunnelPlacement {
+  /** The server side's network namespace (`ip netns exec`; root); default this process's. */
+  readonly serverNamespace?: string;
+  /** The address the server side accepts on (the client side connects to it); default 127.0.0.1. */
+  readonly serverHost?: string;
+  /** The client side's network namespace; its entry ports are on 127.0.0.1 there. */
+  readonly clientNamespace?: string;
+  /** Config file names are `stunnel-<prefix>server.conf` / `…client.conf`; default none. */
+  readonly prefix?: string;
+}
+
 /**
  * Start the pair with certificates from `certDir` (root.pem, server.pem/-key.pem, client.pem/-key.pem);
  * service `name` forwards to `targets[name]`.
@@ -58,31 +70,48 @@ export interface StunnelPair {
 export async function startStunnel(
   certDir: string,
   targets: Record<string, { host: string; port: number }>,
+  placement: StunnelPlacement = {},
 ): Promise<StunnelPair | undefined> {
   const binary = ensureStunnel();
   if (!binary) return undefined;
   const names = Object.keys(targets);
+  const serverHost = placement.serverHost ?? '127.0.0.1';
+  const prefix = placement.prefix ?? '';
   const serverPorts: Record<string, number> = {};
   const clientPorts: Record<string, number> = {};
   for (const name of names) {
+    // Free here; in a fresh namespace every port is free but 15001/15006/15008, below the ephemeral range.
     serverPorts[name] = await freePort('127.0.0.1');
     clientPorts[name] = await freePort('127.0.0.1');
   }
   const global = ['foreground = yes', 'pid =', 'debug = 3'].join('\n');
   const server = names.map(
     (name) =>
-      `[${name}]\naccept = 127.0.0.1:${serverPorts[name]}\nconnect = ${targets[name]!.host}:${targets[name]!.port}\nrequireCert = yes\n${stunnelTls(certDir, 'server')}`,
+      `[${name}]\naccept = ${serverHost}:${serverPorts[name]}\nconnect = ${targets[name]!.host}:${targets[name]!.port}\nrequireCert = yes\n${stunnelTls(certDir, 'server')}`,
   );
   const client = names.map(
     (name) =>
-      `[${name}]\nclient = yes\naccept = 127.0.0.1:${clientPorts[name]}\nconnect = 127.0.0.1:${serverPorts[name]}\n${stunnelTls(certDir, 'client')}`,
+      `[${name}]\nclient = yes\naccept = 127.0.0.1:${clientPorts[name]}\nconnect = ${serverHost}:${serverPorts[name]}\n${stunnelTls(certDir, 'client')}`,
   );
-  writeFileSync(join(certDir, 'stunnel-server.conf'), `${global}\n${server.join('\n')}\n`);
-  writeFileSync(join(certDir, 'stunnel-client.conf'), `${global}\n${client.join('\n')}\n`);
-  const processes: ChildProcess[] = ['server', 'client'].map((side) =>
-    spawn(binary, [join(certDir, `stunnel-${side}.conf`)], { stdio: ['ignore', 'ignore', 'ignore'] }),
-  );
-  await waitListening([...Object.values(serverPorts), ...Object.values(clientPorts)]);
+  const config = (side: string): string => join(certDir, `stunnel-${prefix}${side}.conf`);
+  writeFileSync(config('server'), `${global}\n${server.join('\n')}\n`);
+  writeFileSync(config('client'), `${global}\n${client.join('\n')}\n`);
+  const namespaces = { server: placement.serverNamespace, client: placement.clientNamespace };
+  const processes: ChildProcess[] = (['server', 'client'] as const).map((side) => {
+    const namespace = namespaces[side];
+    // `ip netns exec` execs stunnel, so the pid is stunnel's own (for its CPU and memory).
+    const [file, ...args] = namespace
+      ? ['ip', 'netns', 'exec', namespace, binary, config(side)]
+      : [binary, config(side)];
+    return spawn(file!, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+  });
+  try {
+    await waitListening(Object.values(serverPorts), serverHost, namespaces.server);
+    await waitListening(Object.values(clientPorts), '127.0.0.1', namespaces.client);
+  } catch (error) {
+    await Promise.all(processes.map((child) => stopChild(child, 2000)));
+    throw error;
+  }
   return {
     ports: clientPorts,
     pids: processes.map((child) => child.pid!),

@@ -1,6 +1,7 @@
 // The mesh under test: one CA (as istiod's) in the bench process, and two ztunnels in node mode, each
 // its own process started the way an operator would (`node apps/ztunnel/src/main.ts` + environment),
-// with static workloads (LOCAL_XDS) and certificates from that CA (node tokens, impersonation).
+// with static workloads (LOCAL_XDS) and certificates from that CA (node tokens, impersonation). The CA and
+// the ztunnel launcher are shared with the captured path (netns-mesh.ts: the same CA, shared-mode ztunnels).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,6 +43,8 @@ export interface RunningZtunnel {
   name: string;
   pid: number;
   socks: { host: string; port: number };
+  /** host:port of its admin endpoints (/config_dump). */
+  admin: string;
   stop(): Promise<void>;
 }
 
@@ -49,6 +52,34 @@ export interface Mesh {
   nodeA: RunningZtunnel;
   nodeB: RunningZtunnel;
   close(): Promise<void>;
+}
+
+/** The bench's CA (istiod's part): node tokens, and which identities each node's ztunnel may request. */
+export interface BenchCa {
+  server: CaServer;
+  /** A token for the ztunnel of `node`. */
+  token(node: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A CA on 127.0.0.1 whose node authorization lets each node of `nodes` request its workloads' identities. */
+export async function startCa(nodes: Record<string, string[]>): Promise<BenchCa> {
+  const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local' });
+  const tokens = await NodeTokenIssuer.create();
+  const nodeView = new NodeIdentityMap();
+  for (const [node, serviceAccounts] of Object.entries(nodes))
+    for (const sa of serviceAccounts) nodeView.add(node, identity(sa));
+  const server = new CaServer({ authority, tokenVerifier: tokens.verifier(), nodeView });
+  await server.listen(0);
+  const ztunnelId = 'spiffe://cluster.local/ns/istio-system/sa/ztunnel';
+  return { server, token: (node) => tokens.issue({ node, identity: ztunnelId }), close: () => server.close() };
+}
+
+export interface ZtunnelOptions {
+  logDir: string;
+  nodeArgs: string[];
+  /** Merged over the node-mode environment (PROXY_MODE, LOCAL_XDS, INPOD_UDS, …). */
+  env?: Record<string, string>;
 }
 
 async function waitReady(url: string, child: ChildProcess, name: string, log: string): Promise<void> {
@@ -65,12 +96,13 @@ async function waitReady(url: string, child: ChildProcess, name: string, log: st
   throw new Error(`ztunnel ${name} was not ready within 60 s (${url}); see ${log}`);
 }
 
-async function startZtunnel(
+/** A ztunnel process for `node` with its admin, stats, readiness and SOCKS5 ports on `host`; resolves when ready. */
+export async function startZtunnel(
   node: string,
   host: string,
   ca: CaServer,
   token: string,
-  options: { logDir: string; nodeArgs: string[] },
+  options: ZtunnelOptions,
 ): Promise<RunningZtunnel> {
   const [admin, stats, readiness, socks] = [
     await freePort(host),
@@ -95,6 +127,7 @@ async function startZtunnel(
     SOCKS5_ADDR: formatHostPort(host, socks),
     CONNECTION_TERMINATION_DEADLINE: '1s',
     IPV6_ENABLED: 'false',
+    ...options.env,
   };
   const log = join(options.logDir, `ztunnel-${node}.log`);
   const out = openSync(log, 'a');
@@ -103,8 +136,19 @@ async function startZtunnel(
     [...options.nodeArgs, '--conditions=ambient-ts-source', join(repo, 'apps/ztunnel/src/main.ts')],
     { env, stdio: ['ignore', out, out] },
   );
-  await waitReady(`http://${formatHostPort(host, readiness)}/healthz/ready`, child, node, log);
-  return { name: node, pid: child.pid!, socks: { host, port: socks }, stop: () => stopChild(child, 5000) };
+  try {
+    await waitReady(`http://${formatHostPort(host, readiness)}/healthz/ready`, child, node, log);
+  } catch (error) {
+    await stopChild(child, 5000);
+    throw error;
+  }
+  return {
+    name: node,
+    pid: child.pid!,
+    socks: { host, port: socks },
+    admin: env['ADMIN_ADDR']!,
+    stop: () => stopChild(child, 5000),
+  };
 }
 
 /** The workloads' HBONE and plaintext ports must be ours: another bench run would answer in our place. */
@@ -127,20 +171,14 @@ async function checkWorkloadPorts(): Promise<void> {
 /** A CA on 127.0.0.1 and ztunnels for node-a (client workload) and node-b (server workload). */
 export async function startMesh(options: { logDir: string; nodeArgs: string[] }): Promise<Mesh> {
   await checkWorkloadPorts();
-  const authority = await CertificateAuthority.create({ trustDomain: 'cluster.local' });
-  const tokens = await NodeTokenIssuer.create();
-  const nodeView = new NodeIdentityMap().add('node-a', identity('client')).add('node-b', identity('server'));
-  const ca = new CaServer({ authority, tokenVerifier: tokens.verifier(), nodeView });
-  await ca.listen(0);
-  const ztunnelId = 'spiffe://cluster.local/ns/istio-system/sa/ztunnel';
+  const ca = await startCa({ 'node-a': ['client'], 'node-b': ['server'] });
   const started: RunningZtunnel[] = [];
   try {
     for (const [node, host] of [
       ['node-a', '127.0.21.1'],
       ['node-b', '127.0.21.2'],
     ] as const) {
-      const token = await tokens.issue({ node, identity: ztunnelId });
-      started.push(await startZtunnel(node, host, ca, token, options));
+      started.push(await startZtunnel(node, host, ca.server, await ca.token(node), options));
     }
   } catch (error) {
     await Promise.all(started.map((ztunnel) => ztunnel.stop()));

@@ -6,7 +6,7 @@ export { cpuSeconds, freePort, memoryMiB, otherLoad, stopChild, waitQuiet, type 
 
 const rolesFile = join(import.meta.dirname, 'roles.ts');
 
-/** Start `roles.ts <role>` and wait for its `READY <json>` line. */
-export function spawnRole(role: string, config: Record<string, unknown>): Promise<Role> {
-  return spawnBenchRole(rolesFile, role, config);
+/** Start `roles.ts <role>` (inside `namespace` when given) and wait for its `READY <json>` line. */
+export function spawnRole(role: string, config: Record<string, unknown>, namespace?: string): Promise<Role> {
+  return spawnBenchRole(rolesFile, role, config, namespace ? { namespace } : {});
 }

@@ -1,6 +1,7 @@
-// The one table: a row per measurement, a column per path, ratios and added latency against the
-// baselines from the same run, the issue's targets with met/missed (never a failure), and how busy
-// the rest of the machine was while we measured.
+// The tables: a row per measurement, a column per path, ratios and added latency against the baselines
+// from the same run, the issue's targets with met/missed (never a failure), and how busy the rest of the
+// machine was while we measured. One table per trio of paths with the same rows: loopback (direct, ztunnel
+// through SOCKS5, stunnel) and network namespaces (direct-netns, captured, stunnel-netns).
 import { cpus } from 'node:os';
 import { added, cell, median, ratio } from './stats.ts';
 
@@ -23,10 +24,44 @@ interface Settings {
 
 const verdict = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? ' — met' : ' — **missed**');
 
-export function printReport(results: Results, settings: Settings, load: { start: number[]; end: number[] }): void {
-  const direct = results.paths['direct'] ?? {};
-  const zt = results.paths['ztunnel'] ?? {};
-  const st = results.paths['stunnel'];
+/** One table: the baseline path, the ztunnel path and the native (stunnel) path, with their headings. */
+export interface Trio {
+  title: string;
+  paths: { direct: string; ztunnel: string; stunnel: string };
+  headings: { direct: string; ztunnel: string; stunnel: string };
+}
+
+export const LOOPBACK: Trio = {
+  title: 'loopback: ztunnel ×2 (A: SOCKS5 → HBONE, B: HBONE → app) vs direct vs stunnel pair',
+  paths: { direct: 'direct', ztunnel: 'ztunnel', stunnel: 'stunnel' },
+  headings: { direct: 'direct', ztunnel: 'ztunnel A→B', stunnel: 'stunnel pair' },
+};
+
+export const NETNS: Trio = {
+  title:
+    'network namespaces: captured = client in pod A (node0) → in-pod iptables → shared-mode ztunnel A → HBONE → ' +
+    'ztunnel B → app in pod B (node1), no proxy settings; direct-netns and stunnel-netns run pod C (node0) → ' +
+    'pod D (node1), wired like A and B but not captured',
+  paths: { direct: 'direct-netns', ztunnel: 'captured', stunnel: 'stunnel-netns' },
+  headings: { direct: 'direct-netns', ztunnel: 'captured A→B', stunnel: 'stunnel-netns' },
+};
+
+export function printReport(
+  results: Results,
+  settings: Settings,
+  load: { start: number[]; end: number[] },
+  trios: readonly Trio[] = [LOOPBACK],
+): void {
+  for (const trio of trios) {
+    if (Object.values(trio.paths).some((path) => results.paths[path])) printTable(results, settings, trio);
+  }
+  printLoad(results, load);
+}
+
+function printTable(results: Results, settings: Settings, trio: Trio): void {
+  const direct = results.paths[trio.paths.direct] ?? {};
+  const zt = results.paths[trio.paths.ztunnel] ?? {};
+  const st = results.paths[trio.paths.stunnel];
   const m = (list: number[] | undefined): number | undefined => (list?.length ? median(list) : undefined);
   const below = (list: number[] | undefined, limit: number): boolean | undefined => {
     const value = m(list);
@@ -108,14 +143,16 @@ export function printReport(results: Results, settings: Settings, load: { start:
   if (direct['connections'])
     row(`new connections/s (${settings.concurrency} in flight, 1-byte echo)`, 'connections', 0, 'no target');
 
+  const { direct: d, ztunnel: z, stunnel: s } = trio.headings;
+  console.log(`\n${trio.title}; median (min–max) of ${settings.runs} runs, runs interleaved across all paths`);
   console.log(
-    `\nztunnel ×2 (A: SOCKS5 → HBONE, B: HBONE → app) vs direct vs stunnel pair; median (min–max) of ${settings.runs} runs, ` +
-      `runs interleaved across paths`,
+    `| measurement | ${d} | ${z} | ${s} | ${trio.paths.ztunnel} ÷ ${s} | ${trio.paths.ztunnel} ÷ ${d} | target |`,
   );
-  console.log('| measurement | direct | ztunnel A→B | stunnel pair | ztunnel ÷ stunnel | ztunnel ÷ direct | target |');
   console.log('|---|---:|---:|---:|---:|---:|---|');
   for (const cells of rows) console.log(`| ${cells.join(' | ')} |`);
+}
 
+function printLoad(results: Results, load: { start: number[]; end: number[] }): void {
   const cores = cpus().length;
   console.log(
     '\nOther load on the machine while measuring (CPU cores busy outside this bench; machine has ' + `${cores}):`,

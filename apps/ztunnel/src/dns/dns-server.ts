@@ -209,6 +209,7 @@ export class ZtunnelDns {
 }
 
 function accessLog(log: Logger, event: DnsEvent<Workload>): void {
+  if (!log.isLevelEnabled('debug')) return; // one line per query: build it only when it is written
   if (event.kind === 'rejected') {
     log.debug(
       {

@@ -1,11 +1,11 @@
 // Waypoints (ztunnel-facts §11 #3/#4): pod-IP traffic to a workload with a workload waypoint, and VIP
 // traffic to a service with a service waypoint, go over HBONE to the waypoint with the original authority.
 import type { Server } from 'node:net';
-import { createHboneServer, type HboneServer } from '@ambient-ts/hbone';
+import type { HboneServer } from '@ambient-ts/hbone';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { socksConnect } from '@ambient-ts/socks5';
-import { roundTrip, startEchoServer } from '../helpers/apps.ts';
-import { startZtunnel, testCa, type StartedZtunnel } from '../helpers/harness.ts';
+import { roundTrip, startEchoServer, startFakeWaypoint, type FakeWaypoint } from '../helpers/apps.ts';
+import { startZtunnel, type StartedZtunnel } from '../helpers/harness.ts';
 
 const yaml = `
 workloads:
@@ -41,22 +41,15 @@ services:
 let node: StartedZtunnel;
 let waypoint: HboneServer;
 const apps: Server[] = [];
-const seen: { authority: string; peer: string }[] = [];
+let seen: FakeWaypoint['seen'] = [];
 
 beforeAll(async () => {
   for (const ip of ['127.0.5.1', '127.0.5.3']) apps.push(await startEchoServer(ip, 8080));
-  const certificate = await (await testCa()).fetchCertificate('spiffe://cluster.local/ns/default/sa/waypoint');
   // A fake waypoint, as in ztunnel's tests: a marker line, then echo.
-  waypoint = createHboneServer({
-    credentials: () => certificate,
-    onConnect: (request) => {
-      seen.push({ authority: request.rawAuthority, peer: request.peerIdentity });
-      const tunnel = request.accept();
-      tunnel.stream.write('waypoint\n');
-      tunnel.stream.pipe(tunnel.stream);
-    },
-  });
-  await waypoint.listen({ host: '127.0.5.9', port: 15008 });
+  ({ server: waypoint, seen } = await startFakeWaypoint('spiffe://cluster.local/ns/default/sa/waypoint', {
+    host: '127.0.5.9',
+    port: 15008,
+  }));
   node = await startZtunnel({ NODE_NAME: 'node-w', LOCAL_XDS: yaml });
 });
 

@@ -3,7 +3,7 @@
 import { PassThrough, type Duplex } from 'node:stream';
 import { LocalCa, type CaClient } from '@ambient-ts/certs';
 import { addressResource } from '@ambient-ts/discovery';
-import { HbonePool, HboneError } from '@ambient-ts/hbone';
+import { HbonePool, HboneError, type SocketFactory } from '@ambient-ts/hbone';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { Ztunnel } from '../../src/ztunnel.ts';
 
@@ -94,10 +94,12 @@ export async function hboneConnect(options: {
   expect: string[];
   headers?: Record<string, string>;
   ca?: CaClient;
+  /** How the TCP connection is made (the netns tier dials from inside a pod); default node:net. */
+  socketFactory?: SocketFactory;
 }): Promise<{ status: number; stream?: Duplex; pool: HbonePool }> {
   const ca = options.ca ?? (await testCa());
   const certificate = await ca.fetchCertificate(options.identity);
-  const pool = new HbonePool();
+  const pool = new HbonePool(options.socketFactory ? { socketFactory: options.socketFactory } : {});
   try {
     const tunnel = await pool.connect({
       address: options.to,

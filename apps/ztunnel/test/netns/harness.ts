@@ -325,16 +325,18 @@ export const accessLines = (mesh: NetnsMesh, node: string, filter: Record<string
 
 /**
  * One captured connection client → server:8080 through HBONE, as facts §11 #1 asserts it: both reporters count
- * exactly one mutual-TLS connection between the two SPIFFE identities with `bytes` each way (an echo), and both
- * access logs name the workloads, identities and addresses.
+ * exactly one mutual-TLS connection between the two SPIFFE identities with `bytes` sent and `returned` (default
+ * `bytes`, an echo; twice that for a doubling echo) coming back, and both access logs name the workloads,
+ * identities and addresses, with the byte fields swapped between outbound and inbound.
  */
 export async function expectMeshTraffic(
   mesh: NetnsMesh,
-  names: { client: string; server: string; bytes: number; port?: number },
+  names: { client: string; server: string; bytes: number; returned?: number; port?: number },
 ): Promise<void> {
   const client = mesh.workload(names.client);
   const server = mesh.workload(names.server);
   const { bytes } = names;
+  const returned = names.returned ?? bytes;
   const port = names.port ?? 8080;
   const clientNode = client.pod.node.name;
   const serverNode = server.pod.node.name;
@@ -357,7 +359,7 @@ export async function expectMeshTraffic(
     expect(metricValue(text, 'istio_tcp_connections_opened_total', mine)).toBe(1);
     expect(metricValue(text, 'istio_tcp_connections_closed_total', mine)).toBe(1);
     expect(metricValue(text, 'istio_tcp_received_bytes_total', mine)).toBe(bytes);
-    expect(metricValue(text, 'istio_tcp_sent_bytes_total', mine)).toBe(bytes);
+    expect(metricValue(text, 'istio_tcp_sent_bytes_total', mine)).toBe(returned);
   }
   const outbound = await eventually(
     () => accessLines(mesh, clientNode, { direction: 'outbound', 'dst.workload': server.name }),
@@ -371,7 +373,7 @@ export async function expectMeshTraffic(
     'dst.hbone_addr': `${server.ip}:${port}`,
     'dst.identity': server.identity,
     bytes_sent: bytes,
-    bytes_recv: bytes,
+    bytes_recv: returned,
   });
   const inbound = await eventually(
     () => accessLines(mesh, serverNode, { direction: 'inbound', 'dst.workload': server.name }),
@@ -382,5 +384,7 @@ export async function expectMeshTraffic(
     'src.identity': client.identity,
     'dst.identity': server.identity,
     'dst.hbone_addr': `${server.ip}:${port}`,
+    bytes_sent: returned,
+    bytes_recv: bytes,
   });
 }

@@ -1,19 +1,13 @@
 // What the netns scenarios read back from a node's ztunnel: access-log records by field, metric samples by
 // label (polling until they are written, as the direct tier does with test/helpers/observe.ts).
 import { eventually, metricValue } from '../helpers/observe.ts';
-import type { NetnsMesh } from './harness.ts';
+import { accessLines, type NetnsMesh } from './harness.ts';
 
 export type LogRecord = Record<string, unknown>;
 
-/** A node's access-log records (scope `access`) whose fields equal every entry of `filter`. */
-export function accessLog(mesh: NetnsMesh, node: string, filter: Record<string, unknown> = {}): LogRecord[] {
-  return mesh
-    .ztunnel(node)
-    .started.logs()
-    .filter(
-      (line) => line['scope'] === 'access' && Object.entries(filter).every(([key, value]) => line[key] === value),
-    );
-}
+/** A node's access-log records (scope `access`) whose fields equal every entry of `filter` (harness's accessLines). */
+export const accessLog = (mesh: NetnsMesh, node: string, filter: Record<string, unknown> = {}): LogRecord[] =>
+  accessLines(mesh, node, filter);
 
 /** Every log record of a node's ztunnel whose text (message or error) contains `text`. */
 export function logsMentioning(mesh: NetnsMesh, node: string, text: string): LogRecord[] {

@@ -13,9 +13,9 @@ import { once } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { normalizeAddress, formatHostPort } from '@ambient-ts/addresses';
-import { createHboneServer, HboneError, HbonePool, type HboneServer } from '@ambient-ts/hbone';
 import type { PodInfo } from '@ambient-ts/netns-topology';
-import { testCa } from '../helpers/harness.ts';
+import { startFakeWaypoint } from '../helpers/apps.ts';
+import { hboneConnect } from '../helpers/harness.ts';
 
 const netns = () => import('@ambient-ts/netns');
 
@@ -97,23 +97,15 @@ export class PodApps {
   }
 
   /**
-   * A fake waypoint in an (uncaptured) pod, as in ztunnel's tests: HBONE on [::]:15008 with the test CA's
-   * certificate for `identity`; on every CONNECT it answers 200, writes `waypoint\n`, then echoes.
+   * A fake waypoint in an (uncaptured) pod, as in ztunnel's tests (the direct tier's startFakeWaypoint): HBONE
+   * on [::]:15008 with the test CA's certificate for `identity`, answering every CONNECT with `waypoint\n` and
+   * an echo.
    */
   async waypoint(pod: PodInfo, identity: string): Promise<WaypointServer> {
     const { listenFd } = await netns();
-    const certificate = await (await testCa()).fetchCertificate(identity);
-    const seen: WaypointServer['seen'] = [];
-    const server: HboneServer = createHboneServer({
-      credentials: () => certificate,
-      onConnect: (request) => {
-        seen.push({ authority: request.rawAuthority, peer: request.peerIdentity });
-        const tunnel = request.accept();
-        tunnel.stream.write('waypoint\n');
-        tunnel.stream.pipe(tunnel.stream);
-      },
+    const { server, seen } = await startFakeWaypoint(identity, {
+      fd: listenFd({ netns: this.fd(pod), host: '::', port: 15008 }),
     });
-    await server.listen({ fd: listenFd({ netns: this.fd(pod), host: '::', port: 15008 }) });
     const close = () => server.close().catch(() => {});
     this.#closers.push(close);
     return { seen, close };
@@ -121,33 +113,21 @@ export class PodApps {
 
   /**
    * A raw HBONE CONNECT from inside a pod (a peer ztunnel or waypoint would send it) with a test-CA certificate
-   * for `identity`; resolves with the response status and, on 200, the tunnel stream.
+   * for `identity` (the direct tier's hboneConnect, dialling from the pod); resolves with the status and, on
+   * 200, the tunnel stream.
    */
   async hboneConnect(
     pod: PodInfo,
     options: { identity: string; to: { host: string; port: number }; authority: string; expect: string[] },
-  ): Promise<{ status: number; stream?: Socket | NodeJS.ReadWriteStream; pool: HbonePool }> {
+  ): Promise<Awaited<ReturnType<typeof hboneConnect>>> {
     const { connectInNamespace } = await netns();
     const fd = this.fd(pod);
-    const certificate = await (await testCa()).fetchCertificate(options.identity);
-    const pool = new HbonePool({
+    const probe = await hboneConnect({
+      ...options,
       socketFactory: (target) => connectInNamespace({ netns: fd, host: target.host, port: target.port }),
     });
-    this.#closers.push(() => pool.close().catch(() => {}));
-    try {
-      const tunnel = await pool.connect({
-        address: options.to,
-        authority: options.authority,
-        headers: {},
-        credentials: certificate,
-        sourceIdentity: options.identity,
-        expectedIdentities: options.expect,
-      });
-      return { status: tunnel.status, stream: tunnel.stream, pool };
-    } catch (error) {
-      if (HboneError.isHboneError(error) && error.code === 'TUNNEL_REFUSED') return { status: error.status ?? 0, pool };
-      throw error;
-    }
+    this.#closers.push(() => probe.pool.close().catch(() => {}));
+    return probe;
   }
 
   /** Close every server, pool and namespace fd made here. Idempotent. */

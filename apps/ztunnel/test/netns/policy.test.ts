@@ -122,6 +122,30 @@ describe.skipIf(!support.available)(`shared mode inbound policy and authority ch
     ).toBe(1);
   });
 
+  it('plaintext from an uncaptured pod (15006, no identity) does not match the principal: denied, closed', async () => {
+    const guarded = mesh.workload('guarded');
+    const result = await attempt(apps, mesh.workload('prober').pod, { host: guarded.ip, port: 8080 }, 'plain');
+    expect(result.received).toBe('');
+    expect(guardedApp.accepted).toEqual([]);
+    const line = await awaitAccessLog(mesh, 'node1', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.workload': 'guarded',
+      'dst.addr': `${guarded.ip}:8080`,
+    });
+    expect(line).toMatchObject({ level: 'error', error: policyRejection, 'src.workload': 'prober' });
+    expect(line).not.toHaveProperty('src.identity');
+    const labels = {
+      reporter: 'destination',
+      response_flags: 'DENY',
+      source_workload: 'prober',
+      destination_workload: 'guarded',
+      connection_security_policy: 'unknown',
+    };
+    const text = await awaitMetric(mesh, 'node1', 'istio_tcp_connections_failed_total', labels);
+    expect(metricValue(text, 'istio_tcp_connections_failed_total', labels)).toBe(1);
+  });
+
   it('ip mismatch: a CONNECT to the pod’s 15008 naming another IP gets 400 and the log says which', async () => {
     const server = mesh.workload('server');
     const other = mesh.workload('guarded');

@@ -84,6 +84,20 @@ describe.skipIf(!support.available)(`shared mode: pods calling ztunnel's own por
     await expectRefused('client', own, 15008, [/^TLS handshake with .* failed/]);
   });
 
+  it("a captured pod dialling another pod's 15008 in plaintext: captured, tunnelled, refused there (503)", async () => {
+    const server = mesh.workload('server').ip;
+    // Redirected to the client's 15001 like any TCP; HBONE to the server's 15008 whose target port is illegal.
+    await expectRefused('client', server, 15008, [
+      'attempted recursive call to ourselves on port 15008',
+      'HTTP status 503',
+    ]);
+  });
+
+  it("an uncaptured pod dialling a captured pod's 15008 in plaintext: the TLS handshake fails", async () => {
+    // 15008 is excluded from the PREROUTING redirect: it reaches the HBONE listener, which wants mutual TLS.
+    await expectRefused('uncaptured', mesh.workload('server').ip, 15008, [/^TLS handshake with .* failed/]);
+  });
+
   it("an uncaptured pod dialling a captured pod's 15001/15006 is dropped (illegal original destination)", async () => {
     const server = mesh.workload('server').ip;
     // Redirected to 15006 by the captured pod's PREROUTING rule; the original destination is the illegal port.

@@ -26,6 +26,11 @@ import { markedUpstreamSockets } from './upstream-sockets.ts';
 
 /** How long a query waits for its client's workload before SERVFAIL (ztunnel's 5 s). */
 export const CLIENT_WAIT_MS = 5000;
+/**
+ * Queries one source address may have waiting for its workload at once; more are answered SERVFAIL at once, so
+ * a flood from an unknown address cannot fill the server's in-flight budget for 5 s and starve the known pods.
+ */
+export const MAX_WAITING_PER_SOURCE = 16;
 
 export interface DnsServerSockets {
   /** A bound UDP socket (in shared mode: made in the pod's netns). */
@@ -166,7 +171,7 @@ export class ZtunnelDns {
       this.createDnsServer({
         udp: sockets.udp,
         tcp: sockets.tcp,
-        clientWorkload: (remote) => state.sourceWorkload(remote.address, CLIENT_WAIT_MS),
+        clientWorkload: (remote) => this.#waitForClient(state, remote.address),
       });
     }
     log.info({ addresses: this.addresses.map((a) => `${a.host}:${a.port}`) }, 'starting local DNS server');
@@ -190,6 +195,22 @@ export class ZtunnelDns {
       hostname,
     });
     return this.resolveHost(hostname, source);
+  }
+
+  readonly #waiting = new Map<string, number>();
+
+  /** The workload of a query's source (node: by IP; dedicated: the one), waiting up to 5 s — a few at a time. */
+  async #waitForClient(state: ProxyState, address: string): Promise<Workload | undefined> {
+    const waiting = this.#waiting.get(address) ?? 0;
+    if (waiting >= MAX_WAITING_PER_SOURCE) return state.sourceWorkload(address, 0);
+    this.#waiting.set(address, waiting + 1);
+    try {
+      return await state.sourceWorkload(address, CLIENT_WAIT_MS);
+    } finally {
+      const left = (this.#waiting.get(address) ?? 1) - 1;
+      if (left === 0) this.#waiting.delete(address);
+      else this.#waiting.set(address, left);
+    }
   }
 
   /** The first address `name` resolves to for `client` (SOCKS5 domain targets, on-demand lookups). */

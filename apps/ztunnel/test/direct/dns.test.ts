@@ -133,6 +133,36 @@ describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
     ).toBe(1);
   }, 15_000);
 
+  it('a flood from an unknown address does not starve the client pod: all but 16 get SERVFAIL at once, the pod is answered', async () => {
+    const { createSocket } = await import('node:dgram');
+    const { encodeQuery } = await import('@ambient-ts/dns');
+    const flooder = createSocket('udp4');
+    await new Promise<void>((resolve) => flooder.bind(0, '127.0.15.98', resolve));
+    let servfail = 0;
+    flooder.on('message', (reply) => {
+      if ((reply.readUInt16BE(2) & 0xf) === 2) servfail++;
+    });
+    // 1000 queries in batches of 50 (one burst would overflow the receive queues: UDP loss, not the point here)
+    for (let batch = 0; batch < 20; batch++) {
+      for (let i = batch * 50; i < (batch + 1) * 50; i++) {
+        flooder.send(encodeQuery(`q${i}.example`, 'A', i), node.ztunnel.ports.dns!, '127.0.0.1');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const result = await ask('echo', { timeoutSeconds: 1, tries: 3 });
+    expect(result.answers.map((a) => a.data)).toEqual(['127.10.15.1']);
+    // well before the 5 s wait ends, (nearly) everything beyond the 16 waiting ones was answered SERVFAIL
+    expect(
+      await eventually(
+        async () => servfail,
+        (n) => n >= 900,
+        4000,
+      ),
+    ).toBeGreaterThanOrEqual(900);
+    expect(upstream.asked.some((name) => name.startsWith('q'))).toBe(false);
+    flooder.close();
+  });
+
   it('a malformed packet gets FORMERR and the rejected counter; the next query is answered', async () => {
     const { createSocket } = await import('node:dgram');
     const socket = createSocket('udp4');

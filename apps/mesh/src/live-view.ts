@@ -84,16 +84,29 @@ export async function renderView(
     );
   }
   lines.push('');
-  lines.push(`${pad('WORKLOAD', 28)}${pad('IP', 14)}${pad('NODE', 10)}IDENTITY`);
+  // Netns mode: each pod's network namespace too (for `ip netns exec`).
+  const netns = (ip: string): string => (mesh.plane ? pad(mesh.plane.namespaceOf(ip) ?? '', 26) : '');
+  lines.push(
+    `${pad('WORKLOAD', 28)}${pad('IP', 14)}${pad('NODE', 10)}${mesh.plane ? pad('NETWORK NAMESPACE', 26) : ''}IDENTITY`,
+  );
   for (const pod of mesh.mesh.pods) {
     const identity = pod.ambient
       ? `spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`
       : '(not in the mesh: plain TCP)';
-    lines.push(`${pad(`${pod.namespace}/${pod.name}`, 28)}${pad(pod.ip, 14)}${pad(pod.node, 10)}${identity}`);
+    lines.push(
+      `${pad(`${pod.namespace}/${pod.name}`, 28)}${pad(pod.ip, 14)}${pad(pod.node, 10)}${netns(pod.ip)}${identity}`,
+    );
   }
   for (const waypoint of mesh.waypointEndpoints) {
     lines.push(
-      `${pad(`${waypoint.namespace}/${waypoint.name} (waypoint)`, 28)}${pad(waypoint.podIp, 14)}${pad('', 10)}spiffe://cluster.local/ns/${waypoint.namespace}/sa/${waypoint.name}`,
+      `${pad(`${waypoint.namespace}/${waypoint.name} (waypoint)`, 28)}${pad(waypoint.podIp, 14)}${pad(waypoint.node, 10)}${netns(waypoint.podIp)}spiffe://cluster.local/ns/${waypoint.namespace}/sa/${waypoint.name}`,
+    );
+  }
+  const client = mesh.mesh.pods.find((pod) => pod.ambient && pod.ports.length === 0);
+  const service = mesh.mesh.services[0];
+  if (mesh.plane && client && service) {
+    lines.push(
+      `try it: ip netns exec ${mesh.plane.namespaceOf(client.ip) ?? '?'} curl -s http://${service.vip}:${service.ports[0]?.port ?? 80}/   (${client.namespace}/${client.name} → Service ${service.name}, captured by ztunnel ${client.node})`,
     );
   }
   lines.push('');

@@ -3,11 +3,13 @@
 // authoritative server on 127.53.x.y:53, which needs root), ztunnel's DNS metrics and access log, and SOCKS5
 // domain targets resolved through the same resolver (ztunnel's test_hostname_request_local).
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeQuery } from '@ambient-ts/dns';
 import { dig, startTestUpstream, type TestUpstream } from '@ambient-ts/dns/testing';
 import { socksConnect } from '@ambient-ts/socks5';
 import { roundTrip, startEchoServer } from '../helpers/apps.ts';
@@ -134,8 +136,6 @@ describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
   }, 15_000);
 
   it('a flood from an unknown address does not starve the client pod: all but 16 get SERVFAIL at once, the pod is answered', async () => {
-    const { createSocket } = await import('node:dgram');
-    const { encodeQuery } = await import('@ambient-ts/dns');
     const flooder = createSocket('udp4');
     await new Promise<void>((resolve) => flooder.bind(0, '127.0.15.98', resolve));
     let servfail = 0;
@@ -164,7 +164,6 @@ describe.skipIf(skipReason !== '')(`ztunnel DNS proxy${skipReason}`, () => {
   });
 
   it('a malformed packet gets FORMERR and the rejected counter; the next query is answered', async () => {
-    const { createSocket } = await import('node:dgram');
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.15.2', resolve));
     const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));

@@ -171,12 +171,15 @@ export class PodProxy {
     this.#drained ??= (async () => {
       this.stopAccepting();
       this.#log.info({ deadlineMs, connections: this.#connections.size }, 'draining pod proxy');
-      const hbone = this.#hbone?.drain(deadlineMs).catch(() => {}) ?? Promise.resolve();
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        this.#connections.whenIdle().then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadlineMs)))),
-      ]);
+      const deadline = new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadlineMs))),
+      );
+      // The HBONE server's own deadline (it destroys its sessions) is set after ours, so at the deadline our
+      // close with the drain reason runs first; the other way round a drained connection was logged as an
+      // ordinary completion whenever the two timers fell into different milliseconds.
+      const hbone = this.#hbone?.drain(deadlineMs).catch(() => {}) ?? Promise.resolve();
+      const timedOut = await Promise.race([this.#connections.whenIdle().then(() => false), deadline]);
       clearTimeout(timer);
       const forced = timedOut
         ? this.#connections.closeAll({ kind: 'drain', message: 'connection closed due to connection drain' })

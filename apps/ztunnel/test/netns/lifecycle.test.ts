@@ -83,14 +83,13 @@ describe.skipIf(!support.available)(`shared mode lifecycle: Del and drain${suffi
     // The established one is drained: closed at CONNECTION_TERMINATION_DEADLINE (1 s here), not before.
     await closesWithin(established, 4000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(
-      await awaitAccessLog(mesh, 'node0', {
-        message: 'connection complete',
-        direction: 'inbound',
-        'dst.workload': 'server',
-        error: 'connection closed due to connection drain',
-      }),
-    ).toMatchObject({ 'src.workload': 'client' });
+    const drainedLine = await awaitAccessLog(mesh, 'node0', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.workload': 'server',
+      error: 'connection closed due to connection drain',
+    });
+    expect(drainedLine).toMatchObject({ 'src.workload': 'client' });
     const dump = (await (await mesh.ztunnel('node0').started.admin('/config_dump')).json()) as {
       inpod: { pods: { name: string }[] };
     };

@@ -1,12 +1,15 @@
-// Inbound checks of a pod's 15008 in shared mode (facts §1.6, §11 #9, #10): an ALLOW policy for another
-// principal answers a raw HBONE CONNECT with 401 and ztunnel's policy-rejection log line, and a captured client's
-// connection to that pod is closed without data; a CONNECT whose authority is another IP gets 400 and
-// `ip mismatch: <pod ip> != <authority ip>`. The raw HBONE client runs in an uncaptured pod (15008 is not
-// redirected by the in-pod rules) with a certificate from the test CA. Root and the native addon only.
+// Inbound checks of a pod in shared mode (facts §1.6, §1.13, §6.6, §11 #9, #10): an ALLOW policy for another
+// principal answers a raw HBONE CONNECT with 401 and ztunnel's policy-rejection log line, a captured client's
+// connection to that pod is closed without data, and plaintext from an uncaptured pod (15006, no identity) is
+// denied too; a CONNECT whose authority is another IP gets 400 and `ip mismatch: <pod ip> != <authority ip>`; a
+// policy change closes the live in-pod connections it now denies. The raw HBONE client runs in an uncaptured pod
+// (15008 is not redirected by the in-pod rules) with a certificate from the test CA. Root and the addon only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromXdsAuthorization } from '@ambient-ts/policy';
+import { eventually } from '../helpers/observe.ts';
 import { createNetnsMesh, netnsMeshSupport, type NetnsMesh } from './harness.ts';
 import { awaitAccessLog, awaitLogMentioning, awaitMetric, metricValue } from './mesh-observe.ts';
-import { attempt, PodApps, type PodServer } from './pod-apps.ts';
+import { attempt, closed, PodApps, type PodServer } from './pod-apps.ts';
 
 const support = await netnsMeshSupport();
 const suffix = support.available ? '' : ` — skipped: ${support.reason}`;
@@ -161,5 +164,39 @@ describe.skipIf(!support.available)(`shared mode inbound policy and authority ch
     // Refused before any app was dialled.
     expect(serverApp.accepted).toEqual([]);
     expect(guardedApp.accepted).toEqual([]);
+  });
+
+  it('a policy change closes the live in-pod connections it now denies, and refuses new ones', async () => {
+    const server = mesh.workload('server');
+    const client = mesh.workload('client');
+    const live = await apps.connect(client.pod, { host: server.ip, port: 8080 });
+    live.on('error', () => {});
+    let received = '';
+    live.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    live.write('first');
+    await eventually(
+      () => received,
+      (text) => text === 'firstfirst',
+    );
+    const deny = fromXdsAuthorization({
+      name: 'deny-client',
+      namespace: 'default',
+      scope: 'NAMESPACE',
+      action: 'DENY',
+      rules: [{ clauses: [{ matches: [{ principals: [{ exact: 'cluster.local/ns/default/sa/client' }] }] }] }],
+    });
+    if (!deny.ok) throw new Error(deny.message);
+    // As the direct tier does: the new policy reaches the server node's store (xDS would deliver it there).
+    mesh.ztunnel('node1').started.ztunnel.state.store.apply({ policies: [deny.policy] });
+    await closed(live);
+    const line = await awaitAccessLog(mesh, 'node1', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.workload': 'server',
+      'src.workload': 'client',
+    });
+    expect(String(line!['error'])).toMatch(/^connection closed due to policy change: .*default\/deny-client/);
+    const again = await attempt(apps, client.pod, { host: server.ip, port: 8080 }, 'again');
+    expect(again.received).toBe('');
   });
 });

@@ -1,6 +1,7 @@
 // Shared mode carries traffic like Istio's ztunnel (facts §11 #1, #2; §1.11, §1.13): captured → captured on one
 // node and across nodes through HBONE (one connection per reporter, the echo's bytes doubled back, both SPIFFE
-// identities, mutual_tls, byte fields swapped between outbound and inbound logs), captured → uncaptured as plain
+// identities, mutual_tls, byte fields swapped between outbound and inbound logs), captured → service VIP (the
+// endpoint pod with the translated authority, destination_service labels), captured → uncaptured as plain
 // TCP without identities, uncaptured → captured through 15006 (reporter destination, security policy unknown),
 // the app seeing the client pod's IP (ENABLE_ORIG_SRC best effort; not with ENABLE_ORIG_SRC=false), and an
 // unmodified `curl` in a pod. Clients are plain sockets made in the pods (test/netns/pod-apps.ts) or real
@@ -22,6 +23,7 @@ const hasCurl = (() => {
     return false;
   }
 })();
+const VIP = '10.10.0.7';
 const ipOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 const addressOf = (ip: string) => expect.stringMatching(new RegExp(`^${ip.replaceAll('.', '\\.')}:\\d+$`));
 
@@ -38,9 +40,18 @@ describe.skipIf(!support.available)(`shared mode traffic, two nodes${suffix}`, (
         { name: 'client', pod: 'node0-pod0' },
         { name: 'server', pod: 'node0-pod1' },
         { name: 'outsider', pod: 'node0-pod2', captured: false },
-        { name: 'server-b', pod: 'node1-pod0' },
+        { name: 'server-b', pod: 'node1-pod0', services: { 'default/echo.default.svc.cluster.local': { 80: 8080 } } },
         { name: 'plain', pod: 'node1-pod1', captured: false },
         { name: 'web', pod: 'node1-pod2' },
+      ],
+      services: [
+        {
+          name: 'echo',
+          namespace: 'default',
+          hostname: 'echo.default.svc.cluster.local',
+          vips: [`/${VIP}`],
+          ports: { 80: 8080 },
+        },
       ],
     });
     for (const name of ['server', 'server-b', 'plain'])
@@ -94,6 +105,37 @@ describe.skipIf(!support.available)(`shared mode traffic, two nodes${suffix}`, (
     expect(await roundTrip(socket, 'hello world')).toBe('hello worldhello world');
     await expectHbone('client', 'server-b', localPort);
     expect(servers['server-b']!.accepted.map(ipOf)).toEqual([client.ip]);
+  });
+
+  it('captured → service VIP: HBONE to the endpoint pod with the translated authority, service labels', async () => {
+    const client = mesh.workload('client');
+    const server = mesh.workload('server-b');
+    expect(await apps.exchange(client.pod, { host: VIP, port: 80 }, 'vip')).toBe('vipvip');
+    const line = await awaitAccessLog(mesh, 'node0', {
+      message: 'connection complete',
+      direction: 'outbound',
+      'dst.service': 'echo.default.svc.cluster.local',
+    });
+    expect(line).toMatchObject({
+      'dst.addr': `${server.ip}:15008`,
+      'dst.hbone_addr': `${server.ip}:8080`,
+      'dst.workload': 'server-b',
+      'dst.identity': server.identity,
+    });
+    for (const [reporter, node] of [
+      ['source', 'node0'],
+      ['destination', 'node1'],
+    ] as const) {
+      const labels = {
+        reporter,
+        source_workload: 'client',
+        destination_service: 'echo.default.svc.cluster.local',
+        destination_service_name: 'echo',
+        destination_workload: 'server-b',
+      };
+      const text = await awaitMetric(mesh, node, 'istio_tcp_connections_closed_total', labels);
+      expect(metricValue(text, 'istio_tcp_connections_opened_total', labels)).toBe(1);
+    }
   });
 
   it('captured → uncaptured: plain TCP passthrough from the pod, no identities', async () => {

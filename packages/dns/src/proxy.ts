@@ -103,7 +103,11 @@ export class DnsProxy<C extends DnsClient = DnsClient> {
       return encodeResponse(query, [], { rcode: 'SERVFAIL', authoritative: false, limit });
     }
     const options = this.#options;
-    const resolution = resolveMesh(options.view, client, query.question, options.searchDomains(client), options);
+    // only class IN names the mesh; CH/HS/ANY questions go upstream like any unknown name
+    const resolution =
+      query.question.class === 'IN'
+        ? resolveMesh(options.view, client, query.question, options.searchDomains(client), options)
+        : ({ kind: 'forward', reason: 'unknown host' } as const);
     if (resolution.kind === 'answer') {
       this.#emit({
         ...base,

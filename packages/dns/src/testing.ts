@@ -102,6 +102,8 @@ export interface DigOptions {
   readonly bufsize?: number | false;
   /** Keep the truncated UDP answer instead of retrying over TCP. */
   readonly ignoreTruncation?: boolean;
+  /** Query class (`-c`), default IN. */
+  readonly class?: string;
   /** Source address (`-b`). */
   readonly source?: string;
   readonly timeoutSeconds?: number;
@@ -126,6 +128,7 @@ export async function dig(server: string, port: number, name: string, options: D
   else if (options.bufsize !== undefined) args.push(`+bufsize=${options.bufsize}`);
   if (options.ignoreTruncation) args.push('+ignore');
   if (options.source) args.push('-b', options.source);
+  if (options.class) args.push('-c', options.class);
   const raw = await new Promise<string>((resolve) => {
     execFile(
       'dig',

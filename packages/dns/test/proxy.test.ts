@@ -133,6 +133,13 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     },
   );
 
+  it('a mesh name in another class (CH) is not the mesh: forwarded', async () => {
+    const before = upstream.asked.length;
+    const result = await dig('127.0.0.1', port, 'productpage', { class: 'CH' });
+    expect(result.flags).not.toContain('aa');
+    expect(upstream.asked.slice(before)).toEqual(['productpage']);
+  });
+
   it('non-address types of mesh names are forwarded too', async () => {
     const before = upstream.asked.length;
     const result = await dig('127.0.0.1', port, 'productpage.ns1.svc.cluster.local', { type: 'TXT' });

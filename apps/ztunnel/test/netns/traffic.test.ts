@@ -1,7 +1,8 @@
 // Shared mode carries traffic like Istio's ztunnel (facts §11 #1, #2; §1.11, §1.13): captured → captured on one
 // node and across nodes through HBONE (one connection per reporter, the echo's bytes doubled back, both SPIFFE
 // identities, mutual_tls, byte fields swapped between outbound and inbound logs), captured → service VIP (the
-// endpoint pod with the translated authority, destination_service labels), captured → uncaptured as plain
+// endpoint pod with the translated authority, destination_service labels) and to its own service (hairpin through
+// its own 15008, not spoofed), captured → uncaptured as plain
 // TCP without identities, uncaptured → captured through 15006 (reporter destination, security policy unknown),
 // the app seeing the client pod's IP (ENABLE_ORIG_SRC best effort; not with ENABLE_ORIG_SRC=false), and an
 // unmodified `curl` in a pod. Clients are plain sockets made in the pods (test/netns/pod-apps.ts) or real
@@ -24,6 +25,7 @@ const hasCurl = (() => {
   }
 })();
 const VIP = '10.10.0.7';
+const SELF_VIP = '10.10.0.8';
 const ipOf = (address: string) => address.slice(0, address.lastIndexOf(':'));
 const addressOf = (ip: string) => expect.stringMatching(new RegExp(`^${ip.replaceAll('.', '\\.')}:\\d+$`));
 
@@ -38,7 +40,7 @@ describe.skipIf(!support.available)(`shared mode traffic, two nodes${suffix}`, (
       podsPerNode: 3,
       workloads: [
         { name: 'client', pod: 'node0-pod0' },
-        { name: 'server', pod: 'node0-pod1' },
+        { name: 'server', pod: 'node0-pod1', services: { 'default/self.default.svc.cluster.local': { 80: 8080 } } },
         { name: 'outsider', pod: 'node0-pod2', captured: false },
         { name: 'server-b', pod: 'node1-pod0', services: { 'default/echo.default.svc.cluster.local': { 80: 8080 } } },
         { name: 'plain', pod: 'node1-pod1', captured: false },
@@ -50,6 +52,13 @@ describe.skipIf(!support.available)(`shared mode traffic, two nodes${suffix}`, (
           namespace: 'default',
           hostname: 'echo.default.svc.cluster.local',
           vips: [`/${VIP}`],
+          ports: { 80: 8080 },
+        },
+        {
+          name: 'self',
+          namespace: 'default',
+          hostname: 'self.default.svc.cluster.local',
+          vips: [`/${SELF_VIP}`],
           ports: { 80: 8080 },
         },
       ],
@@ -136,6 +145,26 @@ describe.skipIf(!support.available)(`shared mode traffic, two nodes${suffix}`, (
       const text = await awaitMetric(mesh, node, 'istio_tcp_connections_closed_total', labels);
       expect(metricValue(text, 'istio_tcp_connections_opened_total', labels)).toBe(1);
     }
+  });
+
+  it('hairpin: a pod reaching its own service goes out through HBONE to its own 15008 and back (facts §2.4)', async () => {
+    const server = mesh.workload('server');
+    const before = servers['server']!.accepted.length;
+    expect(await apps.exchange(server.pod, { host: SELF_VIP, port: 80 }, 'hairpin')).toBe('hairpinhairpin');
+    const line = await awaitAccessLog(mesh, 'node0', {
+      message: 'connection complete',
+      direction: 'inbound',
+      'dst.service': 'self.default.svc.cluster.local',
+    });
+    expect(line).toMatchObject({
+      'src.workload': 'server',
+      'src.identity': server.identity,
+      'dst.addr': `${server.ip}:15008`,
+      'dst.hbone_addr': `${server.ip}:8080`,
+      'dst.workload': 'server',
+    });
+    // Source == destination: not spoofed, the app sees the pod's own address.
+    expect(servers['server']!.accepted.slice(before).map(ipOf)).toEqual([server.ip]);
   });
 
   it('captured → uncaptured: plain TCP passthrough from the pod, no identities', async () => {
@@ -247,7 +276,7 @@ describe.skipIf(!support.available)(`shared mode with ENABLE_ORIG_SRC=false${suf
       podsPerNode: 2,
       workloads: [
         { name: 'client', pod: 'node0-pod0' },
-        { name: 'server', pod: 'node0-pod1' },
+        { name: 'server', pod: 'node0-pod1', services: { 'default/self.default.svc.cluster.local': { 80: 8080 } } },
       ],
       env: { ENABLE_ORIG_SRC: 'false' },
     });

@@ -1,7 +1,8 @@
 // Forwarding to the upstream nameservers (ztunnel's resolv.conf): UDP first, the same query again over TCP
-// when the answer is truncated, a timeout per try, every nameserver in order for `attempts` rounds. One UDP
-// socket per address family carries every query (random ids, answers checked against the upstream's address
-// and the question); the number in flight is capped so a flood cannot grow memory without bound.
+// when the answer is truncated, a timeout per try, every nameserver in order for `attempts` rounds. A few UDP
+// sockets per address family (each its own random source port) carry every query, picked at random, with random
+// ids; an answer counts only on the socket that asked, from the upstream asked, for the question asked. The
+// number in flight is capped so a flood cannot grow memory without bound.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIPv6, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -32,6 +33,8 @@ export interface ForwarderOptions {
   readonly sockets?: UpstreamSockets;
   /** Forwarded queries in flight at once; more are refused with DNS_OVERLOADED. Default 4096. */
   readonly maxInFlight?: number;
+  /** UDP sockets (source ports) per address family, chosen at random per query. Default 4. */
+  readonly udpSockets?: number;
 }
 
 export interface Forwarded {
@@ -43,6 +46,7 @@ export interface Forwarded {
 }
 
 interface Pending {
+  readonly socket: UdpSocket;
   readonly upstream: Upstream;
   readonly query: DnsQuery;
   readonly resolve: (result: { response: Buffer; answer: UpstreamAnswer }) => void;
@@ -54,7 +58,8 @@ export class Forwarder {
   readonly upstreams: readonly Upstream[];
   readonly #options: ForwarderOptions;
   readonly #sockets: UpstreamSockets;
-  readonly #udp = new Map<'udp4' | 'udp6', Promise<UdpSocket>>();
+  /** `udp4#0` … `udp6#3`: the sockets, made on first use. */
+  readonly #udp = new Map<string, Promise<UdpSocket>>();
   readonly #pending = new Map<number, Pending>();
   #inFlight = 0;
   #closed = false;
@@ -102,25 +107,26 @@ export class Forwarder {
   }
 
   #socket(type: 'udp4' | 'udp6'): Promise<UdpSocket> {
-    let socket = this.#udp.get(type);
+    const key = `${type}#${randomInt(0, Math.max(1, this.#options.udpSockets ?? 4))}`;
+    let socket = this.#udp.get(key);
     if (!socket) {
       socket = Promise.resolve(this.#sockets.udp(type)).then((udp) => {
-        udp.on('message', (response, remote) => this.#onMessage(response, remote));
+        udp.on('message', (response, remote) => this.#onMessage(udp, response, remote));
         udp.on('error', () => {}); // per-datagram send errors surface as the query's failure/timeout
         udp.unref();
         return udp;
       });
-      this.#udp.set(type, socket);
-      socket.catch(() => this.#udp.delete(type));
+      this.#udp.set(key, socket);
+      socket.catch(() => this.#udp.delete(key));
     }
     return socket;
   }
 
-  #onMessage(response: Buffer, remote: { address: string; port: number }): void {
+  #onMessage(socket: UdpSocket, response: Buffer, remote: { address: string; port: number }): void {
     if (response.length < 2) return;
     const id = response.readUInt16BE(0);
     const pending = this.#pending.get(id);
-    if (!pending) return;
+    if (!pending || pending.socket !== socket) return;
     const host = remote.address.replace(/^::ffff:/, '');
     if (host !== pending.upstream.host || remote.port !== pending.upstream.port) return;
     const answer = checkUpstreamResponse(response, id, pending.query);
@@ -154,6 +160,7 @@ export class Forwarder {
         );
       }, this.#options.timeoutMs);
       this.#pending.set(id, {
+        socket,
         upstream,
         query,
         resolve: (result) => {

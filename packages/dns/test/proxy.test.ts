@@ -208,14 +208,19 @@ describe.skipIf(!hasDig)(`DNS proxy over UDP/TCP${hasDig ? '' : ' (skipped: need
     response.writeUInt16BE(response.readUInt16BE(2) | 0x8000, 2);
     await send(response);
     await send(Buffer.from([1, 2, 3]));
+    // oversized: 9000 bytes after a header whose question does not parse
+    const oversized = Buffer.alloc(9000, 0xc0);
+    encodeQuery('x', 'A', 0x7777).copy(oversized, 0, 0, 12);
+    await send(oversized);
     await send(encodeQuery('productpage', 'A', 0x4444));
-    await expect.poll(() => replies.length).toBe(3);
+    await expect.poll(() => replies.length).toBe(4);
     socket.close();
     const byId = new Map(replies.map((reply) => [reply.readUInt16BE(0), reply.readUInt16BE(2) & 0xf]));
     expect(byId).toEqual(
       new Map([
         [0x1111, 4], // NOTIMP
         [0x2222, 1], // FORMERR
+        [0x7777, 1], // FORMERR for the oversized one
         [0x4444, 0], // the good query after them
       ]),
     );

@@ -1,4 +1,5 @@
 // TCP sockets created inside a network namespace and handed to node:net, plus the options Node lacks.
+import { Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { isIP, Server, Socket } from 'node:net';
 import { addon, type AddressInfo } from './addon.ts';
@@ -42,12 +43,22 @@ function familyOf(host: string, what: string): 4 | 6 {
   return family as 4 | 6;
 }
 
-/** The fd under a node:net Socket or Server (or the number itself). */
-export function fdOf(target: Socket | Server | number): number {
+/** Anything this package reads or sets options on: a node:net Socket or Server, a node:dgram Socket, an fd. */
+export type SocketTarget = Socket | Server | UdpSocket | number;
+
+/** The fd under a node:net Socket or Server, a bound node:dgram Socket (or the number itself). */
+export function fdOf(target: SocketTarget): number {
   if (typeof target === 'number') return target;
-  const fd = (target as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  let fd: unknown;
+  if (target instanceof UdpSocket) {
+    // dgram keeps its handle behind a state symbol (its `_handle` is deprecated)
+    const state = Object.getOwnPropertySymbols(target)
+      .map((symbol) => (target as unknown as Record<symbol, { handle?: { fd?: unknown } | null }>)[symbol])
+      .find((value) => value !== null && typeof value === 'object' && 'handle' in value);
+    fd = state?.handle?.fd;
+  } else fd = (target as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0)
-    throw new NetnsError('INVALID_ARGUMENT', 'not a connected or listening node:net socket (it has no fd)');
+    throw new NetnsError('INVALID_ARGUMENT', 'not a connected, listening or bound socket (it has no fd)');
   return fd;
 }
 
@@ -131,20 +142,20 @@ export function connectInNamespace(options: ConnectOptions): Socket {
 }
 
 /** Sets SO_MARK on a socket (needs CAP_NET_ADMIN). */
-export function setMark(target: Socket | Server | number, mark: number): void {
+export function setMark(target: SocketTarget, mark: number): void {
   const fd = fdOf(target);
   native('SO_MARK', () => addon().setOption(fd, 'mark', mark));
 }
 
 /** Reads SO_MARK back. */
-export function getMark(target: Socket | Server | number): number {
+export function getMark(target: SocketTarget): number {
   const fd = fdOf(target);
   return native('SO_MARK', () => addon().getOption(fd, 'mark'));
 }
 
 /** Reads one of the options this package sets (1/0 for flags). */
 export function getSocketOption(
-  target: Socket | Server | number,
+  target: SocketTarget,
   name: 'mark' | 'reuseport' | 'transparent' | 'freebind' | 'v6only',
 ): number {
   const fd = fdOf(target);
@@ -166,7 +177,7 @@ export function originalDestination(target: Socket | number): OriginalDestinatio
 }
 
 /** The bound address of a socket (fd or node:net object). */
-export function localAddressOf(target: Socket | Server | number): AddressInfo {
+export function localAddressOf(target: SocketTarget): AddressInfo {
   const fd = fdOf(target);
   return native('getsockname', () => addon().localAddress(fd));
 }

@@ -17,10 +17,7 @@ describe('DNS upstream sockets', () => {
   it.skipIf(!usable)(`UDP and TCP upstream sockets carry mark 1337 (${reason})`, async () => {
     const sockets = await markedUpstreamSockets(1337);
     const udp = await sockets.udp('udp4');
-    const fd = Object.getOwnPropertySymbols(udp)
-      .map((symbol) => (udp as unknown as Record<symbol, { handle?: { fd?: number } }>)[symbol])
-      .find((value) => value && typeof value === 'object' && 'handle' in value)?.handle?.fd;
-    expect(netns!.getMark(fd!)).toBe(1337);
+    expect(netns!.getMark(udp)).toBe(1337);
     udp.close();
     const server = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

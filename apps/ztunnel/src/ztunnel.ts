@@ -277,7 +277,9 @@ export class Ztunnel {
     }
     await this.#startDns(config.packetMark);
     await this.#startSelfInbound(data);
-    this.#pods = new PodProxies({ data, drainDeadlineMs: config.terminationDeadlineMs });
+    // ISTIO_META_DNS_CAPTURE on: every pod serves DNS on ISTIO_META_DNS_PROXY_ADDR inside its namespace
+    const podData: DataPath = config.dns.capture && this.#dns ? { ...data, dns: this.#dns } : data;
+    this.#pods = new PodProxies({ data: podData, drainDeadlineMs: config.terminationDeadlineMs });
     this.#zds = new ZdsClient({
       path: config.inpodUds,
       registry: this.#pods,

@@ -29,6 +29,7 @@ export type PodEntry =
       netns: string;
       state: 'failed';
       listeners: [];
+      dns: [];
       lastError: string;
     };
 
@@ -111,6 +112,7 @@ export class PodProxies implements PodRegistry {
         netns: `${failed.netnsId.dev}:${failed.netnsId.ino}`,
         state: 'failed',
         listeners: [],
+        dns: [],
         lastError: failed.error,
       });
     }

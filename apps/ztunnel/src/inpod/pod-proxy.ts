@@ -1,5 +1,6 @@
 // One pod's proxy in shared (in-pod) mode, facts §9.1: listeners created inside the pod's network namespace
-// (15001 outbound, 15006 plaintext inbound, 15008 HBONE; wildcard, SO_REUSEPORT, marked PACKET_MARK) and every
+// (15001 outbound, 15006 plaintext inbound, 15008 HBONE; wildcard, SO_REUSEPORT, marked PACKET_MARK; DNS on
+// ISTIO_META_DNS_PROXY_ADDR, UDP + TCP, when ISTIO_META_DNS_CAPTURE is on) and every
 // socket it dials made there too, marked, through hbone's SocketFactory seam: its own HBONE pool, plain-TCP
 // upstreams, and the app behind an inbound connection (from the client's IP when original-source preservation
 // is on, facts §1.11). After capture the data path is node mode's: handleOutbound, inboundHandler,
@@ -13,10 +14,13 @@ import { formatHostPort, isLoopback, normalizeAddress } from '@ambient-ts/addres
 import { workloadIdentity, type Workload } from '@ambient-ts/discovery';
 import { HbonePool, type HboneServer, type SocketFactory } from '@ambient-ts/hbone';
 import type * as Netns from '@ambient-ts/netns';
+import type { DnsTransport } from '@ambient-ts/dns';
 import type { Logger } from 'pino';
 import type { Authorizer } from '../authorization.ts';
 import type { Config } from '../config.ts';
 import type { ConnectionManager } from '../connection-manager.ts';
+import type { ZtunnelDns } from '../dns/dns-server.ts';
+import { namespaceUpstreamSockets } from '../dns/upstream-sockets.ts';
 import type { WorkloadIdentities } from '../identity.ts';
 import { inboundHandler } from '../inbound.ts';
 import { passthroughHandler } from '../inbound-passthrough.ts';
@@ -44,6 +48,11 @@ export interface DataPath {
   traffic: TrafficReporter;
   log: { proxy: Logger; inbound: Logger; outbound: Logger };
   illegalPorts: readonly number[];
+  /**
+   * ztunnel's DNS proxy when ISTIO_META_DNS_CAPTURE is on: each pod then serves it on ISTIO_META_DNS_PROXY_ADDR
+   * (UDP + TCP) inside its namespace, its upstream queries made there too, marked.
+   */
+  dns?: ZtunnelDns;
 }
 
 export type PodProxyState = 'starting' | 'running' | 'draining' | 'stopped';
@@ -57,6 +66,8 @@ export interface PodProxyStatus {
   netns: string;
   state: PodProxyState;
   listeners: { address: string; port: number; purpose: 'outbound' | 'plaintext' | 'hbone' }[];
+  /** The pod's DNS proxy (ISTIO_META_DNS_PROXY_ADDR inside its namespace), UDP + TCP; empty when DNS capture is off. */
+  dns: { address: string; port: number; protocols: ['udp', 'tcp'] }[];
   /** Whether connections to the app keep the client's IP as source (IP_TRANSPARENT on this pod's listeners). */
   originalSource: boolean;
   connections: number;
@@ -93,6 +104,8 @@ export class PodProxy {
   #outbound: Server | undefined;
   #plaintext: Server | undefined;
   #hbone: HboneServer | undefined;
+  /** The DNS servers on ISTIO_META_DNS_PROXY_ADDR's hosts inside the pod (one per host). */
+  readonly #dns: { address: string; port: number; transport: DnsTransport }[] = [];
   #transparent = false;
   #drained: Promise<void> | undefined;
 
@@ -128,7 +141,12 @@ export class PodProxy {
     }
     proxy.#state = 'running';
     proxy.#log.info(
-      { netns: proxy.#netnsText(), originalSource: proxy.#transparent, listeners: proxy.#listeners() },
+      {
+        netns: proxy.#netnsText(),
+        originalSource: proxy.#transparent,
+        listeners: proxy.#listeners(),
+        dns: proxy.#dnsStatus().map((d) => formatHostPort(d.address, d.port)),
+      },
       'pod proxy started',
     );
     return proxy;
@@ -151,6 +169,7 @@ export class PodProxy {
       netns: this.#netnsText(),
       state: this.#state,
       listeners: this.#listeners(),
+      dns: this.#dnsStatus(),
       originalSource: this.#transparent,
       connections: this.#connections.size,
     };
@@ -161,6 +180,7 @@ export class PodProxy {
     if (this.#state === 'running' || this.#state === 'starting') this.#state = 'draining';
     this.#outbound?.close();
     this.#plaintext?.close();
+    this.#closeDns();
   }
 
   /**
@@ -185,6 +205,7 @@ export class PodProxy {
         ? this.#connections.closeAll({ kind: 'drain', message: 'connection closed due to connection drain' })
         : 0;
       await hbone;
+      await this.#dnsClosed;
       await this.#pool.close().catch(() => {});
       closeSync(this.#fd);
       this.#state = 'stopped';
@@ -274,6 +295,63 @@ export class PodProxy {
       socketFactory: this.#dialer,
     };
     this.#outbound = await this.#serve(OUTBOUND_PORT, false, (socket) => void this.#onOutbound(outbound, socket));
+    if (this.#data.dns) await this.#listenDns(this.#data.dns);
+  }
+
+  /**
+   * DNS on ISTIO_META_DNS_PROXY_ADDR inside the pod (facts §9.1, §10): UDP + TCP per host (`localhost` =
+   * 127.0.0.1 and ::1; a ::1 the pod lacks is skipped), marked; the client is always this pod, and its
+   * upstream queries are made from its namespace with the mark (so the redirect rules let them pass). A bind
+   * failure fails the pod start like any other listener (ztunnel's proxy factory returns the DNS server's
+   * error too): NACK, retried every 5 s.
+   */
+  async #listenDns(dns: ZtunnelDns): Promise<void> {
+    const { hosts, port } = this.#data.config.dns.address;
+    const upstreamSockets = namespaceUpstreamSockets(this.#netns, { netnsFd: this.#fd, ...this.#mark() });
+    let boundPort = port;
+    for (const [index, host] of hosts.entries()) {
+      let udp: Awaited<ReturnType<typeof Netns.bindUdpInNamespace>>;
+      try {
+        udp = await this.#netns.bindUdpInNamespace({ netns: this.#fd, host, port: boundPort, ...this.#mark() });
+      } catch (error) {
+        const errno = (error as Netns.NetnsError).errno;
+        if (index > 0 && (errno === 'EADDRNOTAVAIL' || errno === 'EAFNOSUPPORT')) continue;
+        throw this.#startError(
+          `DNS on udp ${formatHostPort(host, boundPort)} inside the pod's network namespace failed`,
+          error,
+        );
+      }
+      boundPort = udp.address().port; // port 0: TCP and the next host take the port UDP got
+      let tcp: Server;
+      try {
+        tcp = await this.#netns.listenInNamespace({ netns: this.#fd, host, port: boundPort, ...this.#mark() });
+      } catch (error) {
+        udp.close();
+        throw this.#startError(
+          `DNS on tcp ${formatHostPort(host, boundPort)} inside the pod's network namespace failed`,
+          error,
+        );
+      }
+      const transport = dns.createDnsServer({
+        udp,
+        tcp,
+        clientWorkload: () => this.#podWorkload(),
+        upstreamSockets,
+      });
+      this.#dns.push({ address: host, port: boundPort, transport });
+    }
+  }
+
+  #dnsClosed: Promise<void> = Promise.resolve();
+
+  #closeDns(): void {
+    const open = this.#dns.splice(0);
+    if (open.length === 0) return;
+    this.#dnsClosed = Promise.all(open.map((d) => d.transport.close().catch(() => {}))).then(() => {});
+  }
+
+  #dnsStatus(): PodProxyStatus['dns'] {
+    return this.#dns.map((d) => ({ address: d.address, port: d.port, protocols: ['udp', 'tcp'] }));
   }
 
   #common(): {
@@ -442,6 +520,8 @@ export class PodProxy {
   async #closeListeners(): Promise<void> {
     this.#outbound?.close();
     this.#plaintext?.close();
+    this.#closeDns();
+    await this.#dnsClosed;
     await this.#hbone?.close().catch(() => {});
   }
 }

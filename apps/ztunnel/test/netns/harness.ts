@@ -82,6 +82,10 @@ export interface NetnsMeshOptions {
   env?: Record<string, string>;
   /** Hand the captured pods to their ztunnel at start (default true). */
   addPods?: boolean;
+  /** Also install the in-pod DNS redirect (UDP/TCP port 53 → 15053, facts §9.3) in captured pods. Default false. */
+  dns?: boolean;
+  /** Runs once the topology exists, before any ztunnel starts (e.g. an upstream nameserver in a pod). */
+  beforeZtunnels?: (topology: Topology, ipOf: (workload: string) => string) => Promise<void> | void;
 }
 
 export interface NodeZtunnel {
@@ -233,6 +237,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     },
   };
   try {
+    await options.beforeZtunnels?.(topology, ipOf);
     for (const node of topology.nodes) {
       if (!ztunnelNodes.has(node.name)) continue;
       const agent = new Agent(join(dir, `${node.name}.sock`)).listen();
@@ -254,7 +259,7 @@ export async function createNetnsMesh(options: NetnsMeshOptions): Promise<NetnsM
     }
     for (const info of workloads.values()) {
       if (!info.captured) continue;
-      await installInpodRules(info.pod.namespace);
+      await installInpodRules(info.pod.namespace, { dns: options.dns ?? false });
       if (options.addPods === false || !info.added) continue;
       const response = await mesh.addPod(info.name);
       if (response.ack?.error) throw new Error(`adding ${info.name} was NACKed: ${response.ack.error}`);

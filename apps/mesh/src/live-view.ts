@@ -109,6 +109,9 @@ export async function renderView(
       `try it: ip netns exec ${mesh.plane.namespaceOf(client.ip) ?? '?'} curl -s http://${service.vip}:${service.ports[0]?.port ?? 80}/   (${client.namespace}/${client.name} → Service ${service.name}, captured by ztunnel ${client.node})`,
     );
   }
+  // The sample client's last lookup through its ztunnel's DNS proxy (name → answer).
+  const dns = tallies.get('dns')?.last;
+  if (dns) lines.push(`dns: ${dns.ok ? '' : '✗ '}${dns.detail}`);
   lines.push('');
   lines.push(`${pad('BEHAVIOUR', 70)}${pad('OK', 6)}${pad('FAIL', 6)}LAST`);
   for (const scenario of scenarios) {

@@ -29,6 +29,8 @@ const scripts = {
  * seconds under load, which two proxies in series turn into a p99 of several ms (tools/bench/ztunnel).
  */
 const proxyNodeArgs = ['--max-semi-space-size=8'];
+/** ztunnel's DNS proxy port (ISTIO_META_DNS_PROXY_ADDR; in netns mode each pod's own localhost:15053). */
+const DNS_PORT = 15053;
 
 export interface LocalMeshOptions {
   files: string[];
@@ -108,7 +110,10 @@ export class LocalMesh {
     this.client =
       this.mode === 'netns'
         ? inPodClient((pod) => this.plane?.namespaceOf(pod.ip))
-        : socksClient((pod) => this.socksFor(pod.name, pod.namespace));
+        : socksClient(
+            (pod) => this.socksFor(pod.name, pod.namespace),
+            (pod) => this.dnsFor(pod.name, pod.namespace),
+          );
     this.nodes = mesh.nodes.map((node, index) => {
       const ip = `127.0.100.${index + 1}`;
       return {
@@ -233,7 +238,13 @@ export class LocalMesh {
             READINESS_ADDR: `${node.ip}:15021`,
             ...(this.mode === 'netns'
               ? { PROXY_MODE: 'shared', INPOD_UDS: this.zdsSocket(node.node) }
-              : { PROXY_MODE: 'node', UNSTABLE_ENABLE_SOCKS5: 'true', SOCKS5_ADDR: `${node.ip}:15080` }),
+              : {
+                  PROXY_MODE: 'node',
+                  UNSTABLE_ENABLE_SOCKS5: 'true',
+                  SOCKS5_ADDR: `${node.ip}:15080`,
+                  // one DNS proxy per node IP, so the ztunnels sharing this host do not collide on localhost:15053
+                  ISTIO_META_DNS_PROXY_ADDR: `${node.ip}:${DNS_PORT}`,
+                }),
           },
           readyWhen: (line) => line['message'] === 'ztunnel started',
         })
@@ -368,6 +379,8 @@ export class LocalMesh {
         plane.topology.network,
         '--log-level',
         'info',
+        // the pods' port-53 traffic goes to their ztunnel's DNS proxy on 15053 (facts §9.3)
+        '--dns',
       ],
       env: {},
       readyWhen: (line) => line['msg'] === 'node agent ready',
@@ -473,6 +486,14 @@ export class LocalMesh {
     const pod = this.mesh.pods.find((candidate) => candidate.name === podName && candidate.namespace === namespace);
     if (!pod?.ambient) return undefined;
     return this.nodes.find((node) => node.node === pod.node)?.socks;
+  }
+
+  /** Loopback mode: the DNS proxy address of the ztunnel serving a pod (its node IP, 15053), or undefined. */
+  dnsFor(podName: string, namespace: string): { host: string; port: number } | undefined {
+    const pod = this.mesh.pods.find((candidate) => candidate.name === podName && candidate.namespace === namespace);
+    if (!pod?.ambient) return undefined;
+    const node = this.nodes.find((candidate) => candidate.node === pod.node);
+    return node ? { host: node.ip, port: DNS_PORT } : undefined;
   }
 
   /** A control plane message with the netns variants' paths shown as the user's files (lines are the same). */

@@ -142,6 +142,36 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    key: 'dns',
+    title: 'DNS: client resolves echo by name through ztunnel, then GETs it',
+    async run(mesh) {
+      const client = pod(mesh, 'client');
+      const service = mesh.mesh.services.find((candidate) => candidate.name === 'echo');
+      if (!client || !service) return missing('client pod and echo Service');
+      const full = `${service.name}.${service.namespace}.svc.cluster.local`;
+      const answers: string[] = [];
+      let server = '';
+      for (const name of [service.name, full]) {
+        let addresses: string[];
+        try {
+          const answer = await mesh.client.resolve(client, name);
+          ({ addresses, server } = answer);
+        } catch (error) {
+          return { ok: false, detail: (error as Error).message };
+        }
+        answers.push(`${name} → ${addresses.join(',') || '(none)'}`);
+        if (addresses.length !== 1 || addresses[0] !== service.vip)
+          return { ok: false, detail: `${answers.join(', ')}; expected ${service.vip}` };
+      }
+      // the app connects to what it resolved, as any client would
+      const result = await attempt(() => mesh.client.get(client, service.vip, service.ports[0]!.port, '/'));
+      const via = mesh.mode === 'netns' ? `${server}, redirected to the pod's 15053` : server;
+      if (result instanceof Error || result.status !== 200)
+        return { ok: false, detail: `${answers.join(', ')} (${via}); then ${describe(result)}` };
+      return { ok: true, detail: `${answers.join(', ')} (${via}); GET → HTTP 200 from ${servedBy(result)}` };
+    },
+  },
+  {
     key: 'waypoint-route',
     title: 'waypoint: HTTPRoute sends echo traffic to echo-v1 (client → echo VIP)',
     async run(mesh) {

@@ -34,7 +34,11 @@ function expectEveryBehaviour(out: string, code: number | null): void {
   expect(behaviour('L4 DENY refuses blocked-client')).toMatch(/^PASS .*explicitly denied by: default\/deny-blocked/);
   expect(behaviour('HTTPRoute sends echo traffic to echo-v1')).toMatch(/^PASS .*served by echo-v1×\d+$/);
   expect(behaviour('JWT on /secure')).toMatch(/^PASS .*no token HTTP 403, invalid HTTP 401, valid HTTP 200/);
-  expect(out).toContain('all 5 behaviours hold');
+  // resolved through the client's ztunnel DNS proxy to the echo Service's VIP, then reached
+  expect(behaviour('DNS: client resolves echo by name')).toMatch(
+    /^PASS .*: echo → (\d+\.\d+\.\d+\.\d+), echo\.default\.svc\.cluster\.local → \1 \(.*\); GET → HTTP 200 from echo-v1$/,
+  );
+  expect(out).toContain('all 6 behaviours hold');
   expect(code).toBe(0);
 }
 
@@ -52,6 +56,8 @@ describe.skipIf(missing.length > 0)(`netns mode${missing.length > 0 ? ` (needs $
     // Addresses of the topology, not loopback ones: the mesh → mesh line names the pod's 10.0.<node>.x.
     expect(out).toMatch(/^PASS mesh → mesh .* via 10\.0\.3\.2:15008$/m);
     expect(out).toMatch(/^PASS out-of-mesh client .*plaintext 10\.0\.3\.3 → /m);
+    // an unmodified resolver in the pod asking port 53, redirected to the pod's own 15053
+    expect(out).toMatch(/^PASS DNS: .*echo → 10\.96\.\d+\.\d+, .*\(10\.96\.0\.10:53, redirected to the pod's 15053\)/m);
     expectEveryBehaviour(out, code);
   });
 });

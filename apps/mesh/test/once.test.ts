@@ -45,6 +45,8 @@ function expectEveryBehaviour(out: string, code: number | null): void {
 it('npm start -- --once --mode loopback: every behaviour line passes', async () => {
   const { out, code } = await runOnce('loopback');
   expect(out).toMatch(/^mode: loopback \(chosen with --mode loopback\)/m);
+  // each node-mode ztunnel's DNS proxy on its own node IP (ISTIO_META_DNS_PROXY_ADDR), asked from the pod's IP
+  expect(out).toMatch(/^PASS DNS: .*echo → 127\.10\.0\.1, .*\(127\.0\.100\.1:15053\)/m);
   expectEveryBehaviour(out, code);
 });
 

@@ -4,7 +4,8 @@
 // TCP), then the pod connects to the VIP through HBONE; a name outside the mesh is forwarded to an upstream
 // nameserver in another pod, asked from the client pod's own address with ztunnel's mark (so the redirect lets it
 // pass instead of capturing it again); istio_dns_* metrics count it; /config_dump shows the pod's DNS listener;
-// an uncaptured pod's query is not answered by ztunnel. Root and the native addon only: otherwise skipped by name.
+// an uncaptured pod's query is not answered by ztunnel; a taken 15053 NACKs the pod until the retry can bind; a Del
+// stops the server; ISTIO_META_DNS_CAPTURE=false starts none. Root, the native addon and dig: else skipped by name.
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIncoming, encodeResponse, serveDns, type DnsTransport } from '@ambient-ts/dns';
 import { exec, type PodInfo } from '@ambient-ts/netns-topology';
-import { metricValue } from '../helpers/observe.ts';
+import { eventually, metricValue } from '../helpers/observe.ts';
 import { createNetnsMesh, netnsMeshSupport, type NetnsMesh } from './harness.ts';
 import { awaitMetric } from './mesh-observe.ts';
 import { PodApps } from './pod-apps.ts';
@@ -92,7 +93,7 @@ describe.skipIf(skip !== '')(`shared mode: DNS proxy on 15053 inside each pod${s
     const resolvConf = join(dir, 'resolv.conf');
     mesh = await createNetnsMesh({
       nodes: 1,
-      podsPerNode: 4,
+      podsPerNode: 5,
       dns: true,
       // the helper's default for node-mode tests is 127.0.0.1:0; a pod gets Istio's default address
       env: { DNS_RESOLV_CONF: resolvConf, DNS_UPSTREAM_TIMEOUT: '2s', ISTIO_META_DNS_PROXY_ADDR: 'localhost:15053' },
@@ -101,6 +102,7 @@ describe.skipIf(skip !== '')(`shared mode: DNS proxy on 15053 inside each pod${s
         { name: 'server', pod: 'node0-pod1', services: { 'default/echo.default.svc.cluster.local': { 80: 8080 } } },
         { name: 'outsider', pod: 'node0-pod2', captured: false },
         { name: 'nameserver', pod: 'node0-pod3', captured: false },
+        { name: 'squatted', pod: 'node0-pod4', added: false },
       ],
       services: [
         {
@@ -187,6 +189,38 @@ describe.skipIf(skip !== '')(`shared mode: DNS proxy on 15053 inside each pod${s
     expect(direct.status).not.toBe('NOERROR');
   });
 
+  it('a pod whose 15053 is taken is NACKed naming the DNS listener, and started by the retry once it is free', async () => {
+    const squatted = mesh.workload('squatted');
+    const netns = await import('@ambient-ts/netns');
+    const fd = openSync(`/var/run/netns/${squatted.pod.namespace}`, 'r');
+    const squatter = await netns.bindUdpInNamespace({ netns: fd, host: '127.0.0.1', port: 15053 });
+    closeSync(fd);
+    let squatting = true;
+    try {
+      const response = await mesh.addPod('squatted');
+      expect(response.ack?.error).toContain(
+        `pod ${squatted.uid} (default/squatted): starting its proxy failed: DNS on udp 127.0.0.1:15053`,
+      );
+      expect(response.ack?.error).toContain('EADDRINUSE');
+      squatter.close();
+      squatting = false;
+      const dump = await eventually(
+        async () =>
+          (await (await mesh.ztunnel('node0').started.admin('/config_dump')).json()) as {
+            inpod: { pods: { name: string; state: string; dns: { address: string; port: number }[] }[] };
+          },
+        (value) => value.inpod.pods.some((pod) => pod.name === 'squatted' && pod.state === 'running'),
+        8000,
+      );
+      expect(dump.inpod.pods.find((pod) => pod.name === 'squatted')?.dns).toContainEqual(
+        expect.objectContaining({ address: '127.0.0.1', port: 15053 }),
+      );
+      expect((await digIn(squatted.pod, RESOLVER, 'echo')).answers).toEqual([`A ${VIP}`]);
+    } finally {
+      if (squatting) squatter.close();
+    }
+  });
+
   it("a Del stops the pod's DNS server with its other listeners", async () => {
     const ack = await mesh.delPod('client');
     expect(ack.ack?.error ?? '').toBe('');
@@ -198,3 +232,43 @@ describe.skipIf(skip !== '')(`shared mode: DNS proxy on 15053 inside each pod${s
     expect((await digIn(mesh.workload('client').pod, RESOLVER, 'echo')).answers).toEqual([`A ${VIP}`]);
   });
 });
+
+describe.skipIf(skip !== '')(
+  `shared mode: ISTIO_META_DNS_CAPTURE=false starts no DNS server in the pods${suffix}`,
+  () => {
+    let mesh: NetnsMesh;
+
+    beforeAll(async () => {
+      mesh = await createNetnsMesh({
+        nodes: 1,
+        podsPerNode: 1,
+        dns: true,
+        env: { ISTIO_META_DNS_CAPTURE: 'false', ISTIO_META_DNS_PROXY_ADDR: 'localhost:15053' },
+        workloads: [{ name: 'client', pod: 'node0-pod0' }],
+        services: [
+          {
+            name: 'echo',
+            namespace: 'default',
+            hostname: 'echo.default.svc.cluster.local',
+            vips: [`/${VIP}`],
+            ports: { 80: 8080 },
+          },
+        ],
+      });
+    });
+
+    afterAll(async () => {
+      await mesh?.destroy();
+    });
+
+    it('the pod runs with no DNS listener and its redirected query gets no answer', async () => {
+      const dump = (await (await mesh.ztunnel('node0').started.admin('/config_dump')).json()) as {
+        inpod: { pods: { name: string; state: string; dns: unknown[] }[] };
+      };
+      expect(dump.inpod.pods.find((pod) => pod.name === 'client')).toMatchObject({ state: 'running', dns: [] });
+      const answer = await digIn(mesh.workload('client').pod, RESOLVER, 'echo', ['+time=1']);
+      expect(answer.answers).toEqual([]);
+      expect(answer.status).not.toBe('NOERROR');
+    });
+  },
+);

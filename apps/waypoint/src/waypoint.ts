@@ -20,6 +20,7 @@ import { WaypointState } from './state/waypoint-state.ts';
 import { HttpMetrics } from './telemetry/http-metrics.ts';
 import { TrafficReporter } from './telemetry/reporter.ts';
 import { UpstreamAgent, UpstreamConnector } from './upstream/connector.ts';
+import { UpstreamH2Sessions } from './upstream/h2-sessions.ts';
 import { selfWorkload } from './upstream/endpoints.ts';
 
 export const version = '0.1.0';
@@ -47,6 +48,7 @@ export class Waypoint {
   #certificates: WaypointIdentity | undefined;
   #pool: HbonePool | undefined;
   #agent: UpstreamAgent | undefined;
+  #h2: UpstreamH2Sessions | undefined;
   #hbone: HboneServer | undefined;
   #inbound: Inbound | undefined;
   #draining = false;
@@ -116,6 +118,7 @@ export class Waypoint {
       hbonePort: config.hbonePort,
     });
     this.#agent = new UpstreamAgent(connector);
+    this.#h2 = new UpstreamH2Sessions(connector);
     const reporter = new TrafficReporter(new HttpMetrics(this.metrics), this.metrics, logging.scope('access'));
     const { store, l7 } = this.state;
     const self = this.self;
@@ -133,6 +136,8 @@ export class Waypoint {
       pathNormalization: config.pathNormalization,
       jwks: new JwksCache(),
       agent: this.#agent,
+      h2: this.#h2,
+      protocols: this.state.protocols,
       reporter,
       reportFailed: (error) =>
         log.error({ error: (error as Error).message }, 'reporting a finished request failed (metrics or access log)'),
@@ -228,6 +233,7 @@ export class Waypoint {
   async #shutdown(): Promise<void> {
     this.#unsubscribe?.();
     this.#agent?.destroy();
+    this.#h2?.destroy();
     await this.#hbone?.close().catch(() => {});
     await this.#pool?.close().catch(() => {});
     this.#certificates?.close();

@@ -4,10 +4,11 @@
 // Failures map to Envoy's answers: 503 UH (no healthy upstream), 503 UF (connect failure), 503 UC
 // (reset before headers), 502 UPE (invalid response), 504 UT (route or per-try timeout), DC (client left).
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { applyHeaderModifier, type HeaderMap, type HeaderModifier } from '@ambient-ts/routes';
 import type { UpstreamAgent, UpstreamRequestOptions } from '../upstream/connector.ts';
-import type { EndpointPick, UpstreamTarget } from '../upstream/endpoints.ts';
+import { targetAuthority, type EndpointPick, type UpstreamTarget } from '../upstream/endpoints.ts';
+import { UpstreamProtocolError, type UpstreamH2Sessions } from '../upstream/h2-sessions.ts';
 import { downstreamResponseHeaders, headerBytes } from './headers.ts';
 import { sendLocalReply, type DownstreamResponse } from './local-reply.ts';
 
@@ -24,6 +25,9 @@ export interface ForwardInput {
   readonly backendRequestTimeoutMs?: number;
   /** Sends `connection: close` downstream (drain). */
   readonly closeAfter?: boolean;
+  /** HTTP/2 to the upstream (over `h2`'s pooled sessions) instead of HTTP/1.1 over the agent. */
+  readonly upstreamProtocol?: 'http1' | 'h2';
+  readonly h2?: UpstreamH2Sessions;
 }
 
 export interface ForwardResult {
@@ -36,6 +40,8 @@ export interface ForwardResult {
   readonly attempts: number;
   /** Request body bytes read from the client. */
   readonly requestBodyBytes: number;
+  /** Why the waypoint answered itself (for the access log). */
+  readonly reason?: string;
 }
 
 type AttemptResult = Omit<ForwardResult, 'attempts' | 'requestBodyBytes'>;
@@ -194,6 +200,183 @@ function attempt(
   });
 }
 
+/** Request headers as HTTP/2 sends them: pseudo headers, `host` as `:authority`, `te: trailers` for gRPC. */
+function h2RequestHeaders(input: ForwardInput, target: UpstreamTarget): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(input.headers)) if (value !== undefined) out[name] = value;
+  const host = out['host'];
+  delete out['host'];
+  out[':method'] = input.method;
+  out[':path'] = input.path;
+  out[':scheme'] = 'http';
+  out[':authority'] = (Array.isArray(host) ? host[0] : host) ?? targetAuthority(target);
+  const contentType = out['content-type'];
+  if (typeof contentType === 'string' && contentType.startsWith('application/grpc')) out['te'] = 'trailers';
+  return out;
+}
+
+/** Trailers the client sent with its request (HTTP/2 or chunked HTTP/1.1), without pseudo headers. */
+function requestTrailers(downstream: ForwardInput['downstream']): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(downstream.trailers ?? {}))
+    if (!name.startsWith(':') && value !== undefined) out[name] = value;
+  return out;
+}
+
+/** One try over a pooled HTTP/2 session: streams both bodies and carries trailers both ways. */
+function attemptH2(
+  sessions: UpstreamH2Sessions,
+  input: ForwardInput,
+  target: UpstreamTarget,
+  cancellation: Cancellation,
+  state: BodyState,
+): Promise<Attempt> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let perTry: NodeJS.Timeout | undefined;
+    let upstream: ClientHttp2Stream | undefined;
+    let responding = false;
+    const done = (value: Attempt): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(perTry);
+      cancellation.listen(undefined);
+      resolve(value);
+    };
+    const stop = (): void => {
+      upstream?.close(h2.NGHTTP2_CANCEL);
+      if (!responding) done({ kind: 'cancelled', upstream: target });
+    };
+    cancellation.listen(stop);
+    if (input.backendRequestTimeoutMs !== undefined) {
+      perTry = setTimeout(() => {
+        cancellation.reason ??= 'timeout';
+        stop();
+      }, input.backendRequestTimeoutMs);
+    }
+    const started = performance.now();
+    const localFailure = (status: number, flags: string, body: string, details: string, reason: string): void => {
+      if (upstream) input.downstream.unpipe(upstream);
+      const responseBytes = sendLocalReply(input.response, status, body);
+      done({ kind: 'done', result: { status, flags, details, responseBytes, upstream: target, reason } });
+    };
+    sessions.session(target).then(
+      (session) => {
+        if (settled) return;
+        let stream: ClientHttp2Stream;
+        try {
+          stream = session.request(h2RequestHeaders(input, target), { waitForTrailers: true });
+        } catch (error) {
+          return done({ kind: 'retry', reason: `stream refused: ${(error as Error).message}` });
+        }
+        upstream = stream;
+        if (!state.piped) {
+          state.piped = true;
+          input.downstream.on('data', (chunk: Buffer) => {
+            state.bodyStarted = true;
+            state.bytes += chunk.length;
+          });
+        }
+        stream.once('wantTrailers', () => stream.sendTrailers(requestTrailers(input.downstream)));
+        input.downstream.pipe(stream);
+        stream.on('error', (error) => {
+          if (settled || responding) return;
+          if (!state.bodyStarted && stream.rstCode === h2.NGHTTP2_REFUSED_STREAM)
+            return done({ kind: 'retry', reason: `refused stream: ${error.message}` });
+          localFailure(
+            503,
+            'UC',
+            'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+            'upstream_reset_before_response_started{connection_termination}',
+            error.message,
+          );
+        });
+        stream.once('close', () => {
+          if (settled || responding) return;
+          if (!state.bodyStarted && stream.rstCode === h2.NGHTTP2_REFUSED_STREAM)
+            return done({ kind: 'retry', reason: 'refused stream' });
+          localFailure(
+            503,
+            'UC',
+            'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+            'upstream_reset_before_response_started{connection_termination}',
+            `upstream stream closed before headers (code ${stream.rstCode})`,
+          );
+        });
+        stream.once('response', (upstreamHeaders, flags) => {
+          responding = true;
+          const upstreamServiceTimeMs = performance.now() - started;
+          const status = Number(upstreamHeaders[':status'] ?? 502);
+          const headers = downstreamResponseHeaders(upstreamHeaders);
+          for (const modifier of input.responseModifiers) applyHeaderModifier(headers, modifier);
+          if (input.closeAfter && 'shouldKeepAlive' in input.response) headers['connection'] = 'close';
+          let bytes = headerBytes(headers, `HTTP/1.1 ${status}`);
+          const response = input.response;
+          const finish = (resultFlags: string, details: string): void =>
+            done({
+              kind: 'done',
+              result: { status, flags: resultFlags, details, responseBytes: bytes, upstream: target, upstreamServiceTimeMs },
+            });
+          // A trailers-only answer (gRPC errors) stays one HEADERS frame with END_STREAM downstream.
+          if ((flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0 && 'stream' in response) {
+            try {
+              (response as Http2ServerResponse).stream.respond(
+                { ':status': status, ...(headers as Record<string, string | string[]>) },
+                { endStream: true },
+              );
+            } catch {
+              return finish('DC', 'downstream_remote_disconnect');
+            }
+            stream.resume();
+            return finish('-', 'via_upstream');
+          }
+          try {
+            (response as ServerResponse).writeHead(status, headers as Record<string, string | string[]>);
+          } catch {
+            stream.close(h2.NGHTTP2_CANCEL);
+            return finish('DC', 'downstream_remote_disconnect');
+          }
+          stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          stream.once('trailers', (trailers) => {
+            const carried = downstreamResponseHeaders(trailers);
+            bytes += headerBytes(carried, '');
+            response.addTrailers(carried as Record<string, string>);
+          });
+          const ended = (error: boolean): void => {
+            if (!error) return finish('-', 'via_upstream');
+            stream.close(h2.NGHTTP2_CANCEL);
+            if (!response.destroyed) response.destroy();
+            if (cancellation.reason === 'client') return finish('DC', 'downstream_remote_disconnect');
+            if (cancellation.reason === 'timeout') return finish('UT', 'upstream_response_timeout');
+            finish('UPE', 'upstream_reset_after_response_started');
+          };
+          response.once('finish', () => ended(false));
+          response.once('close', () => {
+            if (!response.writableFinished) ended(true);
+          });
+          stream.once('close', () => {
+            if (!stream.readableEnded && stream.rstCode !== h2.NGHTTP2_NO_ERROR) ended(true);
+          });
+          stream.pipe(response as NodeJS.WritableStream);
+        });
+      },
+      (error: unknown) => {
+        if (settled) return;
+        if (error instanceof UpstreamProtocolError) {
+          return localFailure(
+            502,
+            'UPE',
+            'upstream sent an invalid HTTP response',
+            'upstream_reset_before_response_started{protocol_error}',
+            error.message,
+          );
+        }
+        done({ kind: 'retry', reason: `connect failure: ${(error as Error).message}` });
+      },
+    );
+  });
+}
+
 export async function forward(agent: UpstreamAgent, input: ForwardInput): Promise<ForwardResult> {
   const cancellation = new Cancellation();
   const response = input.response;
@@ -227,7 +410,10 @@ export async function forward(agent: UpstreamAgent, input: ForwardInput): Promis
         });
       }
       tried.add(pick.target.workload.uid);
-      const outcome = await attempt(agent, input, pick.target, cancellation, state);
+      const outcome =
+        input.upstreamProtocol === 'h2' && input.h2
+          ? await attemptH2(input.h2, input, pick.target, cancellation, state)
+          : await attempt(agent, input, pick.target, cancellation, state);
       if (outcome.kind === 'done') return result({ ...outcome.result, attempts });
       if (outcome.kind === 'cancelled') {
         if (cancellation.reason === 'client') {

@@ -27,8 +27,11 @@ import type { L7Store } from '../l7/l7-store.ts';
 import { resolveBackend } from '../routing/backends.ts';
 import type { WaypointSelf } from '../routing/dispatch.ts';
 import type { TrafficReporter } from '../telemetry/reporter.ts';
+import type { AppProtocols } from '../state/app-protocols.ts';
 import type { UpstreamAgent } from '../upstream/connector.ts';
 import { pickEndpoint, upstreamTarget, type EndpointPick } from '../upstream/endpoints.ts';
+import type { UpstreamH2Sessions } from '../upstream/h2-sessions.ts';
+import { upstreamProtocol } from '../upstream/protocol.ts';
 import { forward } from './forward.ts';
 import { headerText } from './headers.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -53,6 +56,9 @@ export interface HttpHandlerDeps {
   readonly pathNormalization: PathNormalization;
   readonly jwks: JwksCache;
   readonly agent: UpstreamAgent;
+  /** HTTP/2 upstream sessions and the Service port protocols that choose them (HTTP/1.1 without them). */
+  readonly h2?: UpstreamH2Sessions;
+  readonly protocols?: AppProtocols;
   readonly reporter: Pick<TrafficReporter, 'request'>;
   /** Told when reporting a finished request throws (the request still counts as reported). */
   readonly reportFailed?: (error: unknown) => void;
@@ -238,10 +244,19 @@ export class HttpHandler {
       pick,
       responseModifiers: plan.responseModifiers,
       closeAfter: this.#deps.draining(),
+      ...(this.#deps.h2 ? { h2: this.#deps.h2, upstreamProtocol: this.#upstreamProtocol(record, plan) } : {}),
       ...(plan.requestTimeoutMs !== undefined ? { requestTimeoutMs: plan.requestTimeoutMs } : {}),
       ...(plan.backendRequestTimeoutMs !== undefined ? { backendRequestTimeoutMs: plan.backendRequestTimeoutMs } : {}),
     });
     return { ...result, ...(plan.service ? { service: plan.service } : {}), port: plan.port };
+  }
+
+  /** HTTP/2 for ports declared HTTP2/gRPC, else the downstream's protocol (l7-facts §1.6). */
+  #upstreamProtocol(record: RequestRecord, plan: Plan): 'http1' | 'h2' {
+    const declared = plan.service
+      ? (this.#deps.protocols?.get(serviceKey(plan.service), plan.port) ?? 'UNKNOWN')
+      : 'UNKNOWN';
+    return upstreamProtocol(declared, record.req.httpVersion);
   }
 
   #reply(record: RequestRecord, reply: LocalReply): Outcome {

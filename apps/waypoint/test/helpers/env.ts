@@ -10,7 +10,8 @@ import {
   type IncomingMessage,
   type Server,
 } from 'node:http';
-import { PassThrough } from 'node:stream';
+import { createServer as createH2Server } from 'node:http2';
+import { PassThrough, type Duplex } from 'node:stream';
 import { LocalCa } from '@ambient-ts/certs';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, type workload } from '@ambient-ts/istio-api';
 import { startXdsServer, type RunningXdsServer } from '@ambient-ts/xds';
@@ -215,13 +216,33 @@ export class TestEnv {
       req.on('end', async () => {
         // `/slow…` answers after a pause (drain tests need a request in flight).
         if (req.url?.startsWith('/slow')) await new Promise((resolve) => setTimeout(resolve, 300));
-        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+        // Served over HTTP/2 too (h2c upstreams): :authority reads as host, pseudo headers are left out.
+        const headers = Object.fromEntries(
+          Object.entries(req.headers)
+            .filter(([k]) => !k.startsWith(':'))
+            .map(([k, v]) => [k, String(v)]),
+        );
+        if (req.headers[':authority'] !== undefined) headers['host'] ??= String(req.headers[':authority']);
         res.setHeader('content-type', 'application/json');
         res.setHeader('x-backend', name);
         res.end(JSON.stringify({ name, method: req.method, path: req.url, headers, body }));
       });
     });
     this.#servers.push(app);
+    // The same app over h2c prior knowledge, chosen by the first bytes (the waypoint keeps an h2c
+    // client's protocol upstream on undeclared and plain http ports).
+    const h2app = createH2Server((req, res) => app.emit('request', req, res));
+    const serve = (stream: Duplex): void => {
+      const onReadable = (): void => {
+        const chunk = stream.read() as Buffer | null;
+        if (chunk === null) return;
+        stream.off('readable', onReadable);
+        stream.unshift(chunk);
+        if (chunk.subarray(0, 3).toString('latin1') === 'PRI') h2app.emit('connection', stream);
+        else app.emit('connection', stream);
+      };
+      stream.on('readable', onReadable);
+    };
     const credentials = await this.#credentialsFor(options.sa ?? name);
     const connects: Backend['connects'] = [];
     const server = createHboneServer({
@@ -232,7 +253,7 @@ export class TestEnv {
         if (options.tcpPorts?.includes(request.authority.port)) {
           tunnel.stream.on('data', (chunk: Buffer) => tunnel.stream.write(`${name}:${chunk.toString()}`));
           tunnel.stream.on('end', () => tunnel.stream.end());
-        } else app.emit('connection', tunnel.stream);
+        } else serve(tunnel.stream);
       },
     });
     await server.listen({ host: ip, port: 15008 });

@@ -315,7 +315,14 @@ function attemptH2(
           const finish = (resultFlags: string, details: string): void =>
             done({
               kind: 'done',
-              result: { status, flags: resultFlags, details, responseBytes: bytes, upstream: target, upstreamServiceTimeMs },
+              result: {
+                status,
+                flags: resultFlags,
+                details,
+                responseBytes: bytes,
+                upstream: target,
+                upstreamServiceTimeMs,
+              },
             });
           // A trailers-only answer (gRPC errors) stays one HEADERS frame with END_STREAM downstream.
           if ((flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0 && 'stream' in response) {

@@ -44,7 +44,11 @@ function grpcMessage(text: string): string {
 }
 
 function sendGrpcLocalReply(res: DownstreamResponse, status: number, body: string, headers: HeaderMap): number {
-  const out: HeaderMap = { ...headers, 'content-type': 'application/grpc', 'grpc-status': String(grpcStatusOf(status)) };
+  const out: HeaderMap = {
+    ...headers,
+    'content-type': 'application/grpc',
+    'grpc-status': String(grpcStatusOf(status)),
+  };
   if (body !== '') out['grpc-message'] = grpcMessage(body);
   delete out['content-length'];
   delete out['location'];

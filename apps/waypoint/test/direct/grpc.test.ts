@@ -6,6 +6,7 @@
 import { connect as netConnect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import {
   credentials as grpcCredentials,
   makeGenericClientConstructor,
@@ -17,10 +18,13 @@ import {
   type ServiceDefinition,
   type ServiceError,
   type ClientReadableStream,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
 } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHboneServer, type HboneServer } from '@ambient-ts/hbone';
-import { LocalCa } from '@ambient-ts/certs';
+import type { LocalCa } from '@ambient-ts/certs';
 import { TestEnv } from '../helpers/env.ts';
 import { gatewayTarget, identityOf, l7, service, workload } from '../helpers/resources.ts';
 
@@ -41,7 +45,11 @@ const definition: ServiceDefinition = {
   Count: method('Count', true),
 };
 
-type Unary = (request: Buffer, metadata: Metadata, callback: (error: ServiceError | null, reply?: Buffer) => void) => void;
+type Unary = (
+  request: Buffer,
+  metadata: Metadata,
+  callback: (error: ServiceError | null, reply?: Buffer) => void,
+) => void;
 interface EchoClient extends Client {
   Echo: Unary;
   Fail: Unary;
@@ -66,9 +74,12 @@ async function credentialsOf(ca: LocalCa, sa: string) {
 }
 
 /** The destination side: an HBONE server on `<ip>:15008` whose tunnels reach `connect` (the app). */
-async function destination(ip: string, sa: string, serve: (stream: import('node:stream').Duplex) => void) {
+async function destination(ip: string, sa: string, serve: (stream: Duplex) => void) {
   const creds = await credentialsOf(env.ca, sa);
-  const server = createHboneServer({ credentials: () => creds, onConnect: (request) => serve(request.accept().stream) });
+  const server = createHboneServer({
+    credentials: () => creds,
+    onConnect: (request) => serve(request.accept().stream),
+  });
   await server.listen({ host: ip, port: 15008 });
   hboneServers.push(server);
 }
@@ -109,14 +120,15 @@ beforeAll(async () => {
   env = await TestEnv.create('127.7.14');
   grpcServer = new GrpcServer();
   grpcServer.addService(definition, {
-    Echo: (call: { request: Buffer; metadata: Metadata }, callback: (e: unknown, r?: Buffer) => void) => {
+    Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       const seen = call.metadata.get('x-test')[0] ?? '';
       callback(null, Buffer.from(`echo:${call.request.toString()}:${String(seen)}`));
     },
-    Fail: (_call: unknown, callback: (e: unknown) => void) =>
+    Fail: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
       callback({ code: grpcStatus.FAILED_PRECONDITION, details: 'the server says no' }),
-    Denied: (_call: unknown, callback: (e: unknown, r?: Buffer) => void) => callback(null, Buffer.from('reached')),
-    Count: (call: { request: Buffer; write: (b: Buffer) => void; end: () => void }) => {
+    Denied: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
+      callback(null, Buffer.from('reached')),
+    Count: (call: ServerWritableStream<Buffer, Buffer>) => {
       const n = Number(call.request.toString());
       for (let i = 1; i <= n; i++) call.write(Buffer.from(String(i)));
       call.end();
@@ -149,7 +161,12 @@ beforeAll(async () => {
       service({ name: 'h2only', vip: '10.7.14.3', ports: [{ port: 80, targetPort: 8080, appProtocol: 'HTTP2' }] }),
       service({ name: 'echo', vip: '10.7.14.4', ports: [{ port: 80, targetPort: 8080, appProtocol: 'HTTP11' }] }),
       workload({ name: 'grpc-v1', ip: '127.7.14.11', sa: 'grpc', services: { grpc: [[9000, 9000]] } }),
-      workload({ name: 'echo-v1', ip: '127.7.14.12', sa: 'echo', services: { wrong: [[9000, 8080]], echo: [[80, 8080]] } }),
+      workload({
+        name: 'echo-v1',
+        ip: '127.7.14.12',
+        sa: 'echo',
+        services: { wrong: [[9000, 8080]], echo: [[80, 8080]] },
+      }),
       workload({ name: 'h2only-v1', ip: '127.7.14.13', sa: 'h2only', services: { h2only: [[80, 8080]] } }),
     ],
     [

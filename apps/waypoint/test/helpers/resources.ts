@@ -55,7 +55,7 @@ export function workload(spec: WorkloadSpec): wire.Address {
 export interface ServiceSpec {
   name: string;
   vip: string;
-  ports: { port: number; targetPort: number; appProtocol?: 'HTTP11' | 'HTTP2' | 'TCP' }[];
+  ports: { port: number; targetPort: number; appProtocol?: 'HTTP11' | 'HTTP2' | 'GRPC' | 'TCP' }[];
   /** Bound to the test waypoint (default true). */
   waypoint?: boolean;
 }

@@ -364,6 +364,7 @@ function attemptH2(
           stream.once('close', () => {
             if (!stream.readableEnded && stream.rstCode !== h2.NGHTTP2_NO_ERROR) ended(true);
           });
+          // Trailers are reported before the body's 'end', so they are on the response when pipe ends it.
           stream.pipe(response as NodeJS.WritableStream);
         });
       },

@@ -5,7 +5,7 @@
 // the port is declared HTTP2/gRPC, HTTP/1.1 kept for an HTTP/1.1 client on a plain http port.
 import { connect as netConnect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createH2Server } from 'node:http2';
+import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import {
   credentials as grpcCredentials,
@@ -67,6 +67,7 @@ const hboneServers: HboneServer[] = [];
 const tcpServers: TcpServer[] = [];
 const clients: EchoClient[] = [];
 const h1servers: HttpServer[] = [];
+let h2sessions = 0;
 
 async function credentialsOf(ca: LocalCa, sa: string) {
   const cert = await ca.fetchCertificate(identityOf(sa));
@@ -147,7 +148,21 @@ beforeAll(async () => {
     stream.on('error', () => socket.destroy());
   });
   // h2only-v1: a bare h2c server that says which HTTP version it was spoken to with.
-  const h2app = createH2Server((req, res) => res.end(`h2only saw HTTP/${req.httpVersion} ${req.url}`));
+  // `/trailers` echoes the request trailer `x-sent` and answers with a trailer; `/close` closes the
+  // session (GOAWAY) after answering.
+  const h2app = createH2Server((req, res) => {
+    req.resume();
+    const session = req.stream.session;
+    req.on('end', () => {
+      if (req.url === '/trailers') {
+        res.addTrailers({ 'x-done': 'yes' });
+        return res.end(`trailer x-sent=${String(req.trailers['x-sent'])}`);
+      }
+      res.end(`h2only saw HTTP/${req.httpVersion} ${req.url}`);
+      if (req.url === '/close') session?.close();
+    });
+  });
+  h2app.on('session', () => h2sessions++);
   await destination('127.7.14.13', 'h2only', (stream) => h2app.emit('connection', stream));
   // echo-v1: a node:http server (HTTP/1.1 only) that says which version it was spoken to with.
   const h1app = createHttpServer((req, res) => res.end(`h1only saw HTTP/${req.httpVersion} ${req.url}`));
@@ -170,6 +185,18 @@ beforeAll(async () => {
       workload({ name: 'h2only-v1', ip: '127.7.14.13', sa: 'h2only', services: { h2only: [[80, 8080]] } }),
     ],
     [
+      // Routes attached to grpc: only the Echo and Fail methods and the Count stream match; anything else is 404 (NR).
+      l7('HTTPRoute', 'grpc-methods', {
+        parentRefs: [{ group: '', kind: 'Service', name: 'grpc' }],
+        rules: [
+          {
+            matches: ['Echo', 'Fail', 'Count', 'Denied'].map((m) => ({
+              path: { type: 'Exact', value: `/test.Echo/${m}` },
+            })),
+            backendRefs: [{ name: 'grpc', port: 9000 }],
+          },
+        ],
+      }),
       l7('AuthorizationPolicy', 'deny-denied', {
         targetRefs: [gatewayTarget],
         action: 'DENY',
@@ -245,6 +272,28 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
     expect(line).toMatchObject({ response_code: 502, response_flags: 'UPE' });
     expect(String(line?.['reason'])).toContain('did not answer with HTTP/2');
   });
+
+  it('answers a call no route matches with grpc-status 12 (UNIMPLEMENTED)', async () => {
+    const c = client(await outbound('10.7.14.1:9000'));
+    const Unrouted = makeGenericClientConstructor({ Nope: method('Nope') }, 'Unrouted') as unknown as new (
+      address: string,
+      credentials: ReturnType<typeof grpcCredentials.createInsecure>,
+    ) => Client & { Nope: Unary };
+    const other = new Unrouted(
+      c
+        .getChannel()
+        .getTarget()
+        .replace(/^ipv4:|^dns:/, ''),
+      grpcCredentials.createInsecure(),
+    );
+    clients.push(other as unknown as EchoClient);
+    const error = await new Promise<ServiceError | null>((resolve) =>
+      other.Nope(Buffer.from('x'), new Metadata(), (e) => resolve(e)),
+    );
+    expect(error?.code).toBe(grpcStatus.UNIMPLEMENTED);
+    const line = env.accessLogs().find((l) => l['path'] === '/test.Echo/Nope');
+    expect(line).toMatchObject({ response_flags: 'NR' });
+  });
 });
 
 describe('upstream protocol choice', () => {
@@ -252,6 +301,40 @@ describe('upstream protocol choice', () => {
     const reply = await env.request({ authority: '10.7.14.3:80', path: '/v' });
     expect(reply.status).toBe(200);
     expect(reply.body).toBe('h2only saw HTTP/2.0 /v');
+  });
+
+  it('carries request and response trailers between an h2c client and an HTTP/2 upstream', async () => {
+    const tunnel = await env.tunnel('10.7.14.3:80');
+    const session = h2connect('http://h2only', { createConnection: () => tunnel.stream as never });
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/trailers' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'x-sent': 'abc' }));
+      stream.end('body');
+      let body = '';
+      stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      const [trailers] = await Promise.all([
+        new Promise<Record<string, unknown>>((resolve) => stream.once('trailers', resolve)),
+        new Promise((resolve) => stream.once('end', resolve)),
+      ]);
+      expect(body).toBe('trailer x-sent=abc');
+      expect(trailers['x-done']).toBe('yes');
+    } finally {
+      session.destroy();
+      tunnel.stream.destroy();
+    }
+  });
+
+  it('replaces an upstream session that sent GOAWAY, and reuses a live one', async () => {
+    const before = h2sessions;
+    expect((await env.request({ authority: '10.7.14.3:80', path: '/a' })).status).toBe(200);
+    expect((await env.request({ authority: '10.7.14.3:80', path: '/b' })).status).toBe(200);
+    expect(h2sessions - before).toBeLessThanOrEqual(1);
+    expect((await env.request({ authority: '10.7.14.3:80', path: '/close' })).body).toBe('h2only saw HTTP/2.0 /close');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const afterClose = h2sessions;
+    const next = await env.request({ authority: '10.7.14.3:80', path: '/after' });
+    expect(next.body).toBe('h2only saw HTTP/2.0 /after');
+    expect(h2sessions).toBe(afterClose + 1);
   });
 
   it('keeps HTTP/1.1 upstream for an HTTP/1.1 client on a plain http port (an HTTP/1.1-only server)', async () => {

@@ -9,7 +9,7 @@ import { applyHeaderModifier, type HeaderMap, type HeaderModifier } from '@ambie
 import type { UpstreamAgent, UpstreamRequestOptions } from '../upstream/connector.ts';
 import { targetAuthority, type EndpointPick, type UpstreamTarget } from '../upstream/endpoints.ts';
 import { UpstreamProtocolError, type UpstreamH2Sessions } from '../upstream/h2-sessions.ts';
-import { downstreamResponseHeaders, headerBytes } from './headers.ts';
+import { downstreamResponseHeaders, headerBytes, headerText } from './headers.ts';
 import { sendLocalReply, type DownstreamResponse } from './local-reply.ts';
 
 export interface ForwardInput {
@@ -42,6 +42,8 @@ export interface ForwardResult {
   readonly requestBodyBytes: number;
   /** Why the waypoint answered itself (for the access log). */
   readonly reason?: string;
+  /** grpc-status from the upstream's trailers or trailers-only answer (HTTP/2 upstreams). */
+  readonly grpcStatus?: string;
 }
 
 type AttemptResult = Omit<ForwardResult, 'attempts' | 'requestBodyBytes'>;
@@ -312,10 +314,12 @@ function attemptH2(
           if (input.closeAfter && 'shouldKeepAlive' in input.response) headers['connection'] = 'close';
           let bytes = headerBytes(headers, `HTTP/1.1 ${status}`);
           const response = input.response;
+          let grpcStatus = headerText(upstreamHeaders['grpc-status'] as string | undefined);
           const finish = (resultFlags: string, details: string): void =>
             done({
               kind: 'done',
               result: {
+                ...(grpcStatus !== undefined ? { grpcStatus } : {}),
                 status,
                 flags: resultFlags,
                 details,
@@ -346,6 +350,7 @@ function attemptH2(
           stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
           stream.once('trailers', (trailers) => {
             const carried = downstreamResponseHeaders(trailers);
+            grpcStatus = headerText(carried['grpc-status']) ?? grpcStatus;
             bytes += headerBytes(carried, '');
             response.addTrailers(carried as Record<string, string>);
           });

@@ -28,6 +28,8 @@ export interface Outcome {
   readonly service?: Service | undefined;
   readonly port?: number;
   readonly reason?: string | undefined;
+  /** grpc-status from the upstream's trailers or trailers-only answer. */
+  readonly grpcStatus?: string | undefined;
 }
 
 export interface RequestRecord {
@@ -93,20 +95,33 @@ function upstreamHost(target: UpstreamTarget | undefined): string | undefined {
   return target.hbone ? `envoy://connect_originate/${authority}` : authority;
 }
 
+/**
+ * What a gRPC client was answered: the HTTP status on the wire (200 for a gRPC local reply, as Envoy
+ * reports it) and the grpc-status (upstream trailers, else the trailers-only HEADERS sent downstream).
+ */
+function grpcAnswer(res: Downstream, outcome: Outcome): { status: number; grpcStatus?: string } {
+  const sent = 'stream' in res ? res.stream.sentHeaders : undefined;
+  const status = sent?.[':status'] === undefined ? outcome.status : Number(sent[':status']);
+  const grpcStatus = outcome.grpcStatus ?? headerText(sent?.['grpc-status'] as string | undefined);
+  return grpcStatus === undefined ? { status } : { status, grpcStatus };
+}
+
 /** The report of a closed record: Istio's request metrics labels and Envoy's access-log fields. */
 export function requestReport(record: RequestRecord, outcome: Outcome): RequestReport {
   const { req, tunnel } = record;
   const service = outcome.service ?? record.dispatched;
   const destination: Workload | undefined = outcome.upstream?.workload;
+  const protocol = headerText(req.headers['content-type'])?.startsWith('application/grpc') ? 'grpc' : 'http';
+  const answered = protocol === 'grpc' ? grpcAnswer(record.res, outcome) : { status: outcome.status };
   return {
     context: { source: tunnel.source, sourcePrincipal: tunnel.peerIdentity, service, destination },
-    protocol: headerText(req.headers['content-type'])?.startsWith('application/grpc') ? 'grpc' : 'http',
+    protocol,
     startTime: record.startTime,
     durationMs: performance.now() - record.started,
     method: record.method,
     path: record.rawUrl,
     httpVersion: req.httpVersion,
-    status: outcome.status,
+    ...answered,
     flags: outcome.flags,
     details: outcome.details,
     requestBytes: record.requestHeaderBytes + (outcome.requestBodyBytes ?? 0),

@@ -17,6 +17,8 @@ export interface RequestReport {
   readonly path: string;
   readonly httpVersion: string;
   readonly status: number;
+  /** The gRPC status the client got (trailer, trailers-only header or gRPC local reply), for gRPC requests. */
+  readonly grpcStatus?: string | undefined;
   readonly flags: string;
   readonly details: string;
   readonly requestBytes: number;
@@ -66,11 +68,19 @@ export class TrafficReporter {
 
   request(report: RequestReport): void {
     const { context } = report;
-    this.#http.record(httpLabels(context, { protocol: report.protocol, status: report.status, flags: report.flags }), {
-      durationMs: report.durationMs,
-      requestBytes: report.requestBytes,
-      responseBytes: report.responseBytes,
-    });
+    this.#http.record(
+      httpLabels(context, {
+        protocol: report.protocol,
+        status: report.status,
+        flags: report.flags,
+        ...(report.grpcStatus !== undefined ? { grpcStatus: report.grpcStatus } : {}),
+      }),
+      {
+        durationMs: report.durationMs,
+        requestBytes: report.requestBytes,
+        responseBytes: report.responseBytes,
+      },
+    );
     const warn = report.status >= 500 || report.status === 0;
     if (!this.#log.isLevelEnabled(warn ? 'warn' : 'info')) return;
     const line = present({
@@ -80,6 +90,7 @@ export class TrafficReporter {
       path: report.path,
       protocol: `HTTP/${report.httpVersion}`,
       response_code: report.status,
+      grpc_status: report.grpcStatus,
       response_flags: report.flags || '-',
       response_code_details: report.details,
       bytes_received: report.requestBytes,

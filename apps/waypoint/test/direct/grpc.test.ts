@@ -234,6 +234,8 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
     const { error } = await unary(c, 'Fail', 'x');
     expect(error?.code).toBe(grpcStatus.FAILED_PRECONDITION);
     expect(error?.details).toBe('the server says no');
+    const line = env.accessLogs().find((l) => l['path'] === '/test.Echo/Fail');
+    expect(line).toMatchObject({ response_code: 200, grpc_status: String(grpcStatus.FAILED_PRECONDITION) });
   });
 
   it('streams server messages and the final status trailers', async () => {
@@ -258,6 +260,9 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
     expect(reply).toBeUndefined();
     expect(error?.code).toBe(grpcStatus.PERMISSION_DENIED);
     expect(error?.details).toBe('RBAC: access denied');
+    expect(await env.metrics()).toMatch(
+      /istio_requests_total\{[^}]*request_protocol="grpc"[^}]*response_code="200"[^}]*grpc_response_status="7"/,
+    );
   });
 
   it('an HTTP/1.1 server on a port declared grpc: UNAVAILABLE to the client, 502 UPE with the reason logged', async () => {
@@ -269,7 +274,8 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
       () => env.accessLogs().find((l) => l['downstream_local_address'] === '10.7.14.2:9000'),
       (l) => l !== undefined,
     );
-    expect(line).toMatchObject({ response_code: 502, response_flags: 'UPE' });
+    // As Envoy reports a gRPC local reply: HTTP 200 on the wire, the gRPC status beside it.
+    expect(line).toMatchObject({ response_code: 200, grpc_status: '14', response_flags: 'UPE' });
     expect(String(line?.['reason'])).toContain('did not answer with HTTP/2');
   });
 

@@ -1,8 +1,9 @@
 // gRPC and HTTP/2 to upstreams through the waypoint, with an independent client and server
-// (@grpc/grpc-js): unary, a non-OK status with its message (trailers back to the client), server
-// streaming, a denied call (grpc-status 7 in a trailers-only 200), an HTTP/1.1 server on a port declared
-// gRPC (UNAVAILABLE, 502 UPE with the reason in the log), and the protocol choice: HTTP/2 upstream when
-// the port is declared HTTP2/gRPC, HTTP/1.1 kept for an HTTP/1.1 client on a plain http port.
+// (@grpc/grpc-js): unary, a non-OK status with its message (trailers back to the client), server, client
+// and bidirectional streaming, a denied call (grpc-status 7 in a trailers-only 200), no route (12), an
+// HTTP/1.1 server on a port declared gRPC (UNAVAILABLE, UPE with the reason in the log), trailers both
+// ways for h2c, session reuse and GOAWAY, and the protocol choice: HTTP/2 upstream when the port is
+// declared HTTP2/gRPC, HTTP/1.1 kept for an HTTP/1.1 client on a plain http port.
 import { connect as netConnect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
@@ -18,6 +19,10 @@ import {
   type ServiceDefinition,
   type ServiceError,
   type ClientReadableStream,
+  type ClientWritableStream,
+  type ClientDuplexStream,
+  type ServerReadableStream,
+  type ServerDuplexStream,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -29,9 +34,9 @@ import { TestEnv } from '../helpers/env.ts';
 import { gatewayTarget, identityOf, l7, service, workload } from '../helpers/resources.ts';
 
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
-const method = (name: string, responseStream = false) => ({
+const method = (name: string, responseStream = false, requestStream = false) => ({
   path: `/test.Echo/${name}`,
-  requestStream: false,
+  requestStream,
   responseStream,
   requestSerialize: raw.serialize,
   requestDeserialize: raw.deserialize,
@@ -43,6 +48,8 @@ const definition: ServiceDefinition = {
   Fail: method('Fail'),
   Denied: method('Denied'),
   Count: method('Count', true),
+  Sum: method('Sum', false, true),
+  Chat: method('Chat', true, true),
 };
 
 type Unary = (
@@ -55,6 +62,8 @@ interface EchoClient extends Client {
   Fail: Unary;
   Denied: Unary;
   Count: (request: Buffer) => ClientReadableStream<Buffer>;
+  Sum: (callback: (error: ServiceError | null, reply?: Buffer) => void) => ClientWritableStream<Buffer>;
+  Chat: () => ClientDuplexStream<Buffer, Buffer>;
 }
 const EchoClient = makeGenericClientConstructor(definition, 'Echo') as unknown as new (
   address: string,
@@ -129,6 +138,15 @@ beforeAll(async () => {
       callback({ code: grpcStatus.FAILED_PRECONDITION, details: 'the server says no' }),
     Denied: (_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
       callback(null, Buffer.from('reached')),
+    Sum: (call: ServerReadableStream<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      let sum = 0;
+      call.on('data', (chunk: Buffer) => (sum += Number(chunk.toString())));
+      call.on('end', () => callback(null, Buffer.from(String(sum))));
+    },
+    Chat: (call: ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (chunk: Buffer) => call.write(Buffer.from(`re:${chunk.toString()}`)));
+      call.on('end', () => call.end());
+    },
     Count: (call: ServerWritableStream<Buffer, Buffer>) => {
       const n = Number(call.request.toString());
       for (let i = 1; i <= n; i++) call.write(Buffer.from(String(i)));
@@ -185,12 +203,12 @@ beforeAll(async () => {
       workload({ name: 'h2only-v1', ip: '127.7.14.13', sa: 'h2only', services: { h2only: [[80, 8080]] } }),
     ],
     [
-      // Routes attached to grpc: only the Echo and Fail methods and the Count stream match; anything else is 404 (NR).
+      // Routes attached to grpc: only the methods of test.Echo listed here match; anything else is 404 (NR).
       l7('HTTPRoute', 'grpc-methods', {
         parentRefs: [{ group: '', kind: 'Service', name: 'grpc' }],
         rules: [
           {
-            matches: ['Echo', 'Fail', 'Count', 'Denied'].map((m) => ({
+            matches: ['Echo', 'Fail', 'Count', 'Sum', 'Chat', 'Denied'].map((m) => ({
               path: { type: 'Exact', value: `/test.Echo/${m}` },
             })),
             backendRefs: [{ name: 'grpc', port: 9000 }],
@@ -245,6 +263,28 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
     call.on('data', (chunk: Buffer) => got.push(chunk.toString()));
     const status = await new Promise<{ code: number }>((resolve) => call.on('status', resolve));
     expect(got).toEqual(['1', '2', '3', '4', '5']);
+    expect(status.code).toBe(grpcStatus.OK);
+  });
+
+  it('carries client streaming and bidirectional streaming', async () => {
+    const c = client(await outbound('10.7.14.1:9000'));
+    const sum = await new Promise<string>((resolve, reject) => {
+      const call = c.Sum((error, reply) => (error ? reject(error) : resolve(reply!.toString())));
+      for (const n of [1, 2, 3, 4]) call.write(Buffer.from(String(n)));
+      call.end();
+    });
+    expect(sum).toBe('10');
+    const chat = c.Chat();
+    const got: string[] = [];
+    chat.on('data', (chunk: Buffer) => {
+      got.push(chunk.toString());
+      // Each answer arrives before the next message is sent: both directions are live at once.
+      if (got.length < 3) chat.write(Buffer.from(`m${got.length + 1}`));
+      else chat.end();
+    });
+    chat.write(Buffer.from('m1'));
+    const status = await new Promise<{ code: number }>((resolve) => chat.on('status', resolve));
+    expect(got).toEqual(['re:m1', 're:m2', 're:m3']);
     expect(status.code).toBe(grpcStatus.OK);
   });
 

@@ -1,5 +1,5 @@
 // gRPC and HTTP/2 to upstreams through the waypoint, with an independent client and server
-// (@grpc/grpc-js): unary, a non-OK status with its message (trailers back to the client), server, client
+// (@grpc/grpc-js, and Python grpcio as a second client when installed): unary, a non-OK status with its message (trailers back to the client), server, client
 // and bidirectional streaming, a denied call (grpc-status 7 in a trailers-only 200), no route (12), an
 // HTTP/1.1 server on a port declared gRPC (UNAVAILABLE, UPE with the reason in the log), trailers both
 // ways for h2c, session reuse and GOAWAY, and the protocol choice: HTTP/2 upstream when the port is
@@ -27,11 +27,34 @@ import {
   type ServerUnaryCall,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import { execFile, execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHboneServer, type HboneServer } from '@ambient-ts/hbone';
 import type { LocalCa } from '@ambient-ts/certs';
 import { TestEnv } from '../helpers/env.ts';
 import { gatewayTarget, identityOf, l7, service, workload } from '../helpers/resources.ts';
+
+// Python grpcio from Debian (python3-grpcio): a client that shares no code with Node's.
+const hasGrpcio = (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import grpc'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// Three calls over one channel; prints one JSON line per call: the reply or the status code and details.
+const PYTHON_CLIENT = `
+import grpc, json, sys
+channel = grpc.insecure_channel(sys.argv[1])
+for name, body in (('Echo', b'py'), ('Fail', b'x'), ('Denied', b'x')):
+    call = channel.unary_unary('/test.Echo/' + name)
+    try:
+        print(json.dumps({'reply': call(body, timeout=10).decode()}))
+    except grpc.RpcError as e:
+        print(json.dumps({'code': e.code().name, 'details': e.details()}))
+`;
 
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const method = (name: string, responseStream = false, requestStream = false) => ({
@@ -341,6 +364,27 @@ describe('gRPC through the waypoint (HTTP/2 upstream on a port declared GRPC)', 
     expect(line).toMatchObject({ response_flags: 'NR' });
   });
 });
+
+it.skipIf(!hasGrpcio)(
+  `Python grpcio as the client: unary reply, a server status with its message, a denied call${hasGrpcio ? '' : ' (skipped: needs python3-grpcio)'}`,
+  async () => {
+    const address = await outbound('10.7.14.1:9000');
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/python3', ['-c', PYTHON_CLIENT, address], { timeout: 20_000 }, (error, out) =>
+        error ? reject(error) : resolve(out),
+      ),
+    );
+    const results = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
+    expect(results).toEqual([
+      { reply: 'echo:py:' },
+      { code: 'FAILED_PRECONDITION', details: 'the server says no' },
+      { code: 'PERMISSION_DENIED', details: 'RBAC: access denied' },
+    ]);
+  },
+);
 
 describe('upstream protocol choice', () => {
   it('speaks HTTP/2 upstream on a port declared HTTP2, to an HTTP/1.1 client', async () => {

@@ -5,6 +5,7 @@
 // (reset before headers), 502 UPE (invalid response), 504 UT (route or per-try timeout), DC (client left).
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants as h2, type ClientHttp2Stream, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { applyHeaderModifier, type HeaderMap, type HeaderModifier } from '@ambient-ts/routes';
 import type { UpstreamAgent, UpstreamRequestOptions } from '../upstream/connector.ts';
 import { targetAuthority, type EndpointPick, type UpstreamTarget } from '../upstream/endpoints.ts';
@@ -28,6 +29,11 @@ export interface ForwardInput {
   /** HTTP/2 to the upstream (over `h2`'s pooled sessions) instead of HTTP/1.1 over the agent. */
   readonly upstreamProtocol?: 'http1' | 'h2';
   readonly h2?: UpstreamH2Sessions;
+  /**
+   * An upgrade request (proxy/upgrade.ts): called with the endpoint's 101, its connection and the bytes
+   * read past its header block; returns the header bytes written downstream. Timeouts end with the 101.
+   */
+  readonly onUpgrade?: (response: IncomingMessage, socket: Duplex, head: Buffer) => number;
 }
 
 export interface ForwardResult {
@@ -159,6 +165,25 @@ function attempt(
       const responseBytes = sendLocalReply(input.response, mapped.status, mapped.body);
       done({ kind: 'done', result: { ...mapped, responseBytes, upstream: target } });
     });
+    const onUpgrade = input.onUpgrade;
+    if (onUpgrade) {
+      upstream.once('upgrade', (upstreamResponse: IncomingMessage, socket: Duplex, head: Buffer) => {
+        responding = true;
+        const upstreamServiceTimeMs = performance.now() - started;
+        const responseBytes = onUpgrade(upstreamResponse, socket, head);
+        done({
+          kind: 'done',
+          result: {
+            status: 101,
+            flags: '-',
+            details: 'via_upstream',
+            responseBytes,
+            upstream: target,
+            upstreamServiceTimeMs,
+          },
+        });
+      });
+    }
     upstream.once('response', (upstreamResponse: IncomingMessage) => {
       responding = true;
       const upstreamServiceTimeMs = performance.now() - started;

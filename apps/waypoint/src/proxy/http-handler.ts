@@ -32,6 +32,8 @@ import type { UpstreamAgent } from '../upstream/connector.ts';
 import { pickEndpoint, upstreamTarget, type EndpointPick } from '../upstream/endpoints.ts';
 import type { UpstreamH2Sessions } from '../upstream/h2-sessions.ts';
 import { upstreamProtocol } from '../upstream/protocol.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { forward } from './forward.ts';
 import { headerText } from './headers.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -45,6 +47,7 @@ import {
   type RequestRecord,
 } from './request-record.ts';
 import { authenticate, authorise, type PolicyInput } from './request-policy.ts';
+import { splice, upgradeRequestHeaders, upgradeResponse, write101, type SpliceResult } from './upgrade.ts';
 import { destinationIp, destinationPort, type TunnelContext } from './tunnel.ts';
 
 export interface HttpHandlerDeps {
@@ -77,6 +80,13 @@ interface LocalReply {
   readonly reason?: string;
 }
 
+/** The downstream side of an HTTP/1.1 upgrade request (node:http's 'upgrade' event). */
+interface UpgradeDownstream {
+  readonly socket: Duplex;
+  /** Bytes the client sent past the request's header block. */
+  readonly head: Buffer;
+}
+
 /** Where a request goes: a routed Service (service traffic) or, without `service`, the addressed pod. */
 type Plan = Omit<Forward<Service>, 'kind' | 'service'> & { readonly service?: Service };
 
@@ -95,10 +105,21 @@ export class HttpHandler {
   }
 
   async handle(req: DownstreamRequest, res: Downstream, tunnel: TunnelContext): Promise<void> {
-    const record = openRecord(req, res, tunnel);
+    await this.#handle(openRecord(req, res, tunnel));
+  }
+
+  /**
+   * An HTTP/1.1 WebSocket upgrade (proxy/upgrade.ts): the same stages; forwarded with its upgrade headers,
+   * a 101 splices the connections and the request is reported when the spliced stream is over.
+   */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tunnel: TunnelContext): Promise<void> {
+    await this.#handle(openRecord(req, upgradeResponse(req, socket), tunnel), { socket, head });
+  }
+
+  async #handle(record: RequestRecord, upgrade?: UpgradeDownstream): Promise<void> {
     let outcome: Outcome;
     try {
-      outcome = await this.#run(record);
+      outcome = await this.#run(record, upgrade);
     } catch (error) {
       outcome = this.#reply(record, {
         status: 500,
@@ -112,7 +133,7 @@ export class HttpHandler {
   }
 
   /** The stages in order; each `LocalReply` ends the request there. */
-  async #run(record: RequestRecord): Promise<Outcome> {
+  async #run(record: RequestRecord, upgrade?: UpgradeDownstream): Promise<Outcome> {
     const normalised = this.#normalise(record);
     if (normalised) return this.#reply(record, normalised);
     const policy = this.#policyInput(record);
@@ -125,6 +146,7 @@ export class HttpHandler {
     record.allowedBy = allowed.decision.policy;
     const plan = this.#route(record);
     if ('status' in plan) return this.#reply(record, plan);
+    if (upgrade) return this.#upgrade(record, plan, this.#picker(record, plan), upgrade);
     return this.#forward(record, plan, this.#picker(record, plan));
   }
 
@@ -257,6 +279,41 @@ export class HttpHandler {
       ? (this.#deps.protocols?.get(serviceKey(plan.service), plan.port) ?? 'UNKNOWN')
       : 'UNKNOWN';
     return upstreamProtocol(declared, record.req.httpVersion);
+  }
+
+  /** forward, for an upgrade: a 101 splices both connections; the outcome counts the spliced bytes. */
+  async #upgrade(
+    record: RequestRecord,
+    plan: Plan,
+    pick: (exclude: ReadonlySet<string>) => EndpointPick,
+    downstream: UpgradeDownstream,
+  ): Promise<Outcome> {
+    let spliced: Promise<SpliceResult> | undefined;
+    const result = await forward(this.#deps.agent, {
+      downstream: record.req,
+      response: record.res,
+      method: record.method,
+      path: plan.rewritePath ?? (record.path ?? '/') + (record.query ?? ''),
+      headers: upgradeRequestHeaders(record.headers, record.req as IncomingMessage),
+      pick,
+      responseModifiers: plan.responseModifiers,
+      ...(plan.requestTimeoutMs !== undefined ? { requestTimeoutMs: plan.requestTimeoutMs } : {}),
+      ...(plan.backendRequestTimeoutMs !== undefined ? { backendRequestTimeoutMs: plan.backendRequestTimeoutMs } : {}),
+      onUpgrade: (response, socket, head) => {
+        const bytes = write101(record.res as ServerResponse, downstream.socket, response, plan.responseModifiers);
+        spliced = splice(downstream.socket, socket, downstream.head, head);
+        return bytes;
+      },
+    });
+    const outcome: Outcome = { ...result, ...(plan.service ? { service: plan.service } : {}), port: plan.port };
+    if (!spliced) return outcome;
+    const stream = await spliced;
+    return {
+      ...outcome,
+      requestBodyBytes: (outcome.requestBodyBytes ?? 0) + stream.sent,
+      responseBytes: outcome.responseBytes + stream.received,
+      ...(stream.error !== undefined ? { reason: stream.error } : {}),
+    };
   }
 
   #reply(record: RequestRecord, reply: LocalReply): Outcome {

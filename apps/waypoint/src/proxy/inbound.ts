@@ -13,6 +13,7 @@ import type { AppProtocols } from '../state/app-protocols.ts';
 import type { Logging } from '@ambient-ts/telemetry';
 import type { HttpHandler } from './http-handler.ts';
 import { asHttpConnection, withHead } from '../stream-shims.ts';
+import { isWebSocketUpgrade } from './upgrade.ts';
 import type { TunnelContext } from './tunnel.ts';
 
 type Logger = ReturnType<Logging['scope']>;
@@ -40,9 +41,23 @@ export class Inbound {
 
   constructor(deps: InboundDeps) {
     this.#deps = deps;
-    this.#http1 = createHttpServer({ requestTimeout: 0, keepAliveTimeout: IDLE_TIMEOUT_MS }, (req, res) =>
-      this.#onHttp1Request(req, res),
+    this.#http1 = createHttpServer(
+      {
+        requestTimeout: 0,
+        keepAliveTimeout: IDLE_TIMEOUT_MS,
+        // WebSocket upgrades take the 'upgrade' path; other Upgrade headers (h2c…) are dropped as before.
+        shouldUpgradeCallback: isWebSocketUpgrade,
+      },
+      (req, res) => this.#onHttp1Request(req, res),
     );
+    this.#http1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const context = this.#contexts.get(socket);
+      if (!context) {
+        socket.destroy();
+        return;
+      }
+      void this.#deps.http.handleUpgrade(req, socket, head, context);
+    });
     this.#http1.on('clientError', (error, socket) => {
       deps.log.debug({ error: error.message }, 'malformed HTTP/1.1 request');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

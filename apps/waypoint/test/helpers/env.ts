@@ -190,7 +190,16 @@ export class TestEnv {
    * A fake destination: an HBONE server on `<ip>:15008` (presenting `sa`) in front of an app that echoes
    * HTTP requests as JSON with its name, or, on `tcpPorts`, echoes bytes prefixed with its name.
    */
-  async backend(name: string, ip: string, options: { sa?: string; tcpPorts?: number[] } = {}): Promise<Backend> {
+  async backend(
+    name: string,
+    ip: string,
+    options: {
+      sa?: string;
+      tcpPorts?: number[];
+      /** node:http 'upgrade' listener of the app (WebSocket tests). */
+      onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+    } = {},
+  ): Promise<Backend> {
     const app = createHttpServer((req, res) => {
       // `/sha256` answers with the length and SHA-256 of the raw request body; `/bytes/<n>` with n
       // deterministic bytes (data-path integrity tests).
@@ -228,6 +237,7 @@ export class TestEnv {
         res.end(JSON.stringify({ name, method: req.method, path: req.url, headers, body }));
       });
     });
+    if (options.onUpgrade) app.on('upgrade', options.onUpgrade);
     this.#servers.push(app);
     // The same app over h2c prior knowledge, chosen by the first bytes (the waypoint keeps an h2c
     // client's protocol upstream on undeclared and plain http ports).

@@ -33,7 +33,8 @@ import { pickEndpoint, upstreamTarget, type EndpointPick } from '../upstream/end
 import type { UpstreamH2Sessions } from '../upstream/h2-sessions.ts';
 import { upstreamProtocol } from '../upstream/protocol.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Readable, type Duplex } from 'node:stream';
 import { forward } from './forward.ts';
 import { headerText } from './headers.ts';
 import { sendLocalReply } from './local-reply.ts';
@@ -47,7 +48,7 @@ import {
   type RequestRecord,
 } from './request-record.ts';
 import { authenticate, authorise, type PolicyInput } from './request-policy.ts';
-import { splice, upgradeRequestHeaders, upgradeResponse, write101, type SpliceResult } from './upgrade.ts';
+import { splice, upgradeRequestHeaders, upgradeResponse, write101, write200, type SpliceResult } from './upgrade.ts';
 import { destinationIp, destinationPort, type TunnelContext } from './tunnel.ts';
 
 export interface HttpHandlerDeps {
@@ -85,6 +86,8 @@ interface UpgradeDownstream {
   readonly socket: Duplex;
   /** Bytes the client sent past the request's header block. */
   readonly head: Buffer;
+  /** RFC 8441 over HTTP/2: the 101 is answered as a 200 on the stream. */
+  readonly h2?: boolean;
 }
 
 /** Where a request goes: a routed Service (service traffic) or, without `service`, the addressed pod. */
@@ -114,6 +117,15 @@ export class HttpHandler {
    */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, tunnel: TunnelContext): Promise<void> {
     await this.#handle(openRecord(req, upgradeResponse(req, socket), tunnel), { socket, head });
+  }
+
+  /**
+   * An RFC 8441 WebSocket (HTTP/2 extended CONNECT, `:protocol websocket`): policy and routing see a GET;
+   * forwarded as an HTTP/1.1 upgrade; the endpoint's 101 becomes a 200 and the HTTP/2 stream is spliced.
+   */
+  async handleH2WebSocket(req: Http2ServerRequest, res: Http2ServerResponse, tunnel: TunnelContext): Promise<void> {
+    req.resume(); // the stream's bytes go to the splice, not to the request body
+    await this.#handle(openRecord(req, res, tunnel, 'GET'), { socket: req.stream, head: Buffer.alloc(0), h2: true });
   }
 
   async #handle(record: RequestRecord, upgrade?: UpgradeDownstream): Promise<void> {
@@ -290,22 +302,30 @@ export class HttpHandler {
   ): Promise<Outcome> {
     let spliced: Promise<SpliceResult> | undefined;
     const result = await forward(this.#deps.agent, {
-      downstream: record.req,
+      downstream: downstream.h2 ? (Readable.from([]) as never) : record.req,
       response: record.res,
       method: record.method,
       path: plan.rewritePath ?? (record.path ?? '/') + (record.query ?? ''),
-      headers: upgradeRequestHeaders(record.headers, record.req as IncomingMessage),
+      headers: upgradeRequestHeaders(record.headers, record.req),
       pick,
       responseModifiers: plan.responseModifiers,
       ...(plan.requestTimeoutMs !== undefined ? { requestTimeoutMs: plan.requestTimeoutMs } : {}),
       ...(plan.backendRequestTimeoutMs !== undefined ? { backendRequestTimeoutMs: plan.backendRequestTimeoutMs } : {}),
       onUpgrade: (response, socket, head) => {
-        const bytes = write101(record.res as ServerResponse, downstream.socket, response, plan.responseModifiers);
+        const bytes = downstream.h2
+          ? write200(record.res as Http2ServerResponse, response, plan.responseModifiers)
+          : write101(record.res as ServerResponse, downstream.socket, response, plan.responseModifiers);
         spliced = splice(downstream.socket, socket, downstream.head, head);
         return bytes;
       },
     });
-    const outcome: Outcome = { ...result, ...(plan.service ? { service: plan.service } : {}), port: plan.port };
+    const outcome: Outcome = {
+      ...result,
+      // Over HTTP/2 the client saw a 200 (RFC 8441), and that is what is counted, as Envoy does.
+      ...(downstream.h2 && result.status === 101 ? { status: 200 } : {}),
+      ...(plan.service ? { service: plan.service } : {}),
+      port: plan.port,
+    };
     if (!spliced) return outcome;
     const stream = await spliced;
     return {

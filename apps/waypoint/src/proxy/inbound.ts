@@ -2,7 +2,7 @@
 // waypoint does not serve), answer 200, decide HTTP vs TCP (declared port protocol, else sniffing), then
 // serve the stream with node:http (HTTP/1.1), node:http2 (h2c prior knowledge) or the TCP proxy.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createH2Server } from 'node:http2';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { formatSocketAddress } from '@ambient-ts/addresses';
 import { serviceKey, type DiscoveryStore } from '@ambient-ts/discovery';
@@ -151,7 +151,15 @@ export class Inbound {
   #serveH2(stream: Duplex, context: TunnelContext): void {
     context.mode = 'http2';
     // One server per tunnel: its requests carry this tunnel's context.
-    const server = createH2Server((req, res) => void this.#deps.http.handle(req, res, context));
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL: RFC 8441 WebSocket (extended CONNECT, `:protocol websocket`), which
+    // node:http2's compatibility layer hands to 'connect' listeners; any other CONNECT gets 405 as before.
+    const server = createH2Server({ settings: { enableConnectProtocol: true } }, (req, res) => {
+      void this.#deps.http.handle(req, res, context);
+    });
+    server.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      if (req.headers[':protocol'] === 'websocket') void this.#deps.http.handleH2WebSocket(req, res, context);
+      else res.writeHead(405).end();
+    });
     server.on('session', (session) => {
       context.closeIdle = () => session.close();
       session.on('error', () => {});

@@ -59,9 +59,14 @@ export interface RequestRecord {
   outcome?: Outcome;
 }
 
-export function openRecord(req: DownstreamRequest, res: Downstream, tunnel: TunnelContext): RequestRecord {
+/** `method` overrides the request's (an RFC 8441 WebSocket CONNECT is a GET for policy and routing). */
+export function openRecord(
+  req: DownstreamRequest,
+  res: Downstream,
+  tunnel: TunnelContext,
+  method = req.method ?? 'GET',
+): RequestRecord {
   tunnel.inflight++;
-  const method = req.method ?? 'GET';
   const rawUrl = req.url ?? '/';
   const headers = upstreamRequestHeaders(req.headers);
   delete headers['expect'];

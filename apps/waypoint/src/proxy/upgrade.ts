@@ -6,7 +6,9 @@
 // stream (half-close passed on, an error or reset on either side tears down both); any other answer is
 // relayed as a normal response. The request is reported once, when the spliced stream is over, with the
 // upgraded bytes counted in istio_request_bytes / istio_response_bytes, as Envoy does.
+import { randomBytes } from 'node:crypto';
 import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { applyHeaderModifier, type HeaderMap, type HeaderModifier } from '@ambient-ts/routes';
 import { downstreamResponseHeaders, headerBytes, headerText } from './headers.ts';
@@ -19,8 +21,29 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 }
 
 /** The request headers of an upgrade as sent upstream: the hygiene-filtered set plus the upgrade itself. */
-export function upgradeRequestHeaders(headers: HeaderMap, req: IncomingMessage): HeaderMap {
-  return { ...headers, connection: 'upgrade', upgrade: headerText(req.headers['upgrade']) ?? 'websocket' };
+export function upgradeRequestHeaders(headers: HeaderMap, req: IncomingMessage | Http2ServerRequest): HeaderMap {
+  const out: HeaderMap = {
+    ...headers,
+    connection: 'upgrade',
+    upgrade: headerText(req.headers['upgrade']) ?? 'websocket',
+  };
+  // RFC 8441 has no key; the HTTP/1.1 leg needs one (the endpoint's accept is not passed to HTTP/2).
+  out['sec-websocket-key'] ??= randomBytes(16).toString('base64');
+  out['sec-websocket-version'] ??= '13';
+  return out;
+}
+
+/** RFC 8441: the endpoint's 101 as a 200 on the HTTP/2 stream; the wire size of the header block. */
+export function write200(
+  res: Http2ServerResponse,
+  upstream: IncomingMessage,
+  modifiers: readonly HeaderModifier[],
+): number {
+  const headers = downstreamResponseHeaders(upstream.headers);
+  delete headers['sec-websocket-accept'];
+  for (const modifier of modifiers) applyHeaderModifier(headers, modifier);
+  res.writeHead(200, headers as Record<string, string | string[]>);
+  return headerBytes(headers, 'HTTP/2 200');
 }
 
 /**

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,5 +211,66 @@ describe('WebSocket over HTTP/1.1 Upgrade', () => {
     expect(big).toMatchObject({ method: 'GET', response_code: 101, response_flags: '-' });
     expect(big!['bytes_received'] as number).toBeGreaterThan(1024 * 1024);
     expect(big!['bytes_sent'] as number).toBeGreaterThan(1024 * 1024);
+  });
+});
+
+describe('WebSocket over HTTP/2 (RFC 8441 extended CONNECT) from an h2c client', () => {
+  /** An h2c session on a tunnel to the VIP, once the waypoint's SETTINGS arrived. */
+  async function session(): Promise<ClientHttp2Session> {
+    const tunnel = await env.tunnel(`${VIP}:80`);
+    const h2 = h2connect('http://echo', { createConnection: () => tunnel.stream as never });
+    h2.on('error', () => {});
+    await once(h2, 'remoteSettings');
+    return h2;
+  }
+  const connectHeaders = (path: string) => ({
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': 'http',
+    ':path': path,
+    ':authority': 'echo',
+    'sec-websocket-version': '13',
+  });
+
+  it('advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and carries messages both ways over an HTTP/1.1 upgrade upstream', async () => {
+    const h2 = await session();
+    try {
+      expect(h2.remoteSettings.enableConnectProtocol).toBe(true);
+      const before = connections.length;
+      const stream = h2.request(connectHeaders('/h2-chat'));
+      const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+      expect(headers[':status']).toBe(200);
+      const server = await env.eventually(
+        () => connections[before],
+        (c) => c !== undefined,
+      );
+      expect(server!.req.url).toBe('/h2-chat');
+      expect(server!.req.headers['upgrade']).toBe('websocket');
+      const ws = new WsClient(stream, Buffer.alloc(0));
+      ws.send('over h2');
+      expect(await ws.next()).toBe('echo-v1: over h2');
+      const big = patternBytes(1024 * 1024);
+      ws.send(big);
+      expect(sha256((await ws.next()) as Buffer)).toBe(sha256(big));
+      ws.close(1000);
+      expect((await ws.closed).code).toBe(1000);
+      await server!.closed;
+    } finally {
+      h2.destroy();
+    }
+  });
+
+  it('denies an extended CONNECT by policy with 403', async () => {
+    const h2 = await session();
+    try {
+      const stream = h2.request(connectHeaders('/denied'));
+      const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+      expect(headers[':status']).toBe(403);
+      let body = '';
+      for await (const chunk of stream) body += (chunk as Buffer).toString();
+      expect(body).toBe('RBAC: access denied');
+    } finally {
+      h2.destroy();
+    }
   });
 });

@@ -1,18 +1,20 @@
-// WebSocket (HTTP/1.1 Upgrade) through the waypoint: Node's global WebSocket client → a TCP listener
+// WebSocket (HTTP/1.1 Upgrade) through the waypoint: an RFC 6455 client (test/helpers/websocket.ts) → a TCP listener
 // playing the client's ztunnel (one HBONE tunnel per connection, authority = the Service VIP) → waypoint
 // → HBONE → the echo pod's WebSocket server (test/helpers/websocket.ts). The upgrade request is routed
 // and policy-checked like any request (a DENY gets 403 and no 101), a 101 splices the connections (text
 // and a 1 MiB binary message both ways, intact), closing from either side closes the other, a non-101
-// answer is relayed as a response, and the upgrade is counted (response_code 101) and logged.
+// answer is relayed as a response, JWT applies (401 for a bad token), and the upgrade is counted
+// (response_code 101) and logged. RFC 8441 from an h2c client is translated to an HTTP/1.1 upgrade.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patternBytes, TestEnv } from '../helpers/env.ts';
-import { l7, service, serviceTarget, workload } from '../helpers/resources.ts';
+import { gatewayTarget, l7, service, serviceTarget, workload } from '../helpers/resources.ts';
 import { acceptFor, webSocketServer, WsClient, type WsConnection } from '../helpers/websocket.ts';
 
 const BASE = '127.7.41';
@@ -20,10 +22,24 @@ const VIP = '10.7.41.1';
 let env: TestEnv;
 let clientZtunnel: Server;
 const connections: WsConnection[] = [];
+const ISSUER = 'https://issuer-ws.example';
+let issuerKey: CryptoKey;
+let strangerKey: CryptoKey;
+const token = (key: CryptoKey): Promise<string> =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'ws' })
+    .setIssuer(ISSUER)
+    .setSubject('alice')
+    .setExpirationTime('1h')
+    .sign(key);
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 beforeAll(async () => {
+  const keys = await generateKeyPair('ES256');
+  issuerKey = keys.privateKey;
+  strangerKey = (await generateKeyPair('ES256')).privateKey;
+  const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'ws', alg: 'ES256', use: 'sig' };
   env = await TestEnv.create(BASE);
   await env.backend('echo-v1', `${BASE}.11`, {
     sa: 'echo',
@@ -47,6 +63,10 @@ beforeAll(async () => {
         targetRefs: [serviceTarget('echo')],
         action: 'DENY',
         rules: [{ to: [{ operation: { paths: ['/denied'] } }] }],
+      }),
+      l7('RequestAuthentication', 'jwt', {
+        targetRefs: [gatewayTarget],
+        jwtRules: [{ issuer: ISSUER, jwks: JSON.stringify({ keys: [jwk] }) }],
       }),
     ],
   );
@@ -80,6 +100,7 @@ afterAll(async () => {
  */
 async function upgrade(
   path: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<
   | { kind: 'response'; response: IncomingMessage; body: string }
   | { kind: 'upgrade'; response: IncomingMessage; ws: WsClient }
@@ -96,6 +117,7 @@ async function upgrade(
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': key,
+        ...extraHeaders,
       },
     });
     req.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -113,9 +135,12 @@ async function upgrade(
 }
 
 /** An open WebSocket and the server's side of it. */
-async function open(path: string): Promise<{ ws: WsClient; server: WsConnection; response: IncomingMessage }> {
+async function open(
+  path: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ ws: WsClient; server: WsConnection; response: IncomingMessage }> {
   const before = connections.length;
-  const result = await upgrade(path);
+  const result = await upgrade(path, extraHeaders);
   if (result.kind !== 'upgrade') throw new Error(`no upgrade: ${result.response.statusCode} ${result.body}`);
   const server = await env.eventually(
     () => connections[before],
@@ -186,6 +211,20 @@ describe('WebSocket over HTTP/1.1 Upgrade', () => {
     expect(connections.length).toBe(before);
   });
 
+  it('applies RequestAuthentication to the upgrade: a bad token gets 401, a valid one is stripped and passes', async () => {
+    const before = connections.length;
+    const bad = await upgrade('/jwt', { authorization: `Bearer ${await token(strangerKey)}` });
+    expect(bad.kind).toBe('response');
+    expect((bad as { response: IncomingMessage }).response.statusCode).toBe(401);
+    expect(connections.length).toBe(before);
+    const { ws, server } = await open('/jwt', { authorization: `Bearer ${await token(issuerKey)}` });
+    expect(server.req.headers['authorization']).toBeUndefined();
+    ws.send('authenticated');
+    expect(await ws.next()).toBe('echo-v1: authenticated');
+    ws.close();
+    await Promise.all([server.closed, ws.socketClosed]);
+  });
+
   it('relays a non-101 answer from the server as a normal response', async () => {
     const refused = await upgrade('/refused');
     expect(refused.kind).toBe('response');
@@ -201,7 +240,8 @@ describe('WebSocket over HTTP/1.1 Upgrade', () => {
         .split('\n')
         .filter((l) => l.startsWith('istio_requests_total{') && l.includes(`response_code="${code}"`))
         .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-    expect(count(101)).toBe(5);
+    expect(count(101)).toBe(6);
+    expect(count(401)).toBe(1);
     expect(count(403)).toBe(1);
     expect(count(400)).toBe(1);
     const big = await env.eventually(
